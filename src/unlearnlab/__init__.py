@@ -1,0 +1,18 @@
+"""unlearnlab: run machine-unlearning methods on forget requests and audit them against retraining."""
+
+from .api import demo, list_methods, report, run
+from .data import Dataset, ForgetRequest, from_arrays, load_dataset
+from .errors import BadInput, Cancelled, Diverged, UnlearnlabError
+from .methods import Method, UnlearningTask, register_method
+from .report import render
+from .runner import Comparison, RunResult, execute, prepare
+from .store import Store
+from .training import TrainConfig
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadInput", "Cancelled", "Comparison", "Dataset", "Diverged", "ForgetRequest", "Method", "RunResult", "Store",
+    "TrainConfig", "UnlearningTask", "UnlearnlabError", "demo", "execute", "from_arrays", "list_methods",
+    "load_dataset", "prepare", "register_method", "render", "report", "run",
+]

@@ -1,0 +1,433 @@
+"""Datasets: an immutable in-memory train/test split, a registry of loaders and the built-in loaders."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import random
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..errors import BadInput
+from ..registry import Registry
+from ..validation import check_int, check_range
+
+DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
+
+# numpy's legacy seeding and sklearn's random_state both reject seeds outside uint32.
+_MAX_SEED = 2**32 - 1
+_NPZ_KEYS = ("X", "y", "groups", "X_test", "y_test")
+
+
+def register_dataset(name: str) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
+    """Decorator that registers a loader `fn(seed=0, test_size=0.2, ...) -> Dataset` under `name`."""
+    return DATASETS.register(name)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A train/test split held in memory. Treat the arrays as read-only: `fingerprint` is cached."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    params: dict[str, Any] = field(default_factory=dict)
+    groups_train: np.ndarray | None = None
+    class_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Normalise once here so every consumer can rely on dtype and layout.
+        k = self.num_classes
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+            raise BadInput(
+                f"dataset {self.name!r}: num_classes={k!r} is not allowed; it must be an integer >= 2"
+            )
+
+        def set_(key: str, value: Any) -> None:
+            object.__setattr__(self, key, value)  # the dataclass is frozen
+
+        set_("num_classes", int(k))
+        for part in ("train", "test"):
+            x = _float_inputs(getattr(self, f"x_{part}"), f"x_{part}", self.name)
+            y = _int_labels(getattr(self, f"y_{part}"), f"y_{part}", self.name, k)
+            if len(x) != len(y) or len(x) == 0:
+                raise BadInput(
+                    f"dataset {self.name!r}: x_{part} has {len(x)} samples and y_{part} {len(y)}; "
+                    "they must be equal and >= 1"
+                )
+            set_(f"x_{part}", x)
+            set_(f"y_{part}", y)
+        if self.x_test.shape[1:] != self.x_train.shape[1:]:
+            raise BadInput(
+                f"dataset {self.name!r}: x_test samples have shape {self.x_test.shape[1:]}; "
+                f"they must match x_train's {self.x_train.shape[1:]}"
+            )
+        if self.groups_train is not None:
+            set_("groups_train", _groups(self.groups_train, len(self.x_train), f"dataset {self.name!r}"))
+        names = tuple(str(c) for c in self.class_names) or tuple(str(i) for i in range(k))
+        if len(names) != k:
+            raise BadInput(
+                f"dataset {self.name!r}: {len(names)} class_names given; there must be num_classes={k}"
+            )
+        set_("class_names", names)
+        try:
+            json.dumps(self.params)
+        except (TypeError, ValueError):
+            raise BadInput(
+                f"dataset {self.name!r}: params={self.params!r} is not JSON-serialisable"
+            ) from None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    @property
+    def n_train(self) -> int:
+        return len(self.x_train)
+
+    @property
+    def n_test(self) -> int:
+        return len(self.x_test)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the content (not of `params`): equal data gives an equal fingerprint."""
+        h = hashlib.sha256()
+        h.update(json.dumps([self.name, self.num_classes, list(self.class_names)]).encode() + b"\n")
+        for key in ("x_train", "y_train", "x_test", "y_test", "groups_train"):
+            a = getattr(self, key)
+            if a is None:
+                h.update(f"{key}|none\n".encode())
+                continue
+            # Length-prefixed header so no two layouts can produce the same byte stream.
+            h.update(f"{key}|{a.dtype.str}|{a.shape}|{a.nbytes}\n".encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-serialisable summary for logs and run records."""
+        return {
+            "name": self.name,
+            "params": dict(self.params),
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "num_classes": self.num_classes,
+            "input_shape": list(self.input_shape),
+            "fingerprint": self.fingerprint,
+        }
+
+
+def _float_inputs(x: Any, what: str, name: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf" or a.ndim < 2:
+        raise BadInput(
+            f"dataset {name!r}: {what} has dtype {a.dtype} and shape {a.shape}; "
+            "it must be numeric with shape (N, *input_shape)"
+        )
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _int_labels(y: Any, what: str, name: str, k: int) -> np.ndarray:
+    a = np.asarray(y)
+    if a.dtype.kind not in "iu" or a.ndim != 1:
+        raise BadInput(
+            f"dataset {name!r}: {what} has dtype {a.dtype} and shape {a.shape}; it must be 1-D integers"
+        )
+    if a.size and (a.min() < 0 or a.max() >= k):
+        bad = a[(a < 0) | (a >= k)][0]
+        raise BadInput(f"dataset {name!r}: {what} holds label {int(bad)}; labels must be in [0, {k - 1}]")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _groups(groups: Any, n: int, where: str) -> np.ndarray:
+    g = np.asarray(groups)
+    if g.dtype.kind not in "biuUS" or g.ndim != 1:
+        raise BadInput(
+            f"{where}: groups has dtype {g.dtype} and shape {g.shape}; it must be 1-D integers or strings"
+        )
+    if len(g) != n:
+        raise BadInput(f"{where}: groups has {len(g)} entries; it must have one per sample ({n})")
+    if g.dtype.kind == "S":
+        g = g.astype(str)
+    elif g.dtype.kind in "biu":
+        g = g.astype(np.int64)
+    return np.ascontiguousarray(g)
+
+
+def _check_common(seed: Any, test_size: Any) -> None:
+    check_int("seed", seed, 0)
+    if seed > _MAX_SEED:
+        raise BadInput(f"seed={seed!r} is not allowed; it must be an integer in [0, {_MAX_SEED}]")
+    check_range("test_size", test_size, 0.0, 1.0, closed="neither")
+
+
+def _split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test indices; stratified where every class can appear on both sides."""
+    from sklearn.model_selection import train_test_split
+
+    n = len(y)
+    n_test = int(np.ceil(test_size * n))  # sklearn's own rounding
+    counts = np.unique(y, return_counts=True)[1]
+    k = len(counts)
+    if n_test < 1 or n - n_test < 1:
+        raise BadInput(f"test_size={test_size!r} leaves an empty train or test split of {n} samples; "
+                       f"it must leave >= 1 sample on each side")
+    stratify = y if counts.min() >= 2 and n_test >= k and n - n_test >= k else None
+    train, test = train_test_split(np.arange(n), test_size=test_size, random_state=seed, stratify=stratify)
+    return np.asarray(train, dtype=np.int64), np.asarray(test, dtype=np.int64)
+
+
+def load_dataset(name: str, seed: int = 0, **params: Any) -> Dataset:
+    """Build the registered dataset `name`; unknown or missing parameters raise BadInput."""
+    loader = DATASETS.get(name)
+    sig = inspect.signature(loader)
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    allowed = [p for p, v in sig.parameters.items() if v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
+    if not takes_any:
+        for key in params:
+            if key not in allowed:
+                raise BadInput(
+                    f"unknown parameter {key!r} for dataset {name!r}; allowed: {', '.join(allowed)}"
+                )
+    for key in allowed:
+        if key != "seed" and key not in params and sig.parameters[key].default is inspect.Parameter.empty:
+            raise BadInput(f"dataset {name!r} needs parameter {key!r}; allowed: {', '.join(allowed)}")
+    return loader(seed=seed, **params)
+
+
+_INT = re.compile(r"[+-]?\d+")
+
+
+def _parse_value(text: str) -> int | float | bool | str:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if _INT.fullmatch(text):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_dataset_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """CLI form `name[:k=v,...]`, or `arrays:PATH` -> (name, params) for `load_dataset`."""
+    name, sep, rest = spec.strip().partition(":")
+    name = name.strip()
+    form = "allowed forms: NAME, NAME:key=value[,key=value...], arrays:PATH"
+    if not name:
+        raise BadInput(f"dataset spec {spec!r} has no name; {form}")
+    if name == "arrays":
+        if not rest.strip():
+            raise BadInput(f"dataset spec {spec!r} has no path; {form}")
+        return name, {"path": rest.strip()}
+    params: dict[str, Any] = {}
+    if sep and not rest.strip():
+        raise BadInput(f"dataset spec {spec!r} has nothing after ':'; {form}")
+    for item in rest.split(",") if rest.strip() else ():
+        key, eq, value = (s.strip() for s in item.partition("="))
+        if not eq or not key.isidentifier():
+            raise BadInput(f"dataset spec {spec!r}: {item.strip()!r} is not key=value; {form}")
+        if key in params:
+            raise BadInput(f"dataset spec {spec!r} repeats parameter {key!r}; give each once")
+        params[key] = _parse_value(value)
+    return name, params
+
+
+# ---------------------------------------------------------------------------------------------------
+# Built-in loaders
+
+
+@register_dataset("digits")
+def digits(seed: int = 0, test_size: float = 0.2) -> Dataset:
+    """sklearn's 8x8 handwritten digits (1797 images, bundled: no download), stratified split."""
+    from sklearn.datasets import load_digits
+
+    _check_common(seed, test_size)
+    raw = load_digits()
+    x = (raw.images / 16.0).astype(np.float32)[:, None]
+    y = raw.target.astype(np.int64)
+    train, test = _split(y, test_size, seed)
+    return Dataset(
+        name="digits", x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test], num_classes=10,
+        params={"seed": seed, "test_size": float(test_size)}, class_names=tuple(str(i) for i in range(10)),
+    )
+
+
+@register_dataset("mnist1d")
+def mnist1d(seed: int = 0, test_size: float = 0.2, num_samples: int = 5000) -> Dataset:
+    """MNIST-1D generated locally (never downloaded); the generator's own train/test split."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    _check_common(seed, test_size)
+    check_int("num_samples", num_samples, 10)
+    args = get_dataset_args()
+    args.num_samples, args.seed, args.train_split = num_samples, seed, 1.0 - test_size
+    # make_dataset reseeds numpy's and Python's global generators; put them back afterwards.
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    if len(data["y"]) == 0 or len(data["y_test"]) == 0:
+        raise BadInput(
+            f"num_samples={num_samples!r} with test_size={test_size!r} leaves an empty split; "
+            "increase num_samples"
+        )
+    return Dataset(
+        name="mnist1d",
+        x_train=data["x"][:, None], y_train=data["y"], x_test=data["x_test"][:, None], y_test=data["y_test"],
+        num_classes=10, params={"seed": seed, "test_size": float(test_size), "num_samples": num_samples},
+        class_names=tuple(str(i) for i in range(10)),
+    )
+
+
+@register_dataset("arrays")
+def arrays(seed: int = 0, test_size: float = 0.2, *, path: str) -> Dataset:
+    """User arrays from an .npz with X, y and optionally groups and X_test/y_test."""
+    _check_common(seed, test_size)
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise BadInput(f"path={path!r} is not allowed; give the path of an .npz file with arrays X and y")
+    path = os.fspath(path)
+    where = f"arrays file {path!r}"
+    if not os.path.exists(path):
+        raise BadInput(f"{where} does not exist; give the path of an .npz file with arrays X and y")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise BadInput(f"{where} holds a single array, not an .npz archive; save X and y with np.savez")
+        with loaded:
+            found = {key: loaded[key] for key in loaded.files}
+    except BadInput:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        # A text file reaches numpy's pickle branch and fails there; report it as "not an npz".
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput(
+            f"{where} is not a readable .npz archive ({msg}); save X and y with np.savez"
+        ) from None
+    for key in found:
+        if key not in _NPZ_KEYS:
+            raise BadInput(f"{where} has unknown array {key!r}; allowed: {', '.join(_NPZ_KEYS)}")
+    for key in ("X", "y"):
+        if key not in found:
+            raise BadInput(
+                f"{where} has no array {key!r}; it needs X and y (optional: groups, X_test, y_test)"
+            )
+    return _build(
+        found["X"], found["y"], found.get("groups"), found.get("X_test"), found.get("y_test"),
+        test_size=test_size, seed=seed, name="arrays",
+        params={"path": path}, where=where,
+    )
+
+
+def from_arrays(
+    X: Any,
+    y: Any,
+    groups: Any = None,
+    *,
+    X_test: Any = None,
+    y_test: Any = None,
+    test_size: float = 0.2,
+    seed: int = 0,
+    name: str = "arrays",
+) -> Dataset:
+    """Dataset from in-memory arrays; labels (ints or strings) are mapped to 0..K-1 in sorted order."""
+    return _build(X, y, groups, X_test, y_test, test_size=test_size, seed=seed, name=name,
+                  params={}, where="from_arrays")
+
+
+def _check_x(x: Any, key: str, where: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise BadInput(f"{where}: {key} has dtype {a.dtype}; it must be numeric (bool, int or float)")
+    if a.ndim < 2:
+        raise BadInput(
+            f"{where}: {key} has shape {a.shape}; it must be (N, *input_shape), e.g. (N, 1) for one feature"
+        )
+    # Check after the cast: float64 values beyond float32's range turn into inf.
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(a, dtype=np.float32)
+    finite = np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        bad = out[i][~np.isfinite(out[i])].flat[0]
+        raise BadInput(f"{where}: {key} holds {bad} at sample {i}; values must be finite (no NaN or inf)")
+    return out
+
+
+def _check_labels(y: Any, key: str, n: int, where: str) -> np.ndarray:
+    a = np.asarray(y)
+    if a.ndim != 1 or a.dtype.kind not in "biufUS":
+        raise BadInput(
+            f"{where}: {key} has dtype {a.dtype} and shape {a.shape}; it must be 1-D integers or strings"
+        )
+    if a.dtype.kind == "f":
+        # Labels saved through float arrays are common; whole numbers are accepted, anything else is not.
+        whole = np.isfinite(a) & (a == np.round(a))
+        if not whole.all():
+            label = a[~whole][0].item()
+            raise BadInput(f"{where}: {key} holds label {label!r}; labels must be integers or strings")
+        a = a.astype(np.int64)
+    elif a.dtype.kind == "S":
+        a = a.astype(str)
+    if len(a) != n:
+        raise BadInput(f"{where}: {key} has {len(a)} labels for {n} samples; the lengths must be equal")
+    return a
+
+
+def _build(
+    X: Any, y: Any, groups: Any, X_test: Any, y_test: Any, *,
+    test_size: Any, seed: Any, name: str, params: dict[str, Any], where: str,
+) -> Dataset:
+    _check_common(seed, test_size)
+    params = {**params, "seed": int(seed), "test_size": float(test_size)}
+    x = _check_x(X, "X", where)
+    labels = _check_labels(y, "y", len(x), where)
+    if len(x) < 2:
+        raise BadInput(f"{where}: X has {len(x)} sample(s); at least 2 are needed")
+    classes, codes = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise BadInput(f"{where}: y has only the class {classes.tolist()!r}; at least 2 classes are needed")
+    codes = codes.astype(np.int64)
+    g = None if groups is None else _groups(groups, len(x), where)
+    if (X_test is None) != (y_test is None):
+        alone = "X_test" if X_test is not None else "y_test"
+        raise BadInput(f"{where}: {alone} given alone; give X_test and y_test together or neither")
+    if X_test is None:
+        train, test = _split(codes, float(test_size), seed)
+        x_tr, y_tr, x_te, y_te = x[train], codes[train], x[test], codes[test]
+        g = None if g is None else g[train]
+    else:
+        x_te = _check_x(X_test, "X_test", where)
+        if x_te.shape[1:] != x.shape[1:] or len(x_te) == 0:
+            raise BadInput(
+                f"{where}: X_test has shape {x_te.shape}; it must be (M >= 1, *{x.shape[1:]}) like X"
+            )
+        test_labels = _check_labels(y_test, "y_test", len(x_te), where)
+        if (test_labels.dtype.kind == "U") != (labels.dtype.kind == "U"):
+            raise BadInput(f"{where}: y_test has dtype {test_labels.dtype}; it must match y's {labels.dtype}")
+        pos = np.clip(np.searchsorted(classes, test_labels), 0, len(classes) - 1)
+        unseen = classes[pos] != test_labels
+        if unseen.any():
+            raise BadInput(
+                f"{where}: y_test holds label {test_labels[unseen][0].item()!r}, which is not in y; "
+                f"allowed: {', '.join(map(str, classes.tolist()))}"
+            )
+        x_tr, y_tr, y_te = x, codes, pos.astype(np.int64)
+    return Dataset(
+        name=name, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, num_classes=len(classes),
+        params=params, groups_train=g, class_names=tuple(str(c) for c in classes.tolist()),
+    )

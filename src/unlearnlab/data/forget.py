@@ -1,0 +1,187 @@
+"""Forget requests: which training samples to unlearn, parsed from `class:..`, `random:..` or `indices:..`."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..errors import BadInput
+from ..validation import check_int
+from .datasets import Dataset
+
+ForgetKind = Literal["class", "random", "indices"]
+KINDS: tuple[str, ...] = ("class", "random", "indices")
+_FORMS = "allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH"
+_INT = re.compile(r"[+-]?\d+")
+
+
+def _as_int(name: str, value: object, minimum: int) -> int:
+    # numpy integers are fine here (they come from label arrays), but bools are not.
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)
+    check_int(name, value, minimum)
+    assert isinstance(value, int)
+    return value
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    """What to forget; `select_forget` turns it into training-set indices for one dataset."""
+
+    kind: ForgetKind
+    classes: tuple[int, ...] = ()
+    fraction: float | None = None
+    count: int | None = None
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise BadInput(f"unknown forget kind {self.kind!r}; {_FORMS}")
+        object.__setattr__(self, "classes", tuple(_as_int("forget class", c, 0) for c in self.classes))
+        given = {"classes": bool(self.classes), "fraction": self.fraction is not None,
+                 "count": self.count is not None, "path": self.path is not None}
+        if self.kind == "class":
+            needed: tuple[str, ...] = ("classes",)
+        elif self.kind == "indices":
+            needed = ("path",)
+        else:
+            needed = ("fraction",) if given["fraction"] else ("count",)
+        extra = [k for k, v in given.items() if v and k not in needed]
+        if extra or not given[needed[0]]:
+            got = ", ".join(k for k, v in given.items() if v) or "nothing"
+            want = "one of 'fraction', 'count'" if self.kind == "random" else repr(needed[0])
+            raise BadInput(f"forget kind {self.kind!r} takes exactly {want}; got {got}")
+        if len(set(self.classes)) != len(self.classes):
+            dup = next(c for c in self.classes if self.classes.count(c) > 1)
+            raise BadInput(f"forget class {dup} is repeated in {self.spec()!r}; give each class once")
+        if self.fraction is not None:
+            f = self.fraction
+            if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f < 1.0:
+                raise BadInput(f"forget fraction {f!r} is not allowed; it must be in (0, 1)")
+            object.__setattr__(self, "fraction", float(f))
+        if self.count is not None:
+            object.__setattr__(self, "count", _as_int("forget count", self.count, 1))
+        if self.path is not None and (not isinstance(self.path, str) or not self.path):
+            raise BadInput(f"forget indices path {self.path!r} is not allowed; it must be a non-empty path")
+
+    @property
+    def is_classwise(self) -> bool:
+        return self.kind == "class"
+
+    def spec(self) -> str:
+        """Canonical form: `parse_forget(r.spec()) == r`."""
+        if self.kind == "class":
+            return "class:" + ",".join(str(c) for c in self.classes)
+        if self.kind == "indices":
+            return f"indices:{self.path}"
+        # repr of a float is the shortest string that reads back to the same float.
+        return f"random:{self.fraction!r}" if self.fraction is not None else f"random:{self.count}"
+
+
+def parse_forget(spec: str) -> ForgetRequest:
+    """`class:3`, `class:1,7`, `random:0.1`, `random:10%`, `random:200`, `indices:forget.txt`."""
+    kind, sep, arg = spec.strip().partition(":")
+    kind, arg = kind.strip(), arg.strip()
+    if not sep:
+        raise BadInput(f"forget spec {spec!r} has no ':'; {_FORMS}")
+    if kind not in KINDS:
+        raise BadInput(f"unknown forget kind {kind!r} in {spec!r}; {_FORMS}")
+    if not arg:
+        raise BadInput(f"forget spec {spec!r} has nothing after ':'; {_FORMS}")
+    if kind == "indices":
+        return ForgetRequest("indices", path=arg)
+    if kind == "class":
+        classes = []
+        for part in arg.split(","):
+            if not _INT.fullmatch(part.strip()):
+                raise BadInput(f"forget class {part.strip()!r} in {spec!r} is not an integer; {_FORMS}")
+            classes.append(int(part))
+        return ForgetRequest("class", classes=tuple(classes))
+    if _INT.fullmatch(arg):
+        return ForgetRequest("random", count=int(arg))
+    text = arg[:-1].strip() if arg.endswith("%") else arg
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadInput(f"forget amount {arg!r} in {spec!r} is not a number; {_FORMS}") from None
+    fraction = value / 100.0 if arg.endswith("%") else value
+    if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
+        raise BadInput(f"forget fraction {arg!r} is not allowed; it must be in (0, 1) or (0%, 100%)")
+    return ForgetRequest("random", fraction=fraction)
+
+
+def read_indices(path: str) -> np.ndarray:
+    """Indices from a `.npy` file or a text file of whitespace- or comma-separated integers (unchecked)."""
+    where = f"forget indices file {path!r}"
+    if not os.path.exists(path):
+        raise BadInput(f"{where} does not exist; give a .npy file or a text file of integers")
+    try:
+        if path.endswith(".npy"):
+            a = np.load(path, allow_pickle=False)
+            if not isinstance(a, np.ndarray) or a.dtype.kind not in "iu" or a.ndim != 1:
+                raise BadInput(f"{where} holds {getattr(a, 'dtype', type(a).__name__)} of shape "
+                               f"{getattr(a, 'shape', '?')}; it must be a 1-D integer array")
+            return a.astype(np.int64)
+        with open(path, encoding="utf-8") as fh:
+            tokens = fh.read().replace(",", " ").split()
+    except BadInput:
+        raise
+    except (OSError, ValueError, EOFError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput(f"{where} is not readable ({msg}); give a .npy file or a text file of integers") \
+            from None
+    for tok in tokens:
+        if not _INT.fullmatch(tok):
+            raise BadInput(f"{where} holds {tok!r}, which is not an integer; it must list integer indices")
+    return np.array([int(t) for t in tokens], dtype=np.int64)
+
+
+def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0) -> np.ndarray:
+    """Sorted unique int64 indices into `dataset.x_train`; deterministic for a seed."""
+    n, k = len(dataset.y_train), dataset.num_classes
+    if request.kind == "class":
+        for c in request.classes:
+            if c >= k:
+                raise BadInput(f"forget class {c} is out of range; it must be in [0, {k - 1}]")
+            if not np.any(dataset.y_train == c):
+                raise BadInput(f"forget class {c} has no training samples in {dataset.name!r}; "
+                               "choose a class that does")
+        idx = np.flatnonzero(np.isin(dataset.y_train, request.classes))
+    elif request.kind == "random":
+        check_int("seed", seed, 0)
+        if request.count is not None:
+            size = request.count
+        else:
+            assert request.fraction is not None
+            size = round(request.fraction * n)
+        if size < 1:
+            raise BadInput(f"forget {request.spec()!r} selects 0 of {n} training samples; "
+                           f"it must select between 1 and {n - 1}")
+        if size >= n:
+            raise BadInput(f"forget {request.spec()!r} selects all {n} training samples; "
+                           f"it must select between 1 and {n - 1}")
+        idx = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+    else:
+        assert request.path is not None
+        raw = read_indices(request.path)
+        bad = raw[(raw < 0) | (raw >= n)]
+        if bad.size:
+            raise BadInput(f"forget index {int(bad[0])} in {request.path!r} is out of range; "
+                           f"it must be in [0, {n - 1}]")
+        idx, counts = np.unique(raw, return_counts=True)
+        if counts.size and counts.max() > 1:
+            raise BadInput(f"forget index {int(idx[counts > 1][0])} is repeated in {request.path!r}; "
+                           "list each index once")
+    idx = np.asarray(idx, dtype=np.int64)
+    if idx.size == 0:
+        raise BadInput(f"forget {request.spec()!r} selects no training samples; it must select at least 1")
+    if idx.size == n:
+        raise BadInput(f"forget {request.spec()!r} selects all {n} training samples, leaving nothing "
+                       "to retain; it must leave at least 1")
+    return idx

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..training import cross_entropy_step, sgd
+from ..validation import check_int, check_positive
+from .base import Method, UnlearningTask, register_method
+
+
+@register_method("ft", paper="Warnecke et al. 2023, Machine Unlearning of Features and Labels (NDSS)")
+class FineTune(Method):
+    """Fine-tune θ_o on D_r only, relying on catastrophic forgetting of D_f."""
+
+    reference_defaults = {"lr": 0.01, "epochs": 10, "batch_size": 256}
+
+    def __init__(self, lr: float = 0.02, epochs: int = 5, batch_size: int = 64, momentum: float = 0.9,
+                 weight_decay: float = 5e-4):
+        check_positive(lr=lr)
+        check_int("epochs", epochs, minimum=1)
+        check_int("batch_size", batch_size, minimum=1)
+        self.lr, self.epochs, self.batch_size = lr, epochs, batch_size
+        self.momentum, self.weight_decay = momentum, weight_decay
+
+    def unlearn(self, model: nn.Module, task: UnlearningTask) -> nn.Module:
+        loader = task.retain_loader(self.batch_size)
+        opt = sgd(model, self.lr, self.momentum, self.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs * len(loader))
+        task.fit(model, loader, cross_entropy_step, opt, epochs=self.epochs, scheduler=sched, description="ft")
+        return model

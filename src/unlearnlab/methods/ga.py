@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import nn
+
+from ..training import sgd
+from ..validation import check_int, check_positive
+from .base import Method, UnlearningTask, register_method
+
+
+@register_method("ga", paper="Thudi et al. 2022, Unrolling SGD: Understanding Factors Influencing Machine Unlearning (EuroS&P)")
+class GradientAscent(Method):
+    """NegGrad: gradient ascent on the forget set, i.e. minimise −CE on D_f. Reads only D_f."""
+
+    reference_defaults = {"lr": 1e-4, "epochs": 5, "batch_size": 256}
+
+    def __init__(self, lr: float = 3e-3, epochs: int = 5, batch_size: int = 64, momentum: float = 0.9,
+                 weight_decay: float = 5e-4):
+        check_positive(lr=lr)
+        check_int("epochs", epochs, minimum=1)
+        check_int("batch_size", batch_size, minimum=1)
+        self.lr, self.epochs, self.batch_size = lr, epochs, batch_size
+        self.momentum, self.weight_decay = momentum, weight_decay
+
+    def unlearn(self, model: nn.Module, task: UnlearningTask) -> nn.Module:
+        def ascent(m: nn.Module, batch):
+            return -F.cross_entropy(m(batch[0]), batch[1])
+
+        opt = sgd(model, self.lr, self.momentum, self.weight_decay)
+        task.fit(model, task.forget_loader(self.batch_size), ascent, opt, epochs=self.epochs, description="ga")
+        return model

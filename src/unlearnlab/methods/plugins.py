@@ -1,0 +1,58 @@
+"""Third-party methods: packages register through the `unlearnlab.methods` entry-point group.
+
+An entry point may name a module (importing it registers its methods) or a Method subclass
+(registered under its `name`). A plugin that fails is recorded with its reason; the rest load.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from ..errors import BadInput
+
+ENTRY_POINT_GROUP = "unlearnlab.methods"
+PLUGIN_ERRORS: dict[str, str] = {}
+_loaded = False
+
+
+def _register_object(ep_name: str, obj: object) -> None:
+    from .base import METHODS, Method
+
+    if inspect.isclass(obj):
+        if not issubclass(obj, Method) or not callable(getattr(obj, "unlearn", None)):
+            raise TypeError(f"{obj!r} is not a unlearnlab Method subclass")
+        if not obj.name:
+            raise TypeError(f"{obj.__name__} has no name: decorate it with @register_method")
+        if obj.name not in METHODS:
+            METHODS.add(obj.name, obj)
+
+
+def ensure_loaded() -> None:
+    """Load every installed plugin once per process."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            _register_object(ep.name, ep.load())
+        except Exception as err:  # a broken plugin must not take the built-ins down with it
+            PLUGIN_ERRORS[ep.name] = f"{type(err).__name__}: {err}"
+
+
+def load_method_file(path: str | Path) -> None:
+    """Import a local .py file whose @register_method classes join the registry."""
+    p = Path(path)
+    if not p.is_file():
+        raise BadInput(f"method file {str(path)!r} does not exist")
+    spec = importlib.util.spec_from_file_location(f"unlearnlab_user_{p.stem}", p)
+    if spec is None or spec.loader is None:
+        raise BadInput(f"method file {str(path)!r} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        raise BadInput(f"method file {str(path)!r} failed to import: {type(err).__name__}: {err}") from None

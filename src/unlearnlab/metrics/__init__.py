@@ -1,0 +1,121 @@
+"""Evaluation metrics: pure functions of model outputs, and a registry of scalar metrics over an
+`EvalContext` (one model's logits on the forget, retain and test splits, plus θ_r's if known).
+
+`compute_metrics(ctx)` returns every registered scalar: ua, ra, ra_class_mean, ta, tua, tra,
+mia_efficacy, privacy_score (fractions in [0, 1]; None where a metric does not apply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import BadInput
+from ..registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """One model's raw logits on the three evaluation splits, each (n, K)."""
+
+    forget: np.ndarray
+    retain: np.ndarray
+    test: np.ndarray
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """Everything a scalar metric may read; the forward passes were done once, elsewhere."""
+
+    outputs: ModelOutputs
+    reference: ModelOutputs | None  # θ_r (retrained on D_r) on the same splits
+    y_forget: np.ndarray
+    y_retain: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    forget_classes: tuple[int, ...] | None  # set for class-wise requests only
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        models = [("outputs", self.outputs)]
+        if self.reference is not None:
+            models.append(("reference", self.reference))
+        for who, out in models:
+            for split in ("forget", "retain", "test"):
+                logits = getattr(out, split)
+                labels = getattr(self, f"y_{split}")
+                if logits.ndim != 2 or logits.shape[1] != self.num_classes:
+                    raise BadInput(f"{who}.{split} has shape {logits.shape}; "
+                                   f"expected (n, {self.num_classes})")
+                if len(logits) != len(labels):
+                    raise BadInput(f"{who}.{split} has {len(logits)} rows but y_{split} "
+                                   f"has {len(labels)} labels")
+
+    @property
+    def classwise(self) -> bool:
+        return self.forget_classes is not None
+
+    def retained_test_mask(self) -> np.ndarray:
+        """Test samples whose class is kept (all of them outside class-wise requests)."""
+        if self.forget_classes is None:
+            return np.ones(len(self.y_test), dtype=bool)
+        return ~np.isin(self.y_test, self.forget_classes)
+
+
+MetricFn = Callable[[EvalContext], float | None]
+METRICS: Registry[MetricFn] = Registry("metric")
+
+
+def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
+    """Register a scalar metric `fn(ctx) -> float | None` under `name`."""
+    return METRICS.register(name)
+
+
+def compute_metrics(ctx: EvalContext, names: Iterable[str] | None = None) -> dict[str, float | None]:
+    """Named scalar metrics of `ctx` (every registered one by default), as Python floats or None."""
+    result: dict[str, float | None] = {}
+    for name in METRICS.names() if names is None else names:
+        value = METRICS.get(name)(ctx)
+        result[name] = None if value is None else float(value)
+    return result
+
+
+# Imported last: these modules register their metrics through `register_metric` defined above.
+from .accuracy import accuracy, class_mean_accuracy, per_class_accuracy  # noqa: E402
+from .gap import avg_gap, speedup  # noqa: E402
+from .mia import mia_efficacy, true_label_probability  # noqa: E402
+from .privacy import (  # noqa: E402
+    AttackCurve,
+    PrivacyAttack,
+    attack_score,
+    confidence_feature,
+    entropy_feature,
+    epsilon,
+    privacy_attack,
+    privacy_score,
+)
+
+__all__ = [
+    "METRICS",
+    "AttackCurve",
+    "EvalContext",
+    "ModelOutputs",
+    "PrivacyAttack",
+    "accuracy",
+    "attack_score",
+    "avg_gap",
+    "class_mean_accuracy",
+    "compute_metrics",
+    "confidence_feature",
+    "entropy_feature",
+    "epsilon",
+    "mia_efficacy",
+    "per_class_accuracy",
+    "privacy_attack",
+    "privacy_score",
+    "register_metric",
+    "speedup",
+    "true_label_probability",
+]

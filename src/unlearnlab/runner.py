@@ -1,0 +1,301 @@
+"""From a forget request to stored, scored runs: θ_o, θ_r (the gold standard) and each method.
+
+`prepare` resolves and validates every input without writing anything; `execute` trains or loads
+θ_o and θ_r (content-addressed cache), runs each method through `run_method`, scores every model
+against θ_r and records it in the store. A method that diverges or fails is recorded as such and
+the others go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget
+from .errors import BadInput, Cancelled, Diverged
+from .methods import METHODS, Method, UnlearningTask, build_method, method_names, run_method
+from .metrics import EvalContext, ModelOutputs, avg_gap, compute_metrics, per_class_accuracy, speedup
+from .models import create_model
+from .store import Store
+from .training import RunContext, TrainConfig, pick_device, predict_logits, seed_everything, train_classifier
+
+log = logging.getLogger(__name__)
+
+GOLD = "retrain"
+#: The keys of the machine-readable contract (`run --json`); extra metrics ride along.
+CONTRACT_KEYS = ("ua", "ra", "ta", "tua", "tra", "mia_efficacy", "privacy_score", "avg_gap", "run_time_s",
+                 "speedup_vs_retrain")
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(eq=False)
+class Scenario:
+    """A resolved forget request: data, split, model, D_f, seed and training recipe."""
+
+    dataset: Dataset
+    model: str
+    forget: ForgetRequest
+    forget_idx: np.ndarray
+    seed: int
+    train: TrainConfig
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def retain_idx(self) -> np.ndarray:
+        return np.setdiff1d(np.arange(self.dataset.n_train), self.forget_idx)
+
+    @property
+    def forget_classes(self) -> tuple[int, ...] | None:
+        return tuple(self.forget.classes) if self.forget.is_classwise else None
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset.describe(),
+            "model": {"name": self.model, "kwargs": self.model_kwargs},
+            "forget": self.forget.spec(),
+            "forget_size": int(len(self.forget_idx)),
+            "forget_classes": list(self.forget_classes) if self.forget_classes else None,
+            "forget_indices_sha256": hashlib.sha256(self.forget_idx.astype(np.int64).tobytes()).hexdigest(),
+            "seed": self.seed,
+            "train": self.train.to_dict(),
+        }
+
+    @property
+    def id(self) -> str:
+        return _digest(self.spec())[:16]
+
+    def make_model(self) -> nn.Module:
+        return create_model(self.model, self.dataset.input_shape, self.dataset.num_classes, **self.model_kwargs)
+
+
+def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | ForgetRequest = "class:3",
+            seed: int = 0, train: TrainConfig | Mapping[str, Any] | None = None,
+            model_kwargs: Mapping[str, Any] | None = None) -> Scenario:
+    """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing."""
+    if isinstance(dataset, str):
+        name, params = parse_dataset_spec(dataset)
+        dataset = load_dataset(name, seed=seed, **params)
+    request = parse_forget(forget) if isinstance(forget, str) else forget
+    idx = select_forget(request, dataset, seed=seed)
+    if not isinstance(train, TrainConfig):
+        known = TrainConfig.__dataclass_fields__
+        bad = [k for k in (train or {}) if k not in known]
+        if bad:
+            raise BadInput(f"unknown training option train.{bad[0]}; allowed: {', '.join(known)}")
+        train = TrainConfig(**(train or {}))
+    scenario = Scenario(dataset, model, request, idx, int(seed), train, dict(model_kwargs or {}))
+    seed_everything(seed)
+    scenario.make_model()  # fails early (BadInput) if the model does not fit the data
+    return scenario
+
+
+@dataclass
+class RunResult:
+    method: str
+    hparams: dict[str, Any]
+    status: str
+    metrics: dict[str, float | None]
+    run_id: str | None = None
+    reason: str | None = None
+    cached: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_contract(self) -> dict[str, Any]:
+        metrics = {k: self.metrics.get(k) for k in CONTRACT_KEYS}
+        metrics.update({k: v for k, v in self.metrics.items() if k not in metrics})
+        return {"method": self.method, "run_id": self.run_id, "hparams": self.hparams, "status": self.status,
+                "reason": self.reason, "cached": self.cached, "metrics": metrics}
+
+
+@dataclass
+class Comparison:
+    """The outcome of one request: the scenario and every run, θ_o and θ_r included."""
+
+    scenario: dict[str, Any]
+    runs: list[RunResult]
+    store: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "store": self.store, "runs": [r.to_contract() for r in self.runs]}
+
+    def run(self, method: str) -> RunResult:
+        return next(r for r in self.runs if r.method == method)
+
+
+class _Evaluator:
+    """Forward passes on D_f, D_r, D_t once per model; metrics against θ_r from those logits."""
+
+    def __init__(self, scenario: Scenario, x: torch.Tensor, device: torch.device):
+        ds, idx, retain = scenario.dataset, scenario.forget_idx, scenario.retain_idx
+        self.scenario = scenario
+        self.splits = {"forget": x.index_select(0, torch.as_tensor(idx, device=device)),
+                       "retain": x.index_select(0, torch.as_tensor(retain, device=device)),
+                       "test": torch.as_tensor(ds.x_test, device=device)}
+        self.labels = {"forget": ds.y_train[idx], "retain": ds.y_train[retain], "test": ds.y_test}
+        self.reference: ModelOutputs | None = None
+        self.reference_metrics: dict[str, float | None] | None = None
+
+    def outputs(self, model: nn.Module) -> ModelOutputs:
+        out = ModelOutputs(**{k: predict_logits(model, v) for k, v in self.splits.items()})
+        bad = [k for k in ("forget", "retain", "test") if not np.isfinite(getattr(out, k)).all()]
+        if bad:
+            raise Diverged(f"the model's outputs on {bad[0]} are not finite")
+        return out
+
+    def score(self, out: ModelOutputs, seconds: float | None, retrain_seconds: float | None) -> tuple[dict, dict]:
+        sc = self.scenario
+        ctx = EvalContext(outputs=out, reference=self.reference, y_forget=self.labels["forget"],
+                          y_retain=self.labels["retain"], y_test=self.labels["test"],
+                          num_classes=sc.dataset.num_classes, forget_classes=sc.forget_classes, seed=sc.seed)
+        metrics = compute_metrics(ctx)
+        metrics["avg_gap"] = avg_gap(metrics, self.reference_metrics) if self.reference_metrics else None
+        metrics["run_time_s"] = seconds
+        metrics["speedup_vs_retrain"] = speedup(retrain_seconds, seconds) if seconds and retrain_seconds else None
+        k = sc.dataset.num_classes
+        y_train = np.concatenate([self.labels["forget"], self.labels["retain"]])
+        train_logits = np.concatenate([out.forget, out.retain])
+        details = {"per_class_test": _nan_to_none(per_class_accuracy(out.test, self.labels["test"], k)),
+                   "per_class_train": _nan_to_none(per_class_accuracy(train_logits, y_train, k))}
+        return metrics, details
+
+    @staticmethod
+    def arrays(out: ModelOutputs) -> dict[str, np.ndarray]:
+        return {"forget": out.forget, "retain": out.retain, "test": out.test}
+
+
+def _nan_to_none(a: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(v) else float(v) for v in a]
+
+
+def resolve_methods(methods: Sequence[str] | None, overrides: Mapping[str, Mapping[str, Any]] | None) -> list[Method]:
+    """Build (and so validate) each requested method; `None` means every registered method."""
+    names = [m for m in (methods if methods is not None else method_names()) if m != GOLD]
+    if len(set(names)) != len(names):
+        raise BadInput(f"a method is listed twice in {','.join(names)}")
+    overrides = dict(overrides or {})
+    for key in overrides:
+        if key not in METHODS and key != GOLD:
+            METHODS.get(key)  # raises BadInput: unknown method
+        if key != GOLD and key not in names:
+            raise BadInput(f"--set names method {key!r}, which is not among the methods run ({','.join(names)})")
+    if overrides.get(GOLD):
+        raise BadInput("retrain has no hyper-parameters of its own; set the training recipe with train.<option>")
+    return [build_method(n, overrides.get(n)) for n in names]
+
+
+def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None = None,
+            progress=None, cancel: threading.Event | None = None) -> Comparison:
+    """Train or load θ_o and θ_r, run every method, score and store each run."""
+    dev = pick_device(device)
+    store.reap_stale()
+    sid = store.upsert_scenario(scenario.id, scenario.spec())
+    ds = scenario.dataset
+    x = torch.as_tensor(ds.x_train, device=dev)
+    y = torch.as_tensor(ds.y_train, device=dev)
+    evaluator = _Evaluator(scenario, x, dev)
+    train_hp = scenario.train.to_dict()
+
+    def context(offset: int = 0) -> RunContext:
+        return RunContext(device=dev, seed=scenario.seed + offset, amp=scenario.train.amp, cancel=cancel,
+                          progress=progress)
+
+    def trained(kind: str, xs: torch.Tensor, ys: torch.Tensor) -> tuple[nn.Module, dict[str, Any]]:
+        key_src = {"kind": kind, "dataset": ds.fingerprint, "model": scenario.model, "kwargs": scenario.model_kwargs,
+                   "train": train_hp, "seed": scenario.seed, "device": dev.type}
+        if kind == GOLD:
+            key_src["forget"] = scenario.spec()["forget_indices_sha256"]
+        key = _digest(key_src)
+        seed_everything(scenario.seed)
+        model = scenario.make_model().to(dev)
+        hit = store.cache_get(key)
+        if hit is not None:
+            state, meta = hit
+            model.load_state_dict(state)
+            return model, {**meta, "cached": True}
+        ctx = context()
+        start = time.perf_counter()
+        train_classifier(model, xs, ys, scenario.train, ctx, description=kind)
+        meta = {"seconds": time.perf_counter() - start, "steps": ctx.counters.steps,
+                "samples": ctx.counters.samples}
+        store.cache_put(key, model.state_dict(), meta)
+        return model, {**meta, "cached": False}
+
+    def record(method: str, hparams: dict, model: nn.Module, meta: dict, retrain_s: float | None) -> RunResult:
+        existing = [r for r in store.runs(sid, status="done") if r.method == method and r.hparams == hparams
+                    and r.seed == scenario.seed] if method in ("original", GOLD) else []
+        if existing:  # θ_o and θ_r are deterministic: one stored run per scenario is enough
+            r = existing[-1]
+            return RunResult(method, hparams, "done", r.metrics, r.id, cached=True, details=r.details)
+        run_id = store.start_run(sid, method, hparams, scenario.seed)
+        try:
+            out = evaluator.outputs(model)
+            if method == GOLD:
+                evaluator.reference = out
+            metrics, details = evaluator.score(out, meta["seconds"], retrain_s)
+            if method == GOLD:
+                evaluator.reference_metrics = metrics
+                metrics["avg_gap"] = 0.0
+            metrics.update(steps=meta["steps"], samples=meta["samples"])
+            store.finish_run(run_id, metrics=metrics, run_time_s=meta["seconds"], steps=meta["steps"],
+                             samples=meta["samples"], cached=meta.get("cached", False), details=details,
+                             weights=model.state_dict(), outputs=evaluator.arrays(out))
+        except Diverged as err:
+            store.fail_run(run_id, "diverged", str(err), run_time_s=meta["seconds"])
+            return RunResult(method, hparams, "diverged", {}, run_id, reason=str(err))
+        return RunResult(method, hparams, "done", metrics, run_id, cached=meta.get("cached", False), details=details)
+
+    original, o_meta = trained("original", x, y)
+    retain = torch.as_tensor(scenario.retain_idx, device=dev)
+    retrained, r_meta = trained(GOLD, x.index_select(0, retain), y.index_select(0, retain))
+    retrain_s = r_meta["seconds"]
+    # θ_r first: every other run is scored against it.
+    gold = record(GOLD, train_hp, retrained, r_meta, retrain_s)
+    if gold.status == "done" and evaluator.reference is None:
+        evaluator.reference = ModelOutputs(**store.load_outputs(gold.run_id))
+        evaluator.reference_metrics = {k: v for k, v in gold.metrics.items() if k != "avg_gap"}
+    results = [record("original", train_hp, original, o_meta, None), gold]
+    results[0].metrics["speedup_vs_retrain"] = None
+    original.eval()
+    for p in original.parameters():
+        p.requires_grad_(False)
+
+    for method in methods:
+        hparams = method.get_params()
+        run_id = store.start_run(sid, method.name, hparams, scenario.seed)
+        ctx = context()
+        task = UnlearningTask(x, y, scenario.forget_idx, ds.num_classes, original, scenario.make_model,
+                              scenario.train, ctx, scenario.forget_classes,
+                              retrained if method.needs_retrain else None)
+        try:
+            res = run_method(method, original, task)
+            out = evaluator.outputs(res.model)
+            metrics, details = evaluator.score(out, res.seconds, retrain_s)
+            metrics.update(steps=res.steps, samples=res.samples)
+            store.finish_run(run_id, metrics=metrics, run_time_s=res.seconds, steps=res.steps, samples=res.samples,
+                             details=details, weights=res.model.state_dict(), outputs=evaluator.arrays(out))
+            results.append(RunResult(method.name, hparams, "done", metrics, run_id, details=details))
+        except (Diverged, Cancelled, Exception) as err:
+            status = "diverged" if isinstance(err, Diverged) else "cancelled" if isinstance(err, Cancelled) else "failed"
+            reason = str(err) if isinstance(err, (Diverged, Cancelled)) else f"{type(err).__name__}: {err}"
+            if status == "failed":
+                log.exception("method %s failed", method.name)
+            store.fail_run(run_id, status, reason, steps=ctx.counters.steps, samples=ctx.counters.samples)
+            results.append(RunResult(method.name, hparams, status, {}, run_id, reason=reason))
+            if status == "cancelled":
+                break
+    return Comparison(scenario={"id": sid, **scenario.spec()}, runs=results, store=str(store.root))
+

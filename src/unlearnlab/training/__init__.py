@@ -1,0 +1,13 @@
+"""The shared loop, contexts and training recipes."""
+
+from .batches import Cycled, TensorBatches
+from .context import Counters, ProgressCallback, RunContext, pick_device, seed_everything
+from .inference import predict_logits
+from .loop import FitResult, fit
+from .train import TrainConfig, cross_entropy_step, sgd, train_classifier
+
+__all__ = [
+    "Counters", "Cycled", "FitResult", "ProgressCallback", "RunContext", "TensorBatches",
+    "TrainConfig", "cross_entropy_step", "fit", "pick_device", "predict_logits", "seed_everything",
+    "sgd", "train_classifier",
+]

@@ -1,0 +1,69 @@
+"""What every training or unlearning run shares: device, seed, cancellation, progress and cost counters."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from ..errors import Cancelled
+
+
+class ProgressCallback(Protocol):
+    """Receives progress; the CLI shows a Rich bar, the server streams events."""
+
+    def start(self, description: str, total_steps: int) -> None: ...
+
+    def advance(self, steps: int = 1, **info: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Counters:
+    """Hardware-free cost of a run: optimiser steps taken and samples pushed through the model
+    (forward passes of pre-passes included)."""
+
+    steps: int = 0
+    samples: int = 0
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed every global RNG a model initialiser or a method might draw from."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class RunContext:
+    device: torch.device = field(default_factory=pick_device)
+    seed: int = 0
+    amp: bool = False
+    cancel: threading.Event | None = None
+    progress: ProgressCallback | None = None
+    counters: Counters = field(default_factory=Counters)
+
+    @property
+    def use_amp(self) -> bool:
+        return self.amp and self.device.type == "cuda"
+
+    def check_cancelled(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("cancelled by request")
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A CPU generator seeded from the run seed; `offset` separates independent streams."""
+        g = torch.Generator()
+        g.manual_seed(self.seed * 1_000_003 + offset)
+        return g

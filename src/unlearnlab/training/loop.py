@@ -1,0 +1,115 @@
+"""The one training loop every model and method runs through.
+
+A caller supplies only what differs: batches, a loss `loss_fn(model, batch) -> tensor`, the
+optimiser and optional hooks. The loop owns devices, AMP, cancellation, NaN detection, progress
+and cost counting (after Lightning's split between the loop and the module).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..errors import Diverged
+from .context import RunContext
+
+LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], torch.Tensor]
+Hook = Callable[[nn.Module], None]
+
+
+@dataclass
+class FitResult:
+    epoch_losses: list[float] = field(default_factory=list)
+    steps: int = 0
+
+
+def fit(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, ...]],
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    ctx: RunContext,
+    *,
+    epochs: int = 1,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    after_backward: Hook | None = None,
+    after_step: Hook | None = None,
+    train_mode: bool = True,
+    description: str = "train",
+    max_steps: int | None = None,
+) -> FitResult:
+    """Run `epochs` passes of `loss_fn` over `batches`, one optimiser step per batch.
+
+    `scheduler` steps once per optimiser step. `after_backward` may edit gradients (masks),
+    `after_step` may edit weights (pruning masks). Raises Diverged on a non-finite loss and
+    Cancelled when ctx.cancel is set.
+    """
+    device = ctx.device
+    n_batches = len(batches)  # type: ignore[arg-type]
+    total = n_batches * epochs if max_steps is None else min(max_steps, n_batches * epochs)
+    scaler = torch.amp.GradScaler("cuda") if ctx.use_amp else None
+    # Reading the loss back forces a device sync; on CUDA do it every few steps only.
+    sync_every = 1 if device.type == "cpu" else 25
+    # Batches that pair two sets (Cycled) know how many samples one of their batches holds.
+    count = getattr(batches, "count", lambda b: len(b[0]))
+    model.train(train_mode)
+    result = FitResult()
+    if ctx.progress:
+        ctx.progress.start(description, total)
+    try:
+        for epoch in range(epochs):
+            running = torch.zeros((), device=device)
+            seen = 0
+            for batch in batches:
+                ctx.check_cancelled()
+                batch = tuple(t.to(device, non_blocking=True) for t in batch)
+                with torch.autocast(device.type, enabled=ctx.use_amp):
+                    loss = loss_fn(model, batch)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                else:
+                    loss.backward()
+                if after_backward is not None:
+                    after_backward(model)
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
+                if after_step is not None:
+                    after_step(model)
+                if scheduler is not None:
+                    scheduler.step()
+                running += loss.detach().float()
+                seen += 1
+                result.steps += 1
+                ctx.counters.steps += 1
+                ctx.counters.samples += count(batch)
+                if seen % sync_every == 0:
+                    _check_finite(running, description, epoch)
+                if ctx.progress:
+                    ctx.progress.advance(1, epoch=epoch + 1)
+                if max_steps is not None and result.steps >= max_steps:
+                    break
+            if seen:
+                mean = _check_finite(running, description, epoch) / seen
+                result.epoch_losses.append(mean)
+            if max_steps is not None and result.steps >= max_steps:
+                break
+    finally:
+        if ctx.progress:
+            ctx.progress.stop()
+    return result
+
+
+def _check_finite(running: torch.Tensor, description: str, epoch: int) -> float:
+    value = float(running)
+    if not math.isfinite(value):
+        raise Diverged(f"{description}: loss became {value} in epoch {epoch + 1}")
+    return value

@@ -1,0 +1,66 @@
+"""Shared fixtures: a tiny scenario for contract tests and the default scenario run once per session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from unlearnlab.data import from_arrays
+from unlearnlab.methods import UnlearningTask
+from unlearnlab.models import create_model
+from unlearnlab.training import RunContext, TrainConfig, seed_everything, train_classifier
+
+
+@pytest.fixture(scope="session")
+def tiny_data():
+    """Three well-separated Gaussian classes in 2-D images of 1x4x4: trains in well under a second."""
+    rng = np.random.default_rng(0)
+    centers = rng.normal(0, 3, size=(3, 1, 4, 4))
+    y = np.repeat(np.arange(3), 40)
+    x = centers[y] + rng.normal(0, 1, size=(len(y), 1, 4, 4))
+    return from_arrays(x.astype(np.float32), y, test_size=0.25, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_original(tiny_data):
+    seed_everything(0)
+    model = create_model("mlp", tiny_data.input_shape, tiny_data.num_classes, hidden=(32,))
+    train_classifier(model, torch.as_tensor(tiny_data.x_train), torch.as_tensor(tiny_data.y_train),
+                     TrainConfig(epochs=5, batch_size=16), RunContext(seed=0))
+    model.eval()
+    return model
+
+
+def make_tiny_task(data, original, seed=0, cancel=None, retrained=None) -> UnlearningTask:
+    forget = np.flatnonzero(data.y_train == 1)
+
+    def make_model():
+        return create_model("mlp", data.input_shape, data.num_classes, hidden=(32,))
+
+    return UnlearningTask(
+        x_train=torch.as_tensor(data.x_train), y_train=torch.as_tensor(data.y_train), forget_idx=forget,
+        num_classes=data.num_classes, original=original, make_model=make_model,
+        train_config=TrainConfig(epochs=2, batch_size=16), ctx=RunContext(seed=seed, cancel=cancel),
+        forget_classes=(1,), retrained=retrained if retrained is not None else original,
+    )
+
+
+@pytest.fixture(scope="session")
+def default_store(tmp_path_factory):
+    return tmp_path_factory.mktemp("default-store")
+
+
+@pytest.fixture(scope="session")
+def default_classwise(default_store):
+    """The default class-wise request (digits, cnn, forget class 3) with every method, full defaults."""
+    import unlearnlab as ul
+
+    return ul.run(forget="class:3", store=default_store)
+
+
+@pytest.fixture(scope="session")
+def default_random(default_store):
+    import unlearnlab as ul
+
+    return ul.run(forget="random:0.1", store=default_store)

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from unlearnlab.data import Dataset, ForgetRequest, load_dataset, parse_forget, select_forget
+from unlearnlab.errors import BadInput
+
+from .test_datasets import bad
+
+
+@pytest.fixture(scope="module")
+def digits() -> Dataset:
+    return load_dataset("digits")
+
+
+def small(y_train: list[int], num_classes: int = 3) -> Dataset:
+    n = len(y_train)
+    return Dataset(name="small", x_train=np.zeros((n, 2)), y_train=np.array(y_train),
+                   x_test=np.zeros((1, 2)), y_test=np.array([0]), num_classes=num_classes, params={})
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("class:3", ForgetRequest("class", classes=(3,))),
+    (" class: 1 , 7 ", ForgetRequest("class", classes=(1, 7))),
+    ("random:0.1", ForgetRequest("random", fraction=0.1)),
+    ("random:10%", ForgetRequest("random", fraction=0.1)),
+    ("random:2.5%", ForgetRequest("random", fraction=0.025)),
+    ("random:1e-3", ForgetRequest("random", fraction=0.001)),
+    ("random:200", ForgetRequest("random", count=200)),
+    ("random:1", ForgetRequest("random", count=1)),
+    ("indices:dir/forget set.txt", ForgetRequest("indices", path="dir/forget set.txt")),
+])
+def test_parse_and_round_trip(spec: str, expected: ForgetRequest) -> None:
+    request = parse_forget(spec)
+    assert request == expected
+    assert parse_forget(request.spec()) == request
+    assert request.is_classwise == (expected.kind == "class")
+
+
+def test_canonical_specs() -> None:
+    assert parse_forget("class:1,7").spec() == "class:1,7"
+    assert parse_forget("random:10%").spec() == "random:0.1"
+    assert parse_forget("random:200").spec() == "random:200"
+    assert ForgetRequest("random", fraction=1 / 3).spec() == f"random:{1 / 3!r}"
+    assert parse_forget(ForgetRequest("random", fraction=1 / 3).spec()).fraction == 1 / 3
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("random", "'random'"), ("", "''"), ("foo:1", "'foo'"), ("Class:1", "'Class'"),
+    ("class:", "'class:'"), ("class:a", "'a'"), ("class:1.5", "'1.5'"), ("class:1,,2", "''"),
+    ("class:2,2", "class 2 is repeated"), ("class:-1", "-1"),
+    ("random:abc", "'abc'"), ("random:0.1.2", "'0.1.2'"), ("random:%", "'%'"),
+    ("random:0", "count=0"), ("random:-4", "count=-4"), ("random:1.0", "'1.0'"), ("random:0.0", "'0.0'"),
+    ("random:-0.5", "'-0.5'"), ("random:150%", "'150%'"), ("random:0%", "'0%'"), ("random:nan", "'nan'"),
+    ("random:inf", "'inf'"), ("indices:", "'indices:'"),
+])
+def test_parse_errors(spec: str, needle: str) -> None:
+    bad(lambda: parse_forget(spec), needle)
+
+
+def test_request_checks_its_fields() -> None:
+    bad(lambda: ForgetRequest("bogus"), "'bogus'")  # type: ignore[arg-type]
+    bad(lambda: ForgetRequest("class"), "'classes'")
+    bad(lambda: ForgetRequest("random", fraction=0.1, count=3), "got fraction, count")
+    bad(lambda: ForgetRequest("random"), "one of 'fraction', 'count'; got nothing")
+    bad(lambda: ForgetRequest("class", classes=(1,), path="x"), "got classes, path")
+    bad(lambda: ForgetRequest("random", fraction=1.5), "1.5")
+    bad(lambda: ForgetRequest("indices", path=""), "''")
+    bad(lambda: ForgetRequest("class", classes=(True,)), "True")
+    assert ForgetRequest("class", classes=(np.int64(2),)).spec() == "class:2"
+    assert ForgetRequest("random", count=np.int32(5)) == ForgetRequest("random", count=5)
+
+
+# --- selection --------------------------------------------------------------------------------------
+
+
+def test_class_selection_is_exactly_the_class(digits: Dataset) -> None:
+    idx = select_forget(parse_forget("class:3"), digits)
+    assert idx.dtype == np.int64
+    assert np.array_equal(idx, np.flatnonzero(digits.y_train == 3))
+    both = select_forget(parse_forget("class:7,1"), digits)
+    assert np.array_equal(both, np.flatnonzero((digits.y_train == 1) | (digits.y_train == 7)))
+    assert set(digits.y_train[both]) == {1, 7}
+
+
+def test_random_sizes_and_properties(digits: Dataset) -> None:
+    n = len(digits.y_train)  # 1437
+    frac = select_forget(parse_forget("random:0.1"), digits, seed=0)
+    assert len(frac) == round(0.1 * n) == 144
+    assert len(select_forget(parse_forget("random:33%"), digits)) == round(0.33 * n)
+    count = select_forget(parse_forget("random:200"), digits, seed=0)
+    assert len(count) == 200
+    assert len(select_forget(parse_forget(f"random:{n - 1}"), digits)) == n - 1
+    for idx in (frac, count):
+        assert idx.dtype == np.int64 and np.all(np.diff(idx) > 0)
+        assert idx.min() >= 0 and idx.max() < n
+
+
+def test_random_is_deterministic_per_seed(digits: Dataset) -> None:
+    request = parse_forget("random:0.2")
+    a = select_forget(request, digits, seed=7)
+    assert np.array_equal(a, select_forget(request, digits, seed=7))
+    assert not np.array_equal(a, select_forget(request, digits, seed=8))
+    expected = np.random.default_rng(7).choice(len(digits.y_train), len(a), replace=False)
+    assert np.array_equal(a, np.sort(expected))
+
+
+def test_random_is_roughly_uniform(digits: Dataset) -> None:
+    n = len(digits.y_train)
+    hits = np.zeros(n)
+    for seed in range(200):
+        hits[select_forget(parse_forget("random:0.5"), digits, seed=seed)] += 1
+    # Every sample is chosen about half the time; a biased sampler would leave some near 0 or 200.
+    assert 50 < hits.min() and hits.max() < 150 and abs(hits.mean() - 100) < 1
+
+
+def test_indices_from_text_and_npy(digits: Dataset, tmp_path: Path) -> None:
+    text = tmp_path / "forget.txt"
+    text.write_text("5, 3\n  9\t0,12\n")
+    assert select_forget(parse_forget(f"indices:{text}"), digits).tolist() == [0, 3, 5, 9, 12]
+    npy = tmp_path / "forget.npy"
+    np.save(npy, np.array([40, 2, 1436], dtype=np.int32))
+    idx = select_forget(parse_forget(f"indices:{npy}"), digits)
+    assert idx.dtype == np.int64 and idx.tolist() == [2, 40, 1436]
+
+
+def test_selection_errors(digits: Dataset, tmp_path: Path) -> None:
+    n = len(digits.y_train)
+
+    def sel(spec: str, data: Dataset = digits):
+        return lambda: select_forget(parse_forget(spec), data)
+
+    bad(sel("class:10"), "class 10", "[0, 9]")
+    bad(sel("class:" + ",".join(map(str, range(10)))), f"all {n}")
+    bad(sel("class:2", small([0, 1, 0, 1])), "class 2", "no training samples")
+    bad(sel("class:0,1", small([0, 1, 0, 1])), "all 4")
+    bad(sel("random:0.0001"), "'random:0.0001'", "0 of 1437")
+    bad(sel("random:0.9999"), f"all {n}")
+    bad(sel(f"random:{n}"), f"'random:{n}'", f"between 1 and {n - 1}")
+    bad(sel("random:5000"), "'random:5000'", f"all {n}")
+    bad(lambda: select_forget(parse_forget("random:3"), digits, seed=-1), "seed=-1")
+
+    def indices(name: str, content: str | None = None, array: np.ndarray | None = None) -> str:
+        path = tmp_path / name
+        if content is not None:
+            path.write_text(content)
+        if array is not None:
+            np.save(path, array)
+        return f"indices:{path}"
+
+    missing = tmp_path / "missing.txt"
+    bad(sel(f"indices:{missing}"), str(missing), "does not exist")
+    bad(sel(f"indices:{tmp_path}"), str(tmp_path), "not readable")
+    bad(sel(indices("words.txt", "1 2 three")), "'three'", "integer")
+    bad(sel(indices("floats.txt", "1, 2.0")), "'2.0'")
+    bad(sel(indices("range.txt", f"0 {n}")), f"index {n}", f"[0, {n - 1}]")
+    bad(sel(indices("neg.txt", "-1 4")), "index -1")
+    bad(sel(indices("dup.txt", "4 7 4")), "index 4 is repeated")
+    bad(sel(indices("empty.txt", " \n")), "selects no training samples")
+    bad(sel(indices("all.txt", " ".join(map(str, range(n))))), f"all {n}")
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_bytes(b"\xff\xfe\x00\x81")
+    bad(sel(f"indices:{garbage}"), str(garbage), "not readable")
+    bad(sel(indices("floats.npy", array=np.array([1.0, 2.0]))), "float64", "integer")
+    bad(sel(indices("matrix.npy", array=np.zeros((2, 2), dtype=int))), "(2, 2)")
+    fake = tmp_path / "fake.npy"
+    fake.write_text("1 2 3")
+    bad(sel(f"indices:{fake}"), str(fake), "not readable")
+
+
+def test_bad_input_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        parse_forget("nope:1")
+    assert issubclass(BadInput, ValueError)

@@ -1,0 +1,75 @@
+"""Contract tests generated from the method registry: every method, built-in or plugin, gets them."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from tests.conftest import make_tiny_task
+from unlearnlab.errors import BadInput, Cancelled
+from unlearnlab.methods import METHODS, build_method, method_names, run_method
+
+ALL = method_names()
+
+
+def _state(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_returns_same_architecture_and_leaves_original_untouched(name, tiny_data, tiny_original):
+    before = _state(tiny_original)
+    task = make_tiny_task(tiny_data, tiny_original)
+    result = run_method(build_method(name), tiny_original, task)
+    after = result.model.state_dict()
+    assert type(result.model) is type(tiny_original)
+    assert {k: v.shape for k, v in after.items()} == {k: v.shape for k, v in before.items()}
+    for k, v in tiny_original.state_dict().items():
+        assert torch.equal(v, before[k]), f"{name} modified θ_o's {k}"
+    assert result.seconds > 0
+    assert result.samples > 0, "every method processes samples; the counters must see them"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_deterministic_for_a_seed(name, tiny_data, tiny_original):
+    runs = [run_method(build_method(name), tiny_original, make_tiny_task(tiny_data, tiny_original, seed=3))
+            for _ in range(2)]
+    a, b = (r.model.state_dict() for r in runs)
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{name} is not deterministic in {k}"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_honours_cancellation(name, tiny_data, tiny_original):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        run_method(build_method(name), tiny_original, make_tiny_task(tiny_data, tiny_original, cancel=cancel))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_declares_paper_and_defaults(name):
+    cls = METHODS.get(name)
+    assert cls.name == name and cls.paper
+    method = cls()
+    assert method.get_params() == cls.param_defaults()
+    for key in cls.reference_defaults:
+        assert key in cls.param_defaults(), f"{name}: reference default for unknown parameter {key}"
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if "lr" in METHODS.get(n).param_defaults()])
+def test_rejects_negative_learning_rate(name):
+    with pytest.raises(BadInput, match=r"lr=-0\.1"):
+        build_method(name, {"lr": "-0.1"})
+
+
+def test_unknown_hyper_parameter_names_the_allowed_ones():
+    with pytest.raises(BadInput, match=r"unknown hyper-parameter ft\.lrr; allowed: lr, epochs"):
+        build_method("ft", {"lrr": 1})
+
+
+def test_unknown_method():
+    with pytest.raises(BadInput, match="unknown method 'fft'"):
+        build_method("fft")
