@@ -118,7 +118,7 @@ class RunResult:
         metrics = {k: self.metrics.get(k) for k in CONTRACT_KEYS}
         metrics.update({k: v for k, v in self.metrics.items() if k not in metrics})
         return {"method": self.method, "run_id": self.run_id, "hparams": self.hparams, "status": self.status,
-                "reason": self.reason, "cached": self.cached, "metrics": metrics}
+                "reason": self.reason, "cached": self.cached, "metrics": metrics, "details": self.details}
 
 
 @dataclass

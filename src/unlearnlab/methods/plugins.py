@@ -26,6 +26,7 @@ def _register_object(ep_name: str, obj: object) -> None:
             raise TypeError(f"{obj!r} is not a unlearnlab Method subclass")
         if not obj.name:
             raise TypeError(f"{obj.__name__} has no name: decorate it with @register_method")
+        obj.param_defaults()  # raises if the constructor does not follow the protocol
         if obj.name not in METHODS:
             METHODS.add(obj.name, obj)
 

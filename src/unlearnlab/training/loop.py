@@ -51,8 +51,9 @@ def fit(
     device = ctx.device
     n_batches = len(batches)  # type: ignore[arg-type]
     total = n_batches * epochs if max_steps is None else min(max_steps, n_batches * epochs)
-    scaler = torch.amp.GradScaler("cuda") if ctx.use_amp else None
-    # Reading the loss back forces a device sync; on CUDA do it every few steps only.
+    amp = ctx.use_amp
+    scaler = torch.amp.GradScaler("cuda") if amp else None
+    # Reading the loss back forces a device sync; on CUDA accumulate on the device and look every few steps.
     sync_every = 1 if device.type == "cpu" else 25
     # Batches that pair two sets (Cycled) know how many samples one of their batches holds.
     count = getattr(batches, "count", lambda b: len(b[0]))
@@ -62,12 +63,16 @@ def fit(
         ctx.progress.start(description, total)
     try:
         for epoch in range(epochs):
-            running = torch.zeros((), device=device)
+            running = 0.0 if sync_every == 1 else torch.zeros((), device=device)
             seen = 0
             for batch in batches:
                 ctx.check_cancelled()
-                batch = tuple(t.to(device, non_blocking=True) for t in batch)
-                with torch.autocast(device.type, enabled=ctx.use_amp):
+                if batch[0].device != device:
+                    batch = tuple(t.to(device, non_blocking=True) for t in batch)
+                if amp:
+                    with torch.autocast(device.type):
+                        loss = loss_fn(model, batch)
+                else:
                     loss = loss_fn(model, batch)
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
@@ -86,20 +91,25 @@ def fit(
                     after_step(model)
                 if scheduler is not None:
                     scheduler.step()
-                running += loss.detach().float()
                 seen += 1
+                if sync_every == 1:
+                    value = loss.item()
+                    if not math.isfinite(value):
+                        _diverged(value, description, epoch)
+                    running += value
+                else:
+                    running += loss.detach().float()
+                    if seen % sync_every == 0:
+                        _check_finite(running, description, epoch)
                 result.steps += 1
                 ctx.counters.steps += 1
                 ctx.counters.samples += count(batch)
-                if seen % sync_every == 0:
-                    _check_finite(running, description, epoch)
                 if ctx.progress:
                     ctx.progress.advance(1, epoch=epoch + 1)
                 if max_steps is not None and result.steps >= max_steps:
                     break
             if seen:
-                mean = _check_finite(running, description, epoch) / seen
-                result.epoch_losses.append(mean)
+                result.epoch_losses.append(_check_finite(running, description, epoch) / seen)
             if max_steps is not None and result.steps >= max_steps:
                 break
     finally:
@@ -108,8 +118,12 @@ def fit(
     return result
 
 
-def _check_finite(running: torch.Tensor, description: str, epoch: int) -> float:
+def _check_finite(running: torch.Tensor | float, description: str, epoch: int) -> float:
     value = float(running)
     if not math.isfinite(value):
-        raise Diverged(f"{description}: loss became {value} in epoch {epoch + 1}")
+        _diverged(value, description, epoch)
     return value
+
+
+def _diverged(value: float, description: str, epoch: int) -> None:
+    raise Diverged(f"{description}: loss became {value} in epoch {epoch + 1}")
