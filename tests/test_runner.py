@@ -102,3 +102,12 @@ def test_python_api_on_user_arrays(tmp_path):
                     store=tmp_path)
     assert result.scenario["forget_size"] == 20 and result.scenario["dataset"]["num_classes"] == 4
     assert [r.status for r in result.runs] == ["done"] * 3
+
+
+def test_diverging_reference_training_ends_the_request_with_a_recorded_reason(tmp_path):
+    from unlearnlab.errors import Diverged
+
+    with pytest.raises(Diverged, match="training original diverged"):
+        ul.run(model="mlp", methods=["ga"], train={"lr": 1e6, "epochs": 2}, store=tmp_path)
+    (rec,) = Store(tmp_path).runs()
+    assert rec.method == "original" and rec.status == "diverged" and "nan" in rec.reason

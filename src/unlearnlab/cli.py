@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import api
-from .errors import BadInput
+from .errors import BadInput, UnlearnlabError
 from .methods import load_method_file
 from .methods.plugins import PLUGIN_ERRORS
 from .progress import RichProgress
@@ -33,7 +33,7 @@ StoreOpt = typer.Option(None, "--store", help="Store folder (default: $UNLEARNLA
 
 
 def _user_errors(fn: Callable) -> Callable:
-    """Bad input: one line on stderr, exit code 2, no traceback."""
+    """Bad input: one line on stderr, exit code 2, no traceback; a request that cannot finish: exit 1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -42,6 +42,9 @@ def _user_errors(fn: Callable) -> Callable:
         except BadInput as e:
             err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except UnlearnlabError as e:  # e.g. θ_o's own training diverged: nothing to compare against
+            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper
 

@@ -249,6 +249,9 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
                     and r.seed == scenario.seed] if method in ("original", GOLD) else []
         if existing:  # θ_o and θ_r are deterministic: one stored run per scenario is enough
             r = existing[-1]
+            if method == GOLD:
+                evaluator.reference = ModelOutputs(**store.load_outputs(r.id))
+                evaluator.reference_metrics = {k: v for k, v in r.metrics.items() if k != "avg_gap"}
             return RunResult(method, hparams, "done", r.metrics, r.id, cached=True, details=r.details)
         run_id = store.start_run(sid, method, hparams, scenario.seed)
         try:
@@ -268,16 +271,25 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
             return RunResult(method, hparams, "diverged", {}, run_id, reason=str(err))
         return RunResult(method, hparams, "done", metrics, run_id, cached=meta.get("cached", False), details=details)
 
+    def reference_model(kind: str, xs: torch.Tensor, ys: torch.Tensor) -> tuple[nn.Module, dict[str, Any]]:
+        """θ_o or θ_r; without them nothing can be scored, so their failure ends the request."""
+        try:
+            return trained(kind, xs, ys)
+        except (Diverged, Cancelled) as err:
+            run_id = store.start_run(sid, kind, train_hp, scenario.seed)
+            status = "diverged" if isinstance(err, Diverged) else "cancelled"
+            store.fail_run(run_id, status, str(err))
+            raise type(err)(f"training {kind} {status}: {err}; change the train.* options") from None
+
     _warm_up(scenario.make_model().to(dev), x[:64], y[:64])
-    original, o_meta = trained("original", x, y)
+    original, o_meta = reference_model("original", x, y)
     retain = torch.as_tensor(scenario.retain_idx, device=dev)
-    retrained, r_meta = trained(GOLD, x.index_select(0, retain), y.index_select(0, retain))
+    retrained, r_meta = reference_model(GOLD, x.index_select(0, retain), y.index_select(0, retain))
     retrain_s = r_meta["seconds"]
     # θ_r first: every other run is scored against it.
     gold = record(GOLD, train_hp, retrained, r_meta, retrain_s)
-    if gold.status == "done" and evaluator.reference is None:
-        evaluator.reference = ModelOutputs(**store.load_outputs(gold.run_id))
-        evaluator.reference_metrics = {k: v for k, v in gold.metrics.items() if k != "avg_gap"}
+    if gold.status != "done":
+        raise Diverged(f"the retrained model's outputs are not usable: {gold.reason}")
     results = [record("original", train_hp, original, o_meta, None), gold]
     results[0].metrics["speedup_vs_retrain"] = None
     original.eval()
