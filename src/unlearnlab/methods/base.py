@@ -112,14 +112,18 @@ class UnlearningTask:
         return TensorBatches(*tensors, batch_size=batch_size, shuffle=shuffle,
                              generator=self.ctx.generator(100 + stream))
 
-    def forget_loader(self, batch_size: int, shuffle: bool = True) -> TensorBatches:
-        return self.batches(*self.forget_data, batch_size=batch_size, shuffle=shuffle, stream=1)
+    def forget_loader(self, batch_size: int, shuffle: bool = True, labels: bool = True) -> TensorBatches:
+        """Batches of (x, y) from D_f; `labels=False` yields (x,) only, for label-free methods."""
+        data = self.forget_data if labels else self.forget_data[:1]
+        return self.batches(*data, batch_size=batch_size, shuffle=shuffle, stream=1)
 
-    def retain_loader(self, batch_size: int, shuffle: bool = True) -> TensorBatches:
-        return self.batches(*self.retain_data, batch_size=batch_size, shuffle=shuffle, stream=2)
+    def retain_loader(self, batch_size: int, shuffle: bool = True, labels: bool = True) -> TensorBatches:
+        data = self.retain_data if labels else self.retain_data[:1]
+        return self.batches(*data, batch_size=batch_size, shuffle=shuffle, stream=2)
 
-    def train_loader(self, batch_size: int, shuffle: bool = True) -> TensorBatches:
-        return self.batches(self.x_train, self.y_train, batch_size=batch_size, shuffle=shuffle, stream=3)
+    def train_loader(self, batch_size: int, shuffle: bool = True, labels: bool = True) -> TensorBatches:
+        data = (self.x_train, self.y_train) if labels else (self.x_train,)
+        return self.batches(*data, batch_size=batch_size, shuffle=shuffle, stream=3)
 
     def fit(self, model: nn.Module, batches, loss_fn, optimizer: torch.optim.Optimizer, **kwargs) -> FitResult:
         """The shared loop (see `training.fit`), bound to this task's context."""
