@@ -18,7 +18,7 @@ from .methods import METHODS, ensure_loaded
 from .report import render
 from .runner import Comparison, execute, prepare, resolve_methods
 from .store import Store
-from .training import TrainConfig
+from .training import TrainConfig, pick_device
 
 DEMO_REQUESTS = ("class:3", "random:0.1")
 
@@ -43,6 +43,7 @@ def run(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | For
     """
     scenario = prepare(dataset, model, forget, seed=seed, train=train)
     resolved = resolve_methods(methods, overrides)
+    pick_device(device)  # validated before the store is opened
     st = _open(store)
     return execute(scenario, resolved, st, device=device, progress=progress, cancel=cancel)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import api
 from .errors import BadInput, UnlearnlabError
@@ -22,6 +24,7 @@ from .report import FORMATS, render, table_rows
 from .runner import Comparison
 from .store import Store
 from .training import TrainConfig
+from .validation import coerce
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Run machine-unlearning methods on forget requests and audit them against retraining.")
@@ -32,6 +35,11 @@ err = Console(stderr=True)
 StoreOpt = typer.Option(None, "--store", help="Store folder (default: $UNLEARNLAB_STORE or ./unlearnlab_store).")
 
 
+def _error(e: Exception) -> None:
+    # The message quotes user values (paths, names): print it as text, never as Rich markup.
+    err.print(Text.assemble(("error:", "bold red"), " ", str(e)), highlight=False, soft_wrap=True)
+
+
 def _user_errors(fn: Callable) -> Callable:
     """Bad input: one line on stderr, exit code 2, no traceback; a request that cannot finish: exit 1."""
 
@@ -40,10 +48,10 @@ def _user_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except BadInput as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            _error(e)
             raise typer.Exit(2) from None
         except UnlearnlabError as e:  # e.g. θ_o's own training diverged: nothing to compare against
-            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            _error(e)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -62,11 +70,7 @@ def parse_sets(items: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, A
         if owner == "train":
             if name not in defaults:
                 raise BadInput(f"unknown training option train.{name}; allowed: {', '.join(defaults)}")
-            kind = type(defaults[name])
-            try:
-                train[name] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
-            except ValueError:
-                raise BadInput(f"train.{name}={value!r} is not allowed; expected a {kind.__name__}") from None
+            train[name] = coerce(f"train.{name}", value, defaults[name])
         else:
             methods.setdefault(owner, {})[name] = value
     return methods, train
@@ -98,8 +102,16 @@ def _write_json(path: Optional[Path], payload: Any) -> None:
 
 
 def _check_json_path(path: Optional[Path]) -> None:
-    if path is not None and not path.parent.resolve().is_dir():
+    """Fail before any work if the JSON result could not be written afterwards."""
+    if path is None:
+        return
+    parent = path.parent.resolve()
+    if not parent.is_dir():
         raise BadInput(f"--json {str(path)!r} cannot be written: folder {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise BadInput(f"--json {str(path)!r} cannot be written: it is a folder; give a file path")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise BadInput(f"--json {str(path)!r} cannot be written: permission denied")
 
 
 @app.command()

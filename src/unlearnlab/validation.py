@@ -48,3 +48,26 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
     allowed = list(allowed)
     if value not in allowed:
         raise BadInput(f"{name}={value!r} is not allowed; choose from {', '.join(map(str, allowed))}")
+
+
+def coerce(name: str, raw: Any, default: Any) -> Any:
+    """Convert a command-line string to the type of `default` (bool, int, float, str or tuple)."""
+    if not isinstance(raw, str) or isinstance(default, str) or default is None:
+        return raw
+    kind = type(default)
+    try:
+        if kind is bool:
+            low = raw.lower()
+            if low not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return low in ("true", "1", "yes")
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is tuple:
+            return tuple(type(default[0])(v) for v in raw.split(",")) if default else tuple(raw.split(","))
+    except (ValueError, IndexError):
+        pass
+    expected = "a bool (true or false)" if kind is bool else f"a {kind.__name__}"
+    raise BadInput(f"{name}={raw!r} is not allowed; expected {expected}")

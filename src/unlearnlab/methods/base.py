@@ -22,6 +22,7 @@ from torch import nn
 from ..errors import BadInput
 from ..registry import Registry
 from ..training import FitResult, RunContext, TensorBatches, TrainConfig, fit, seed_everything
+from ..validation import coerce
 
 METHODS: Registry[type[Method]] = Registry("method")
 
@@ -152,28 +153,6 @@ def run_method(method: Method, original: nn.Module, task: UnlearningTask) -> Met
     return MethodResult(out, seconds, task.ctx.counters.steps - steps0, task.ctx.counters.samples - samples0)
 
 
-def _coerce(method: str, key: str, raw: Any, default: Any) -> Any:
-    """CLI values arrive as strings; convert them to the type of the default."""
-    if not isinstance(raw, str) or isinstance(default, str) or default is None:
-        return raw
-    kind = type(default)
-    try:
-        if kind is bool:
-            low = raw.lower()
-            if low not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return low in ("true", "1", "yes")
-        if kind is int:
-            return int(raw)
-        if kind is float:
-            return float(raw)
-        if kind is tuple:
-            return tuple(type(default[0])(v) for v in raw.split(",")) if default else tuple(raw.split(","))
-    except (ValueError, IndexError):
-        pass
-    raise BadInput(f"{method}.{key}={raw!r} is not allowed; expected a {kind.__name__}")
-
-
 def build_method(name: str, overrides: Mapping[str, Any] | None = None) -> Method:
     """Instantiate a registered method with hyper-parameter overrides, validated."""
     from .plugins import ensure_loaded
@@ -186,7 +165,7 @@ def build_method(name: str, overrides: Mapping[str, Any] | None = None) -> Metho
         if key not in defaults:
             allowed = ", ".join(defaults) or "none"
             raise BadInput(f"unknown hyper-parameter {name}.{key}; allowed: {allowed}")
-        params[key] = _coerce(name, key, raw, defaults[key])
+        params[key] = coerce(f"{name}.{key}", raw, defaults[key])
     try:
         return cls(**params)
     except BadInput as err:

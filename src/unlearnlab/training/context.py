@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from ..errors import Cancelled
+from ..errors import BadInput, Cancelled
 
 
 class ProgressCallback(Protocol):
@@ -33,9 +33,18 @@ class Counters:
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """`auto` (or None) takes CUDA when present; an unknown or absent device is BadInput."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise BadInput(f"device {device!r} is not allowed; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise BadInput(f"device {device!r} is not available on this machine; use auto or cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise BadInput(f"device {device!r} is not supported; use auto, cpu, cuda or cuda:N")
+    return dev
 
 
 def seed_everything(seed: int) -> None:
