@@ -44,6 +44,14 @@ def check_int(name: str, value: Any, minimum: int = 0) -> None:
         raise BadInput(f"{name}={value!r} is not allowed; it must be an integer >= {minimum}")
 
 
+def check_sgd(lr: Any, epochs: Any, batch_size: Any, momentum: Any = 0.0, weight_decay: Any = 0.0) -> None:
+    """The hyper-parameters every SGD-trained method shares."""
+    check_positive(lr=lr)
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    check_non_negative(momentum=momentum, weight_decay=weight_decay)
+
+
 def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
     allowed = list(allowed)
     if value not in allowed:

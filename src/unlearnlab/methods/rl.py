@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from ..training import cross_entropy_step, sgd
-from ..validation import check_int, check_non_negative, check_positive
+from ..validation import check_sgd
 from .base import Method, UnlearningTask, register_method
 
 
@@ -16,10 +16,7 @@ class RandomLabel(Method):
 
     def __init__(self, lr: float = 0.01, epochs: int = 5, batch_size: int = 64, momentum: float = 0.9,
                  weight_decay: float = 5e-4):
-        check_positive(lr=lr)
-        check_non_negative(momentum=momentum, weight_decay=weight_decay)
-        check_int("epochs", epochs, minimum=1)
-        check_int("batch_size", batch_size, minimum=1)
+        check_sgd(lr, epochs, batch_size, momentum, weight_decay)
         self.lr, self.epochs, self.batch_size = lr, epochs, batch_size
         self.momentum, self.weight_decay = momentum, weight_decay
 
