@@ -33,15 +33,16 @@ def _open(store: str | os.PathLike | Store | None, create: bool = True) -> Store
 
 def run(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | ForgetRequest = "class:3",
         methods: Sequence[str] | None = None, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
-        train: TrainConfig | Mapping[str, Any] | None = None, seed: int = 0,
+        train: TrainConfig | Mapping[str, Any] | None = None, seed: int = 0, prune: float | None = None,
         store: str | os.PathLike | Store | None = None, device: str | None = None, progress=None,
         cancel: threading.Event | None = None) -> Comparison:
     """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request.
 
-    `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. Every input is
-    validated before anything is written; bad input raises BadInput.
+    `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. `prune=S` prunes
+    θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. Every input
+    is validated before anything is written; bad input raises BadInput.
     """
-    scenario = prepare(dataset, model, forget, seed=seed, train=train)
+    scenario = prepare(dataset, model, forget, seed=seed, train=train, prune=prune)
     resolved = resolve_methods(methods, overrides)
     pick_device(device)  # validated before the store is opened
     st = _open(store)

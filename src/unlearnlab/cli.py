@@ -78,7 +78,8 @@ def parse_sets(items: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, A
 
 def _print_comparison(result: Comparison) -> None:
     sc = result.scenario
-    title = (f"{sc['dataset']['name']} · {sc['model']['name']} · forget {sc['forget']} "
+    pruned = f" · pruned to {sc['prune']:.0%} sparsity" if sc.get("prune") else ""
+    title = (f"{sc['dataset']['name']} · {sc['model']['name']}{pruned} · forget {sc['forget']} "
              f"({sc['forget_size']} samples) · seed {sc['seed']} · scenario {sc['id']}")
     header, rows = table_rows([r.to_contract() for r in result.runs])
     table = Table(title=title, title_justify="left")
@@ -140,6 +141,7 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
         methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
         seed: int = typer.Option(0),
+        prune: Optional[float] = typer.Option(None, help="Prune first, then unlearn: global magnitude sparsity in (0, 1)."),
         store: Optional[Path] = StoreOpt,
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
         device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
@@ -152,8 +154,8 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
     if names is not None and not all(names):
         raise BadInput(f"--methods {methods!r} is malformed; expected comma-separated names")
     _check_json_path(json_path)
-    result = api.run(dataset, model, forget, names, overrides=overrides, train=train, seed=seed, store=store,
-                     device=device, progress=RichProgress(err))
+    result = api.run(dataset, model, forget, names, overrides=overrides, train=train, seed=seed, prune=prune,
+                     store=store, device=device, progress=RichProgress(err))
     _print_comparison(result)
     _write_json(json_path, result.to_json())
     out.print(f"Store: {result.store}", highlight=False)

@@ -28,7 +28,9 @@ from .methods import METHODS, Method, UnlearningTask, build_method, method_names
 from .metrics import EvalContext, ModelOutputs, avg_gap, compute_metrics, per_class_accuracy, speedup
 from .models import create_model
 from .store import Store
-from .training import RunContext, TrainConfig, pick_device, predict_logits, seed_everything, train_classifier
+from .training import (RunContext, TrainConfig, apply_masks, global_magnitude_masks, pick_device, predict_logits,
+                       seed_everything, train_classifier)
+from .validation import check_range
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class Scenario:
     seed: int
     train: TrainConfig
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Sparsity of one-shot global magnitude pruning applied before unlearning (None: dense).
+    prune: float | None = None
 
     @cached_property
     def retain_idx(self) -> np.ndarray:
@@ -72,6 +76,7 @@ class Scenario:
             "forget_indices_sha256": hashlib.sha256(self.forget_idx.astype(np.int64).tobytes()).hexdigest(),
             "seed": self.seed,
             "train": self.train.to_dict(),
+            "prune": self.prune,
         }
 
     @property
@@ -84,7 +89,7 @@ class Scenario:
 
 def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | ForgetRequest = "class:3",
             seed: int = 0, train: TrainConfig | Mapping[str, Any] | None = None,
-            model_kwargs: Mapping[str, Any] | None = None) -> Scenario:
+            model_kwargs: Mapping[str, Any] | None = None, prune: float | None = None) -> Scenario:
     """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing."""
     if isinstance(dataset, str):
         name, params = parse_dataset_spec(dataset)
@@ -97,7 +102,10 @@ def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str |
         if bad:
             raise BadInput(f"unknown training option train.{bad[0]}; allowed: {', '.join(known)}")
         train = TrainConfig(**(train or {}))
-    scenario = Scenario(dataset, model, request, idx, int(seed), train, dict(model_kwargs or {}))
+    if prune is not None:
+        check_range("prune", prune, 0.0, 1.0, closed="neither")
+    scenario = Scenario(dataset, model, request, idx, int(seed), train, dict(model_kwargs or {}),
+                        None if prune is None else float(prune))
     seed_everything(seed)
     scenario.make_model()  # fails early (BadInput) if the model does not fit the data
     return scenario
@@ -219,13 +227,16 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
     evaluator = _Evaluator(scenario, x, dev)
     train_hp = scenario.train.to_dict()
 
+    masks = None
+
     def context(offset: int = 0) -> RunContext:
         return RunContext(device=dev, seed=scenario.seed + offset, amp=scenario.train.amp, cancel=cancel,
-                          progress=progress)
+                          progress=progress, masks=masks)
 
-    def trained(kind: str, xs: torch.Tensor, ys: torch.Tensor) -> tuple[nn.Module, dict[str, Any]]:
+    def trained(kind: str, xs: torch.Tensor, ys: torch.Tensor, prune: float | None = None) -> tuple[nn.Module, dict]:
+        """Train (or load from the content-addressed cache) θ_o or θ_r; pruned ones keep `masks`."""
         key_src = {"kind": kind, "dataset": ds.fingerprint, "model": scenario.model, "kwargs": scenario.model_kwargs,
-                   "train": train_hp, "seed": scenario.seed, "device": dev.type}
+                   "train": train_hp, "seed": scenario.seed, "device": dev.type, "prune": prune}
         if kind == GOLD:
             key_src["forget"] = scenario.spec()["forget_indices_sha256"]
         key = _digest(key_src)
@@ -237,6 +248,7 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
             model.load_state_dict(state)
             return model, {**meta, "cached": True}
         ctx = context()
+        apply_masks(model, ctx.masks)  # rewind to the initialisation, pruned (lottery-ticket style)
         start = time.perf_counter()
         train_classifier(model, xs, ys, scenario.train, ctx, description=kind)
         meta = {"seconds": time.perf_counter() - start, "steps": ctx.counters.steps,
@@ -271,10 +283,10 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
             return RunResult(method, hparams, "diverged", {}, run_id, reason=str(err))
         return RunResult(method, hparams, "done", metrics, run_id, cached=meta.get("cached", False), details=details)
 
-    def reference_model(kind: str, xs: torch.Tensor, ys: torch.Tensor) -> tuple[nn.Module, dict[str, Any]]:
+    def reference_model(kind: str, xs: torch.Tensor, ys: torch.Tensor, prune=None) -> tuple[nn.Module, dict]:
         """θ_o or θ_r; without them nothing can be scored, so their failure ends the request."""
         try:
-            return trained(kind, xs, ys)
+            return trained(kind, xs, ys, prune)
         except (Diverged, Cancelled) as err:
             run_id = store.start_run(sid, kind, train_hp, scenario.seed)
             status = "diverged" if isinstance(err, Diverged) else "cancelled"
@@ -283,8 +295,15 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
 
     _warm_up(scenario.make_model().to(dev), x[:64], y[:64])
     original, o_meta = reference_model("original", x, y)
+    if scenario.prune is not None:
+        # Prune first, then unlearn: the mask comes from the dense θ_o; θ_o and θ_r are both retrained
+        # from the same initialisation under it, and every method keeps it (ctx.masks).
+        masks = global_magnitude_masks(original, scenario.prune)
+        dense_s = o_meta["seconds"]
+        original, o_meta = reference_model("original", x, y, scenario.prune)
+        o_meta = {**o_meta, "seconds": o_meta["seconds"] + dense_s}
     retain = torch.as_tensor(scenario.retain_idx, device=dev)
-    retrained, r_meta = reference_model(GOLD, x.index_select(0, retain), y.index_select(0, retain))
+    retrained, r_meta = reference_model(GOLD, x.index_select(0, retain), y.index_select(0, retain), scenario.prune)
     retrain_s = r_meta["seconds"]
     # θ_r first: every other run is scored against it.
     gold = record(GOLD, train_hp, retrained, r_meta, retrain_s)

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..errors import BadInput
 from ..registry import Registry
-from ..training import FitResult, RunContext, TensorBatches, TrainConfig, fit, seed_everything
+from ..training import FitResult, RunContext, TensorBatches, TrainConfig, apply_masks, fit, seed_everything
 from ..validation import coerce
 
 METHODS: Registry[type[Method]] = Registry("method")
@@ -147,6 +147,7 @@ def run_method(method: Method, original: nn.Module, task: UnlearningTask) -> Met
     steps0, samples0 = task.ctx.counters.steps, task.ctx.counters.samples
     start = time.perf_counter()
     out = method.unlearn(model, task)
+    apply_masks(out, task.ctx.masks)  # weight edits outside the loop (SSD, IU) must not revive pruned weights
     if task.ctx.device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start

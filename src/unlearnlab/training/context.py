@@ -62,6 +62,8 @@ class RunContext:
     cancel: threading.Event | None = None
     progress: ProgressCallback | None = None
     counters: Counters = field(default_factory=Counters)
+    #: Pruning masks (parameter name -> 0/1 tensor) that every optimiser step keeps in force.
+    masks: dict[str, torch.Tensor] | None = None
 
     @property
     def use_amp(self) -> bool:

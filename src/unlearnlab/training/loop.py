@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import Diverged
 from .context import RunContext
+from .pruning import apply_masks
 
 LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], torch.Tensor]
 Hook = Callable[[nn.Module], None]
@@ -44,8 +45,9 @@ def fit(
 ) -> FitResult:
     """Run `epochs` passes of `loss_fn` over `batches`, one optimiser step per batch.
 
-    `scheduler` steps once per optimiser step. `after_backward` may edit gradients (masks),
-    `after_step` may edit weights (pruning masks). Raises Diverged on a non-finite loss and
+    `scheduler` steps once per optimiser step. `after_backward` may edit gradients (saliency
+    masks), `after_step` may edit weights; pruning masks in `ctx.masks` are re-applied after every
+    step, so a pruned model stays pruned whatever the method does. Raises Diverged on a non-finite loss and
     Cancelled when ctx.cancel is set.
     """
     device = ctx.device
@@ -87,6 +89,8 @@ def fit(
                     scaler.update()
                 else:
                     optimizer.step()
+                if ctx.masks:
+                    apply_masks(model, ctx.masks)
                 if after_step is not None:
                     after_step(model)
                 if scheduler is not None:
