@@ -9,8 +9,14 @@ import torch
 
 from tests.conftest import make_tiny_task
 from unlearnlab.errors import BadInput, Cancelled
-from unlearnlab.methods import METHODS, build_method, method_names, run_method
+from pathlib import Path
 
+from unlearnlab.methods import METHODS, build_method, load_method_file, method_names, run_method
+
+# The example plugin takes the same contract tests as the built-ins.
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples/custom_method/src/unlearnlab_example/__init__.py"
+if "anchored_ga" not in METHODS:
+    load_method_file(EXAMPLE)
 ALL = method_names()
 
 

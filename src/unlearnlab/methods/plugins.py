@@ -6,7 +6,9 @@ An entry point may name a module (importing it registers its methods) or a Metho
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import sys
 import inspect
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -49,11 +51,16 @@ def load_method_file(path: str | Path) -> None:
     p = Path(path)
     if not p.is_file():
         raise BadInput(f"method file {str(path)!r} does not exist")
-    spec = importlib.util.spec_from_file_location(f"unlearnlab_user_{p.stem}", p)
+    # One module per file, so loading the same file twice (API, then CLI) registers its methods once.
+    name = "unlearnlab_user_" + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:16]
+    if name in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(name, p)
     if spec is None or spec.loader is None:
         raise BadInput(f"method file {str(path)!r} is not a Python file")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
+        sys.modules[name] = module
     except Exception as err:
         raise BadInput(f"method file {str(path)!r} failed to import: {type(err).__name__}: {err}") from None
