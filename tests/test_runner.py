@@ -111,3 +111,17 @@ def test_diverging_reference_training_ends_the_request_with_a_recorded_reason(tm
         ul.run(model="mlp", methods=["ga"], train={"lr": 1e6, "epochs": 2}, store=tmp_path)
     (rec,) = Store(tmp_path).runs()
     assert rec.method == "original" and rec.status == "diverged" and "nan" in rec.reason
+
+
+def test_every_method_forgets_the_default_class_unless_documented_weak(default_classwise):
+    from unlearnlab.methods import METHODS
+
+    ta_o = default_classwise.run("original").metrics["ta"]
+    for run in default_classwise.runs:
+        if run.method in ("original", "retrain"):
+            continue
+        assert run.status == "done", (run.method, run.reason)
+        if METHODS.get(run.method).weak_at_default_scale:
+            continue
+        assert run.metrics["ua"] >= 0.9, (run.method, run.metrics["ua"])
+        assert run.metrics["ta"] >= ta_o - 0.05, (run.method, run.metrics["ta"], ta_o)

@@ -45,6 +45,8 @@ class Method:
     - `uses_labels`: reads labels of D_f / D_r (LAF does not).
     - `needs_retrain`: reads θ_r (oracle matching), so it is an upper bound, not a method.
     - `reference_defaults`: the paper's defaults (CIFAR-10 / ResNet-18) where ours differ.
+    - `weak_at_default_scale`: why the method, run faithfully, does not forget a class of the
+      embedded default (UA < 0.9 or TA down > 5 points); empty when it does.
     """
 
     name: ClassVar[str] = ""
@@ -52,6 +54,7 @@ class Method:
     uses_labels: ClassVar[bool] = True
     needs_retrain: ClassVar[bool] = False
     reference_defaults: ClassVar[dict[str, Any]] = {}
+    weak_at_default_scale: ClassVar[str] = ""
 
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:
