@@ -311,9 +311,8 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
         raise Diverged(f"the retrained model's outputs are not usable: {gold.reason}")
     results = [record("original", train_hp, original, o_meta, None), gold]
     results[0].metrics["speedup_vs_retrain"] = None
-    original.eval()
-    for p in original.parameters():
-        p.requires_grad_(False)
+    for reference in (original, retrained):  # read-only for every method (teachers, oracles)
+        reference.eval().requires_grad_(False)
 
     for method in methods:
         hparams = method.get_params()

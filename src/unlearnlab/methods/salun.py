@@ -13,16 +13,16 @@ from .rl import random_wrong_labels
 @register_method("salun", paper="Fan et al. 2024, SalUn: Empowering Machine Unlearning via Gradient-based "
                                 "Weight Saliency in Both Image Classification and Generation (ICLR)")
 class SalUn(Method):
-    """Saliency unlearning: mask the `ratio` share of weights with the largest |∇θ(−CE)| on D_f (ranked
-    globally), then random-label unlearning that updates only those weights; the rest stay at θ_o.
+    """Saliency unlearning: mask the `ratio` share of parameters with the largest |∇θ(−CE)| on D_f (ranked
+    globally), then random-label unlearning that updates only those; the rest stay exactly at θ_o.
 
-    Each epoch runs the forget batches (fresh random wrong labels) and then the retain batches, as the
-    reference does on CIFAR-10.
+    Each epoch runs the forget batches, relabelled afresh, then the retain batches, as the reference
+    does on CIFAR-10 (its labels are uniform over all classes; ours are always wrong, as in `rl`).
     """
 
     reference_defaults = {"ratio": 0.5, "lr": 0.013, "epochs": 10, "batch_size": 256}
 
-    def __init__(self, ratio: float = 0.5, lr: float = 0.013, epochs: int = 5, batch_size: int = 64,
+    def __init__(self, ratio: float = 0.5, lr: float = 0.013, epochs: int = 3, batch_size: int = 64,
                  momentum: float = 0.9, weight_decay: float = 5e-4):
         check_sgd(lr, epochs, batch_size, momentum, weight_decay)
         check_range("ratio", ratio, 0.0, 1.0, closed="right")
@@ -43,13 +43,10 @@ class SalUn(Method):
 
         @torch.no_grad()
         def restore_unmasked(m: nn.Module) -> None:
-            # SGD adds weight decay (and momentum) inside step(), past the masked gradient: put the
-            # weights outside the mask back to θ_o exactly and clear their momentum.
+            # SGD adds weight decay (and momentum) inside step(), past the masked gradient; the update is
+            # elementwise, so putting the weights outside the mask back to θ_o keeps them exact.
             for n, p in params.items():
                 p.copy_(torch.where(mask[n], p, theta_o[n]))
-                buf = opt.state.get(p, {}).get("momentum_buffer")
-                if buf is not None:
-                    buf.mul_(mask[n])
 
         batches = _ForgetThenRetain(task.forget_loader(self.batch_size), task.retain_loader(self.batch_size),
                                     task.num_classes, task.ctx.generator(7))
@@ -59,7 +56,7 @@ class SalUn(Method):
 
 
 def forget_saliency(model: nn.Module, forget: TensorBatches, task: UnlearningTask) -> dict[str, torch.Tensor]:
-    """|Σ_batches ∇θ(−CE)| over D_f at θ_o, in eval mode; a pre-pass, so it counts samples and can be cancelled."""
+    """|Σ_batches ∇θ(−CE)| over D_f, in eval mode; a pre-pass, so it counts its samples and can be cancelled."""
     was_training = model.training
     model.eval()
     params = dict(model.named_parameters())

@@ -23,9 +23,9 @@ class Scrub(Method):
                           "gamma": 0.99, "alpha": 0.001, "batch_size": 256, "forget_batch_size": 512,
                           "momentum": 0.9, "weight_decay": 5e-4}
 
-    def __init__(self, optimizer: str = "adam", lr: float = 5e-4, epochs: int = 3, msteps: int = 2,
+    def __init__(self, optimizer: str = "adam", lr: float = 1e-3, epochs: int = 2, msteps: int = 2,
                  temperature: float = 2.0, gamma: float = 1.0, alpha: float = 0.5, batch_size: int = 64,
-                 forget_batch_size: int = 64, momentum: float = 0.9, weight_decay: float = 0.0):
+                 forget_batch_size: int = 32, momentum: float = 0.9, weight_decay: float = 0.0):
         check_sgd(lr, epochs, batch_size, momentum, weight_decay)
         check_choice("optimizer", optimizer, ("sgd", "adam"))
         check_int("msteps", msteps, minimum=0)
