@@ -77,5 +77,5 @@ def coerce(name: str, raw: Any, default: Any) -> Any:
             return tuple(type(default[0])(v) for v in raw.split(",")) if default else tuple(raw.split(","))
     except (ValueError, IndexError):
         pass
-    expected = "a bool (true or false)" if kind is bool else f"a {kind.__name__}"
+    expected = {bool: "a bool (true or false)", int: "an int"}.get(kind, f"a {kind.__name__}")
     raise BadInput(f"{name}={raw!r} is not allowed; expected {expected}")

@@ -20,12 +20,15 @@ class BoundaryShrink(Method):
     epoch). Where the step does not cross the boundary the reference trains towards the true label;
     here the label is the best-scoring wrong class on the adversarial example, so it never is the true one.
     Inputs are clamped to the training data's range ([0, 1] on images, as the reference).
+
+    Scale: at the reference lr 1e-5 our CNN barely moves (class-wise default, 10 epochs: UA 0.007);
+    lr 3e-4 for 8 epochs gives UA 1.0 with TA 0.963 (θ_o 0.972).
     """
 
     reference_defaults = {"lr": 1e-5, "epochs": 10, "batch_size": 64, "momentum": 0.9, "weight_decay": 0.0,
                           "epsilon": 0.1}
 
-    def __init__(self, lr: float = 0.05, epochs: int = 5, batch_size: int = 64, momentum: float = 0.9,
+    def __init__(self, lr: float = 3e-4, epochs: int = 8, batch_size: int = 64, momentum: float = 0.9,
                  weight_decay: float = 0.0, epsilon: float = 0.1):
         check_sgd(lr, epochs, batch_size, momentum, weight_decay)
         check_positive(epsilon=epsilon)
