@@ -16,21 +16,27 @@ class SelectiveSynapticDampening(Method):
     """Dampen the weights that matter far more to D_f than to D: with diagonal Fisher importances
     I_f (on D_f) and I_D (on D), every weight with I_f > alpha·I_D is scaled by min(dampening·I_D/I_f, 1).
 
-    Retrain-free: two importance passes and one weight edit, no optimisation.
+    Retrain-free: two importance passes and one weight edit, no optimisation. Fragile at this scale:
+    since D holds D_f, I_f/I_D cannot exceed about |D|/|D_f| (≈ 10 with ten classes), so the paper's alpha 10
+    selects nothing; alpha must sit just under that ceiling yet high enough to spare shared weights. Our
+    defaults (alpha 6, batch 32) forget every digit class (UA ≥ 0.97) but keep TA within 5 points of θ_o's
+    for 8 of the 10 (forgetting 8 or 9 drops TA to 0.73 / 0.48). Not meant for random forget sets: on
+    a random 10 % it only lowers confidence everywhere (TA 0.91, MIA-Eff. 0.88 against θ_r's 0.05).
     """
 
     reference_defaults = {"alpha": 10.0, "dampening": 1.0, "batch_size": 64}
 
-    def __init__(self, alpha: float = 10.0, dampening: float = 1.0, batch_size: int = 64):
+    def __init__(self, alpha: float = 6.0, dampening: float = 1.0, batch_size: int = 32):
         check_positive(alpha=alpha, dampening=dampening)
         check_int("batch_size", batch_size, minimum=1)
         self.alpha, self.dampening, self.batch_size = alpha, dampening, batch_size
 
     def unlearn(self, model: nn.Module, task: UnlearningTask) -> nn.Module:
         i_forget = fisher_diagonal(model, task.forget_loader(self.batch_size, shuffle=False), task.ctx)
-        # As in the reference, D is D_r followed by D_f, unshuffled: D_f's samples then form batches of their own
-        # in the D pass too, so a weight that only D_f needs gets I_D ≈ (|D_f|/|D|)·I_f, not a batch-mixing
-        # artefact (a mixed batch's mean gradient dilutes D_f's share quadratically).
+        # As in the reference, D is D_r followed by D_f, unshuffled: D_f's samples form batches of their own in
+        # the D pass too, so a weight only D_f needs gets I_D ≈ (|D_f|/|D|)·I_f. Mixed batches would dilute
+        # D_f's share of each batch-mean gradient before squaring (on digits the best alpha then keeps TA at
+        # 0.92, not 0.96).
         x_r, y_r = task.retain_data
         x_f, y_f = task.forget_data
         d = task.batches(torch.cat([x_r, x_f]), torch.cat([y_r, y_f]), batch_size=self.batch_size, shuffle=False)
