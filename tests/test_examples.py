@@ -22,13 +22,13 @@ def test_entry_point_registers_the_example_like_an_installed_package(tmp_path):
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: unlearnlab-example-method\nVersion: 0.1.0\n")
     (dist / "entry_points.txt").write_text(
-        "[unlearnlab.methods]\nanchored_ga = unlearnlab_example:AnchoredGradientAscent\n"
+        "[unlearnlab.methods]\nbounded_forget = unlearnlab_example:BoundedForget\n"
         "broken_plugin = unlearnlab_example_missing:Nothing\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(EXAMPLE / "src")])}
     out = subprocess.run([sys.executable, "-m", "unlearnlab.cli", "methods", "--json"], capture_output=True,
                          text=True, env=env, check=True).stdout
     listed = {m["name"]: m for m in json.loads(out)}
-    assert listed["anchored_ga"]["params"] == {"lr": 0.01, "epochs": 5, "batch_size": 64, "anchor": 1.0}
+    assert listed["bounded_forget"]["params"] == {"lr": 0.01, "epochs": 3, "batch_size": 64, "weight": 1.0}
     assert "ft" in listed  # the built-ins still load beside a broken plugin
     table = subprocess.run([sys.executable, "-m", "unlearnlab.cli", "methods"], capture_output=True, text=True,
                            env={**env, "COLUMNS": "200"})
@@ -39,10 +39,10 @@ def test_entry_point_registers_the_example_like_an_installed_package(tmp_path):
 def test_method_file_runs_the_example_through_the_cli(tmp_path):
     out = tmp_path / "out.json"
     result = CliRunner().invoke(app, [
-        "run", "--model", "mlp", "--forget", "class:3", "--methods", "anchored_ga",
+        "run", "--model", "mlp", "--forget", "class:3", "--methods", "bounded_forget",
         "--method-file", str(EXAMPLE / "src" / "unlearnlab_example" / "__init__.py"),
         "--set", "train.epochs=2", "--store", str(tmp_path / "store"), "--json", str(out)])
     assert result.exit_code == 0, result.output
     runs = {r["method"]: r for r in json.loads(out.read_text())["runs"]}
-    assert runs["anchored_ga"]["status"] == "done"
-    assert runs["anchored_ga"]["hparams"] == {"lr": 0.01, "epochs": 5, "batch_size": 64, "anchor": 1.0}
+    assert runs["bounded_forget"]["status"] == "done"
+    assert runs["bounded_forget"]["hparams"] == {"lr": 0.01, "epochs": 3, "batch_size": 64, "weight": 1.0}

@@ -15,7 +15,7 @@ from unlearnlab.methods import METHODS, build_method, load_method_file, method_n
 
 # The example plugin takes the same contract tests as the built-ins.
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples/custom_method/src/unlearnlab_example/__init__.py"
-if "anchored_ga" not in METHODS:
+if "bounded_forget" not in METHODS:
     load_method_file(EXAMPLE)
 ALL = method_names()
 

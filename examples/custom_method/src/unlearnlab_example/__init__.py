@@ -1,29 +1,28 @@
+import torch
 import torch.nn.functional as F
 
 from unlearnlab import Method, register_method
-from unlearnlab.training import sgd
+from unlearnlab.training import Cycled, sgd
 from unlearnlab.validation import check_positive, check_sgd
 
 
-@register_method("anchored_ga", paper="Example plugin: gradient ascent anchored to θ_o (unlearnlab docs)")
-class AnchoredGradientAscent(Method):
-    """Gradient ascent on D_f with an L2 pull towards θ_o, so the model forgets without drifting."""
+@register_method("bounded_forget", paper="Example plugin: a bounded forgetting loss (unlearnlab docs)")
+class BoundedForget(Method):
+    """Push D_f's true-class probability p down with −log(1 − p) while CE on D_r keeps the rest;
+    unlike gradient ascent the forgetting term is bounded below, so it cannot run away."""
 
-    reference_defaults = {"lr": 1e-4, "epochs": 5}
-
-    def __init__(self, lr: float = 0.01, epochs: int = 5, batch_size: int = 64, anchor: float = 1.0):
+    def __init__(self, lr: float = 0.01, epochs: int = 3, batch_size: int = 64, weight: float = 1.0):
         check_sgd(lr, epochs, batch_size)
-        check_positive(anchor=anchor)
-        self.lr, self.epochs, self.batch_size, self.anchor = lr, epochs, batch_size, anchor
+        check_positive(weight=weight)
+        self.lr, self.epochs, self.batch_size, self.weight = lr, epochs, batch_size, weight
 
     def unlearn(self, model, task):
-        theta_o = [p.detach() for p in task.original.parameters()]
+        batches = Cycled(task.retain_loader(self.batch_size), task.forget_loader(self.batch_size))
 
         def loss(m, batch):
-            x, y = batch
-            drift = sum(((p - p0) ** 2).sum() for p, p0 in zip(m.parameters(), theta_o))
-            return -F.cross_entropy(m(x), y) + self.anchor * drift
+            x_r, y_r, x_f, y_f = batch
+            p = F.softmax(m(x_f), dim=1).gather(1, y_f[:, None]).squeeze(1)
+            return F.cross_entropy(m(x_r), y_r) - self.weight * torch.log1p(-p.clamp(max=1 - 1e-6)).mean()
 
-        task.fit(model, task.forget_loader(self.batch_size), loss, sgd(model, self.lr),
-                 epochs=self.epochs, description=self.name)
+        task.fit(model, batches, loss, sgd(model, self.lr), epochs=self.epochs, description=self.name)
         return model
