@@ -113,15 +113,21 @@ def test_diverging_reference_training_ends_the_request_with_a_recorded_reason(tm
     assert rec.method == "original" and rec.status == "diverged" and "nan" in rec.reason
 
 
-def test_every_method_forgets_the_default_class_unless_documented_weak(default_classwise):
+def test_every_method_forgets_the_default_class_unless_documented_weak(default_classwise, default_store):
+    """Over seeds 0-2 (as docs/methods_table.md), every method not declared weak_at_default_scale
+    reaches mean UA >= 0.9 with mean TA at most 5 points below θ_o's."""
     from unlearnlab.methods import METHODS
 
-    ta_o = default_classwise.run("original").metrics["ta"]
-    for run in default_classwise.runs:
-        if run.method in ("original", "retrain"):
-            continue
-        assert run.status == "done", (run.method, run.reason)
-        if METHODS.get(run.method).weak_at_default_scale:
-            continue
-        assert run.metrics["ua"] >= 0.9, (run.method, run.metrics["ua"])
-        assert run.metrics["ta"] >= ta_o - 0.05, (run.method, run.metrics["ta"], ta_o)
+    results = [default_classwise] + [ul.run(forget="class:3", seed=seed, store=default_store) for seed in (1, 2)]
+    by_method: dict[str, list] = {}
+    for comparison in results:
+        for run in comparison.runs:
+            assert run.status == "done", (run.method, run.reason)
+            by_method.setdefault(run.method, []).append(run.metrics)
+    ta_o = np.mean([m["ta"] for m in by_method.pop("original")])
+    by_method.pop("retrain")
+    strong = {name: runs for name, runs in by_method.items() if not METHODS.get(name).weak_at_default_scale}
+    assert len(strong) >= 5
+    for name, runs in strong.items():
+        assert np.mean([m["ua"] for m in runs]) >= 0.9, (name, [m["ua"] for m in runs])
+        assert np.mean([m["ta"] for m in runs]) >= ta_o - 0.05, (name, [m["ta"] for m in runs], ta_o)

@@ -27,6 +27,7 @@ class InfluenceUnlearning(Method):
     """
 
     reference_defaults = {"alpha": 0.2, "retain_samples": 1000, "damping": 1.0, "batch_size": 256}
+    weak_at_default_scale = ("one fixed-size Newton step: over seeds 0-2 UA is 80.4 ± 27.8 %; it forgets digits 1, 3, 5, 8, 9 but leaves UA <= 0.2 on 0, 2, 4, 6")
 
     def __init__(self, alpha: float = 14.0, retain_samples: int = 256, damping: float = 1.0, batch_size: int = 256):
         check_positive(alpha=alpha, damping=damping)

@@ -25,6 +25,7 @@ class SelectiveSynapticDampening(Method):
     """
 
     reference_defaults = {"alpha": 10.0, "dampening": 1.0, "batch_size": 64}
+    weak_at_default_scale = ("over seeds 0-2 TA falls 5.8 points (92.0 ± 3.1 % against 97.7 %): at this size the dampened weights also serve other classes")
 
     def __init__(self, alpha: float = 6.0, dampening: float = 1.0, batch_size: int = 32):
         check_positive(alpha=alpha, dampening=dampening)
