@@ -32,6 +32,17 @@ def tiny_original(tiny_data):
     return model
 
 
+@pytest.fixture(scope="session")
+def brief_original(tiny_data):
+    """θ_o after one slow epoch: a saturated model (loss ~1e-8) gives gradient-based methods nothing to follow."""
+    seed_everything(0)
+    model = create_model("mlp", tiny_data.input_shape, tiny_data.num_classes, hidden=(32,))
+    train_classifier(model, torch.as_tensor(tiny_data.x_train), torch.as_tensor(tiny_data.y_train),
+                     TrainConfig(epochs=1, lr=0.01, batch_size=16), RunContext(seed=0))
+    model.eval()
+    return model
+
+
 def make_tiny_task(data, original, seed=0, cancel=None, retrained=None) -> UnlearningTask:
     forget = np.flatnonzero(data.y_train == 1)
 

@@ -20,7 +20,7 @@ from .errors import BadInput, UnlearnlabError
 from .methods import load_method_file
 from .methods.plugins import PLUGIN_ERRORS
 from .progress import RichProgress
-from .report import FORMATS, render, table_rows
+from .report import FORMATS, table_rows
 from .runner import Comparison
 from .store import Store
 from .training import TrainConfig

@@ -14,8 +14,7 @@ from tests.conftest import make_tiny_task
 from unlearnlab.errors import BadInput, Cancelled
 from unlearnlab.methods import UnlearningTask, build_method, run_method
 from unlearnlab.methods.iu import InfluenceUnlearning, per_sample_gradients, woodfisher_ifvp
-from unlearnlab.models import create_model
-from unlearnlab.training import RunContext, TensorBatches, TrainConfig, seed_everything, train_classifier
+from unlearnlab.training import RunContext, TensorBatches, TrainConfig
 
 
 def _grads_one_by_one(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -90,13 +89,8 @@ def test_retain_samples_caps_the_fisher_estimate():
     assert res.samples == len(task.forget_idx) + len(task.retain_idx) + 5
 
 
-def test_iu_raises_the_forget_loss(tiny_data):
-    # A briefly trained θ_o: a saturated one has no gradient to take a Newton step along.
-    seed_everything(0)
-    original = create_model("mlp", tiny_data.input_shape, tiny_data.num_classes, hidden=(32,))
-    train_classifier(original, torch.as_tensor(tiny_data.x_train), torch.as_tensor(tiny_data.y_train),
-                     TrainConfig(epochs=1, lr=0.01, batch_size=16), RunContext(seed=0))
-    original.eval()
+def test_iu_raises_the_forget_loss(tiny_data, brief_original):
+    original = brief_original  # a saturated θ_o has no gradient to take a Newton step along
     task = make_tiny_task(tiny_data, original)
     (x_f, y_f), (x_r, y_r) = task.forget_data, task.retain_data
     model = run_method(build_method("iu", {"alpha": 0.3}), original, task).model

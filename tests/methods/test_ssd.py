@@ -13,7 +13,7 @@ from unlearnlab.methods import build_method, run_method
 from unlearnlab.methods.common import fisher_diagonal
 from unlearnlab.methods.ssd import SelectiveSynapticDampening, dampen
 from unlearnlab.models import create_model
-from unlearnlab.training import RunContext, TensorBatches, TrainConfig, seed_everything, train_classifier
+from unlearnlab.training import RunContext, TensorBatches
 
 
 def _tiny_params():
@@ -64,12 +64,8 @@ def test_importances_come_from_d_f_and_from_d_r_followed_by_d_f(tiny_data, tiny_
     assert res.samples == len(x_f) + len(task.y_train) and res.steps == 0  # no optimiser step at all
 
 
-def test_ssd_raises_the_forget_loss(tiny_data):
-    seed_everything(0)
-    original = create_model("mlp", tiny_data.input_shape, tiny_data.num_classes, hidden=(32,))
-    train_classifier(original, torch.as_tensor(tiny_data.x_train), torch.as_tensor(tiny_data.y_train),
-                     TrainConfig(epochs=1, lr=0.01, batch_size=16), RunContext(seed=0))
-    original.eval()
+def test_ssd_raises_the_forget_loss(tiny_data, brief_original):
+    original = brief_original
     task = make_tiny_task(tiny_data, original)
     (x_f, y_f), (x_r, y_r) = task.forget_data, task.retain_data
     # D_f is a third of D here, so I_f/I_D stays below ~3: alpha must sit under that ceiling.
