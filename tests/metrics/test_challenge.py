@@ -1,0 +1,75 @@
+import math
+
+import numpy as np
+import pytest
+
+from unlearnlab.errors import BadInput
+from unlearnlab.metrics.challenge import (
+    attack_epsilons,
+    bin_index,
+    example_scores,
+    final_score,
+    forgetting_quality,
+    null_forgetting_quality,
+    threshold_attack_rates,
+)
+
+
+def test_attack_epsilons_follow_the_challenge_rules():
+    eps = attack_epsilons([0.0, 0.0, 0.5, 0.1, 0.995], [0.0, 0.5, 0.5, 0.2, 0.995], delta=0.01)
+    assert eps[0] == math.inf  # perfect attack
+    assert math.isnan(eps[1])  # exactly one rate 0: discarded
+    assert eps[2] == 0.0  # ln(0.49 / 0.5) < 0
+    assert eps[3] == pytest.approx(math.log(0.79 / 0.1))  # the larger of the two log-ratios
+    assert eps[4] == math.inf  # both 1 − δ − rate < 0: the notebook's nan-nan case
+
+
+def test_threshold_rates_cover_both_directions():
+    fpr, fnr = threshold_attack_rates([1.0, 2.0], [0.0, 3.0])
+    # "unlearned iff s > t" for t = 0, 1, 2, 3, then the reversed rules.
+    np.testing.assert_allclose(fpr, [0.5, 0.5, 0.5, 0.0, 0.5, 0.5, 0.5, 1.0])
+    np.testing.assert_allclose(fnr, [0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0])
+
+
+def test_bins_and_scores():
+    np.testing.assert_array_equal(bin_index([0.0, 0.49, 0.5, 1.2, 5.99, 6.0, math.inf]), [1, 1, 2, 3, 12, 13, 13])
+    np.testing.assert_allclose(example_scores([0.0, 0.7, math.inf]), [1.0, 0.5, 2.0 ** -12])
+
+
+def test_forgetting_quality_hand_cases():
+    # Identical constant outputs: every attack has one zero rate and is discarded, ε = 0, H = 1.
+    f, eps = forgetting_quality(np.full((2, 8), 0.3), np.full((2, 8), 0.3))
+    assert f == 1.0
+    np.testing.assert_array_equal(eps, [0.0, 0.0])
+    # Perfectly separable: FPR = FNR = 0 for the threshold between, ε = ∞, H = 2/2^13.
+    f, eps = forgetting_quality(np.array([[2.0, 3.0, 4.0]]), np.array([[0.0, 1.0, 1.5]]))
+    assert eps[0] == math.inf and f == 2.0 ** -12
+    # u = 1..4, r = 0, 5, 6, 7: the best rule "unlearned iff s ≤ 3" has FPR = FNR = 1/4,
+    # ε = ln(0.74 / 0.25) ≈ 1.085, bin [1, 1.5) -> n = 3 -> H = 1/4; with a constant row H = 1.
+    u = np.array([[1.0, 2.0, 3.0, 4.0], [5.0] * 4])
+    r = np.array([[0.0, 5.0, 6.0, 7.0], [5.0] * 4])
+    f, eps = forgetting_quality(u, r, logistic_regression=False)
+    assert eps[0] == pytest.approx(math.log(0.74 / 0.25))
+    assert f == pytest.approx((0.25 + 1.0) / 2)
+
+
+def test_forgetting_quality_rejects_bad_shapes():
+    with pytest.raises(BadInput):
+        forgetting_quality(np.zeros((3, 8)), np.zeros((3, 9)))
+    with pytest.raises(BadInput):
+        forgetting_quality(np.zeros(8), np.zeros(8))
+
+
+def test_final_score_by_hand():
+    assert final_score(0.5, 0.9, 0.95, 0.8, 0.85) == pytest.approx(0.36 / 0.8075)
+    with pytest.raises(BadInput):
+        final_score(0.5, 0.9, 0.0, 0.8, 0.85)
+
+
+def test_small_n_bias_of_a_perfect_unlearner():
+    # Two samples of one distribution: F ≈ 0.25 at N ≤ 128 and ≈ 0.7 at N = 512 (spec §2).
+    f64 = null_forgetting_quality(64, n_examples=60, seed=0)
+    f512 = null_forgetting_quality(512, n_examples=100, seed=0)
+    assert 0.1 < f64 < 0.45
+    assert 0.55 < f512 < 0.85
+    assert f512 > f64 + 0.2
