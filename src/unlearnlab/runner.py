@@ -111,6 +111,33 @@ def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str |
     return scenario
 
 
+def load_scenario(spec: Mapping[str, Any]) -> Scenario:
+    """Rebuild a stored scenario (`Store.scenario(id)`) and check that its data did not change."""
+    ds_spec = spec["dataset"]
+    params = {k: v for k, v in ds_spec["params"].items() if k != "seed"}
+    dataset = load_dataset(ds_spec["name"], seed=ds_spec["params"].get("seed", spec["seed"]), **params)
+    if dataset.fingerprint != ds_spec["fingerprint"]:
+        raise BadInput(f"dataset {ds_spec['name']!r} no longer matches the stored scenario (fingerprint "
+                       f"{dataset.fingerprint[:12]} != {ds_spec['fingerprint'][:12]}); its files changed")
+    scenario = prepare(dataset, spec["model"]["name"], spec["forget"], seed=spec["seed"], train=spec["train"],
+                       model_kwargs=spec["model"]["kwargs"], prune=spec.get("prune"))
+    if scenario.spec()["forget_indices_sha256"] != spec["forget_indices_sha256"]:
+        raise BadInput(f"forget request {spec['forget']!r} no longer selects the stored indices; its file changed")
+    return scenario
+
+
+def load_run_model(store: Store, run_id: str, scenario: Scenario | None = None,
+                   device: str | torch.device | None = None) -> tuple[Scenario, nn.Module]:
+    """(scenario, model in eval mode) of a stored run that finished with weights."""
+    record = store.run(run_id)
+    if record.status != "done":
+        raise BadInput(f"run {run_id!r} is {record.status}, not done; only finished runs can be loaded")
+    scenario = scenario or load_scenario(store.scenario(record.scenario_id))
+    model = scenario.make_model()
+    model.load_state_dict(store.load_weights(run_id))
+    return scenario, model.to(pick_device(device)).eval()
+
+
 @dataclass
 class RunResult:
     method: str
