@@ -81,3 +81,15 @@ def test_unwritable_or_missing_store_is_bad_input(tmp_path):
     st = Store(tmp_path / "s")
     with pytest.raises(BadInput, match="unknown run 'zzz'"):
         st.run("zzz")
+
+
+def test_array_cache_round_trip_and_rejects_path_like_keys(tmp_path):
+    store = Store(tmp_path)
+    assert store.get_arrays("members", "k1") is None
+    store.put_arrays("members", "k1", {"a": np.arange(3)}, {"n": 3})
+    arrays, meta = store.get_arrays("members", "k1")
+    assert arrays["a"].tolist() == [0, 1, 2] and meta == {"n": 3}
+    assert not [p for p in (tmp_path / "cache" / "members").iterdir() if p.name.startswith(".")]
+    for kind, key in (("../x", "k"), ("members", "../k"), ("members", "a/b"), ("members", "")):
+        with pytest.raises(BadInput):
+            store.get_arrays(kind, key)

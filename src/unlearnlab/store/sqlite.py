@@ -3,6 +3,7 @@
     ROOT/unlearnlab.db                 scenarios, runs, metrics
     ROOT/runs/<run id>/weights.safetensors, outputs.npz
     ROOT/cache/<key>.safetensors|.json content-addressed trained models (θ_o, θ_r)
+    ROOT/cache/<kind>/<key>.npz|.json  content-addressed arrays (ensemble outputs, analyses, audits)
 
 A run is inserted as `running` when it starts. Finishing writes its artifacts into a temporary
 folder that is renamed into place, then sets `done` and inserts its metrics in one transaction:
@@ -324,3 +325,31 @@ class Store:
         # weights first: the .json is what marks a cache entry as complete
         os.replace(tmp_w, self.cache_dir / f"{key}.safetensors")
         os.replace(tmp_m, self.cache_dir / f"{key}.json")
+
+    # content-addressed arrays (ensemble member outputs, analyses, audits) ---------------------------
+    def _arrays_paths(self, kind: str, key: str) -> tuple[Path, Path]:
+        if not (kind.isidentifier() and key.replace("-", "_").replace("_", "").isalnum()):
+            raise BadInput(f"array cache kind {kind!r} / key {key!r} must be plain identifiers")
+        folder = self.cache_dir / kind
+        return folder / f"{key}.npz", folder / f"{key}.json"
+
+    def get_arrays(self, kind: str, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """(arrays, meta) stored under (kind, key) by `put_arrays`, or None."""
+        data, meta = self._arrays_paths(kind, key)
+        if not (data.is_file() and meta.is_file()):
+            return None
+        with np.load(data, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        return arrays, json.loads(meta.read_text())
+
+    def put_arrays(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Store arrays and JSON meta atomically (the .json, written last, marks the entry complete)."""
+        data, meta_path = self._arrays_paths(kind, key)
+        data.parent.mkdir(parents=True, exist_ok=True)
+        tag = uuid.uuid4().hex
+        tmp_d, tmp_m = data.with_name(f".{key}.{tag}.npz"), meta_path.with_name(f".{key}.{tag}.json")
+        with open(tmp_d, "wb") as fh:
+            np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+        tmp_m.write_text(_json(meta))
+        os.replace(tmp_d, data)
+        os.replace(tmp_m, meta_path)
