@@ -171,7 +171,7 @@ class Comparison:
         return next(r for r in self.runs if r.method == method)
 
 
-class _Evaluator:
+class Evaluator:
     """Forward passes on D_f, D_r, D_t once per model; metrics against θ_r from those logits."""
 
     def __init__(self, scenario: Scenario, x: torch.Tensor, device: torch.device):
@@ -251,7 +251,7 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
     ds = scenario.dataset
     x = torch.as_tensor(ds.x_train, device=dev)
     y = torch.as_tensor(ds.y_train, device=dev)
-    evaluator = _Evaluator(scenario, x, dev)
+    evaluator = Evaluator(scenario, x, dev)
     train_hp = scenario.train.to_dict()
 
     masks = None

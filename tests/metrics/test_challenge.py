@@ -73,3 +73,32 @@ def test_small_n_bias_of_a_perfect_unlearner():
     assert 0.1 < f64 < 0.45
     assert 0.55 < f512 < 0.85
     assert f512 > f64 + 0.2
+
+
+def test_batched_logistic_regression_matches_sklearn():
+    from sklearn.linear_model import LogisticRegression
+
+    from unlearnlab.metrics.challenge import logistic_regression_1d
+
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 7 + [1] * 7)
+    x = rng.normal(size=(200, 14)) * rng.uniform(0.1, 20, size=(200, 1))
+    x[:, 7:] += rng.uniform(0, 8, size=(200, 1))
+    w, b = logistic_regression_1d(x, labels)
+    grid = np.linspace(-40, 40, 81)
+    agree = []
+    for i in range(len(x)):
+        model = LogisticRegression().fit(x[i].reshape(-1, 1), labels)
+        assert abs(model.coef_[0, 0] - w[i]) <= 1e-2 * max(1.0, abs(w[i]))
+        agree.append(model.predict(grid.reshape(-1, 1)) == ((w[i] * grid + b[i]) > 0))
+    assert np.mean(agree) > 0.999
+
+
+def test_batched_attack_rates_equal_one_at_a_time():
+    from unlearnlab.metrics.challenge import logistic_regression_attack_rates
+
+    rng = np.random.default_rng(1)
+    u, r = rng.normal(1, 1, size=(5, 12)), rng.normal(size=(5, 12))
+    fpr, fnr = logistic_regression_attack_rates(u, r)
+    for i in range(5):
+        assert (fpr[i], fnr[i]) == logistic_regression_attack_rates(u[i], r[i])

@@ -169,3 +169,19 @@ def test_ulira_is_chance_for_a_perfect_unlearner() -> None:
 def test_ulira_needs_balanced_targets() -> None:
     with pytest.raises(BadInput):
         ulira(np.zeros((3, 4)), np.ones((3, 4)), np.zeros(3), np.zeros((3, 2)))
+
+
+def test_roc_points_equal_sklearn_roc_curve_with_ties():
+    from sklearn.metrics import auc, roc_curve
+
+    from unlearnlab.metrics.lira import _roc_points
+
+    rng = np.random.default_rng(0)
+    for decimals in (0, 1, 3):
+        s = np.round(rng.normal(size=200), decimals)
+        y = rng.random(200) < 0.4
+        fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+        mine = _roc_points(s, y)
+        np.testing.assert_allclose(mine[0], fpr)
+        np.testing.assert_allclose(mine[1], tpr)
+        assert roc_summary(s, y)["auc"] == pytest.approx(auc(fpr, tpr))

@@ -18,6 +18,8 @@ from ..errors import BadInput
 ENTRY_POINT_GROUP = "unlearnlab.methods"
 PLUGIN_ERRORS: dict[str, str] = {}
 _loaded = False
+#: Resolved paths of the method files loaded in this process, so worker processes can load them too.
+LOADED_FILES: list[str] = []
 
 
 def _register_object(ep_name: str, obj: object) -> None:
@@ -62,5 +64,6 @@ def load_method_file(path: str | Path) -> None:
     try:
         spec.loader.exec_module(module)
         sys.modules[name] = module
+        LOADED_FILES.append(str(p.resolve()))
     except Exception as err:
         raise BadInput(f"method file {str(path)!r} failed to import: {type(err).__name__}: {err}") from None

@@ -41,28 +41,74 @@ def threshold_attack_rates(unlearned: ArrayLike, retrained: ArrayLike) -> tuple[
     return np.concatenate([fpr, 1.0 - fpr]), np.concatenate([fnr, 1.0 - fnr])
 
 
+def logistic_regression_1d(x: np.ndarray, labels: np.ndarray, c: float = 1.0, iters: int = 100,
+                           tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """(w, b) of sklearn's default LogisticRegression (L2, C, intercept unpenalised) on a scalar
+    feature, for P independent problems at once: x (P, n), labels (n,) of 0/1 shared by all.
+
+    Damped Newton on the strictly convex objective ½w² + C·Σ log(1 + e^(−s(wx + b))); sklearn's
+    lbfgs reaches the same optimum to its tolerance, one problem at a time (hundreds of times
+    slower for the thousands of tiny fits an ensemble audit needs).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    s = np.where(np.asarray(labels) == 1, 1.0, -1.0)
+    w, b = np.zeros(len(x)), np.zeros(len(x))
+
+    def objective(w_: np.ndarray, b_: np.ndarray) -> np.ndarray:
+        return 0.5 * w_ ** 2 + c * np.logaddexp(0.0, -s * (w_[:, None] * x + b_[:, None])).sum(axis=1)
+
+    f = objective(w, b)
+    for _ in range(iters):
+        z = w[:, None] * x + b[:, None]
+        p = 1.0 / (1.0 + np.exp(-z))
+        r = p - (s > 0)  # dloss/dz
+        gw, gb = w + c * (r * x).sum(axis=1), c * r.sum(axis=1)
+        h = c * p * (1.0 - p)
+        hww, hwb, hbb = 1.0 + (h * x * x).sum(axis=1), (h * x).sum(axis=1), h.sum(axis=1) + 1e-12
+        det = hww * hbb - hwb ** 2
+        dw, db = -(hbb * gw - hwb * gb) / det, -(hww * gb - hwb * gw) / det
+        step = np.ones(len(x))
+        for _ in range(30):  # backtrack until the objective does not increase
+            new = objective(w + step * dw, b + step * db)
+            worse = new > f + 1e-12 * np.abs(f)
+            if not worse.any():
+                break
+            step = np.where(worse, step / 2, step)
+        w, b, f_old, f = w + step * dw, b + step * db, f, objective(w + step * dw, b + step * db)
+        if np.all(np.abs(f_old - f) <= tol * np.maximum(1.0, np.abs(f))):
+            break
+    return w, b
+
+
 def logistic_regression_attack_rates(unlearned: ArrayLike, retrained: ArrayLike, *,
-                                     n_splits: int = LR_SPLITS, random_state: int = 0) -> tuple[float, float]:
+                                     n_splits: int = LR_SPLITS, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(FPR, FNR) of a logistic regression on the scalar output, averaged over the held-out parts of
     `n_splits` stratified shuffle splits (test size 0.1), as in the notebook's
     `logistic_regression_attack` (sklearn defaults for the model). The test part holds at least
-    one sample of each side (the notebook fails below 10 models per side)."""
-    from sklearn.linear_model import LogisticRegression
+    one sample of each side (the notebook fails below 10 models per side).
+
+    Inputs are (n_models,) for one example, or (P, n_models) for P examples at once (same splits:
+    they depend only on the labels); the rates are then (P,) arrays.
+    """
     from sklearn.model_selection import StratifiedShuffleSplit
 
-    u = np.asarray(unlearned, dtype=np.float64).ravel()
-    r = np.asarray(retrained, dtype=np.float64).ravel()
-    samples = np.concatenate([r, u]).reshape(-1, 1)
-    labels = np.concatenate([np.zeros(len(r), dtype=int), np.ones(len(u), dtype=int)])
+    u = np.asarray(unlearned, dtype=np.float64)
+    r = np.asarray(retrained, dtype=np.float64)
+    single = u.ndim == 1
+    u, r = np.atleast_2d(u), np.atleast_2d(r)
+    samples = np.concatenate([r, u], axis=1)
+    labels = np.concatenate([np.zeros(r.shape[1], dtype=int), np.ones(u.shape[1], dtype=int)])
     fprs, fnrs = [], []
     test_size = max(int(np.ceil(0.1 * len(labels))), 2)
     cv = StratifiedShuffleSplit(n_splits=n_splits, test_size=test_size, random_state=random_state)
-    for train, test in cv.split(samples, labels):
-        pred = LogisticRegression().fit(samples[train], labels[train]).predict(samples[test])
+    for train, test in cv.split(samples[0].reshape(-1, 1), labels):
+        w, b = logistic_regression_1d(samples[:, train], labels[train])
+        pred = (w[:, None] * samples[:, test] + b[:, None]) > 0
         truth = labels[test]
-        fprs.append(np.mean(pred[truth == 0] == 1))
-        fnrs.append(np.mean(pred[truth == 1] == 0))
-    return float(np.mean(fprs)), float(np.mean(fnrs))
+        fprs.append(pred[:, truth == 0].mean(axis=1))
+        fnrs.append((~pred[:, truth == 1]).mean(axis=1))
+    fpr, fnr = np.mean(fprs, axis=0), np.mean(fnrs, axis=0)
+    return (float(fpr[0]), float(fnr[0])) if single else (fpr, fnr)
 
 
 def attack_epsilons(fpr: ArrayLike, fnr: ArrayLike, delta: float = CHALLENGE_DELTA) -> np.ndarray:
@@ -80,12 +126,15 @@ def attack_epsilons(fpr: ArrayLike, fnr: ArrayLike, delta: float = CHALLENGE_DEL
 
 
 def example_epsilon(unlearned: ArrayLike, retrained: ArrayLike, delta: float = CHALLENGE_DELTA, *,
-                    logistic_regression: bool = True, random_state: int = 0) -> float:
+                    logistic_regression: bool = True, random_state: int = 0,
+                    lr_rates: tuple[float, float] | None = None) -> float:
     """ε of one forget example: the max over all threshold attacks and the logistic regression
-    attack; 0 when every attack is discarded (the notebook starts its list with 0)."""
+    attack; 0 when every attack is discarded (the notebook starts its list with 0).
+    `lr_rates`: the logistic regression's (FPR, FNR) if already computed (batched)."""
     fpr, fnr = threshold_attack_rates(unlearned, retrained)
     if logistic_regression:
-        lr_fpr, lr_fnr = logistic_regression_attack_rates(unlearned, retrained, random_state=random_state)
+        lr_fpr, lr_fnr = lr_rates or logistic_regression_attack_rates(unlearned, retrained,
+                                                                      random_state=random_state)
         fpr, fnr = np.append(fpr, lr_fpr), np.append(fnr, lr_fnr)
     eps = attack_epsilons(fpr, fnr, delta)
     kept = eps[~np.isnan(eps)]
@@ -127,8 +176,10 @@ def forgetting_quality(unlearned_outputs: ArrayLike, retrained_outputs: ArrayLik
         raise BadInput(f"unlearned_outputs {u.shape} and retrained_outputs {r.shape} must have the same shape")
     if not 0.0 <= delta < 1.0:
         raise BadInput(f"delta={delta!r} is not allowed; it must be in [0, 1)")
+    lr = (np.stack(logistic_regression_attack_rates(u, r, random_state=random_state), axis=1)
+          if logistic_regression else [None] * len(u))
     eps = np.array([example_epsilon(u[i], r[i], delta, logistic_regression=logistic_regression,
-                                    random_state=random_state) for i in range(len(u))])
+                                    lr_rates=None if lr[i] is None else tuple(lr[i])) for i in range(len(u))])
     return float(example_scores(eps).mean()), eps
 
 
@@ -162,6 +213,7 @@ __all__ = [
     "example_scores",
     "final_score",
     "forgetting_quality",
+    "logistic_regression_1d",
     "logistic_regression_attack_rates",
     "null_forgetting_quality",
     "threshold_attack_rates",

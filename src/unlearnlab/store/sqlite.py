@@ -2,6 +2,7 @@
 
     ROOT/unlearnlab.db                 scenarios, runs, metrics
     ROOT/runs/<run id>/weights.safetensors, outputs.npz
+    ROOT/runs/<run id>/audits/<audit id>.npz   per-sample audit arrays (aggregates in the audits table)
     ROOT/cache/<key>.safetensors|.json content-addressed trained models (θ_o, θ_r)
     ROOT/cache/<kind>/<key>.npz|.json  content-addressed arrays (ensemble outputs, analyses, audits)
 
@@ -67,6 +68,15 @@ CREATE TABLE IF NOT EXISTS metrics (
     value REAL,
     PRIMARY KEY (run_id, name)
 );
+CREATE TABLE IF NOT EXISTS audits (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    against TEXT NOT NULL,
+    refs INTEGER NOT NULL,
+    created REAL NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audits_by_run ON audits(run_id, created);
 """
 
 STATUSES = ("running", "done", "failed", "diverged", "cancelled")
@@ -325,6 +335,45 @@ class Store:
         # weights first: the .json is what marks a cache entry as complete
         os.replace(tmp_w, self.cache_dir / f"{key}.safetensors")
         os.replace(tmp_m, self.cache_dir / f"{key}.json")
+
+    # audits ---------------------------------------------------------------------------------------
+    def _audit_path(self, run_id: str, audit_id: str) -> Path:
+        return self.runs_dir / run_id / "audits" / f"{audit_id}.npz"
+
+    def add_audit(self, audit_id: str, run_id: str, against: str, refs: int, summary: Mapping[str, Any],
+                  arrays: Mapping[str, np.ndarray]) -> None:
+        """Store an audit of a done run: per-sample arrays first, then the row (replacing an older one)."""
+        if self.run(run_id).status != "done":
+            raise BadInput(f"run {run_id!r} is not done; only finished runs can be audited")
+        path = self._audit_path(run_id, audit_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{audit_id}.{uuid.uuid4().hex}.npz")
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.replace(tmp, path)
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO audits (id, run_id, against, refs, created, summary) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (audit_id, run_id, against, int(refs), time.time(), _json(summary)))
+
+    def audits(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored audits (newest last), of one run or of all."""
+        query, args = "SELECT * FROM audits", ()
+        if run_id is not None:
+            query, args = query + " WHERE run_id = ?", (run_id,)
+        rows = self._db.execute(query + " ORDER BY created", args).fetchall()
+        return [{"id": r["id"], "run_id": r["run_id"], "against": r["against"], "refs": r["refs"],
+                 "created": r["created"], **json.loads(r["summary"])} for r in rows]
+
+    def audit(self, audit_id: str) -> dict[str, Any]:
+        row = self._db.execute("SELECT run_id FROM audits WHERE id = ?", (audit_id,)).fetchone()
+        if row is None:
+            raise BadInput(f"unknown audit {audit_id!r}; see `unlearnlab audit RUN_ID` to make one")
+        return next(a for a in self.audits(row["run_id"]) if a["id"] == audit_id)
+
+    def audit_arrays(self, audit_id: str) -> dict[str, np.ndarray]:
+        path = self._audit_path(self.audit(audit_id)["run_id"], audit_id)
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
 
     # content-addressed arrays (ensemble member outputs, analyses, audits) ---------------------------
     def _arrays_paths(self, kind: str, key: str) -> tuple[Path, Path]:

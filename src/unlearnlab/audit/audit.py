@@ -1,0 +1,179 @@
+"""Audit one stored run against the retrained gold standard (or against another run's method).
+
+Builds (or loads) N-member ensembles of the run's method, of θ_o and of θ_r; computes U-LiRA,
+the challenge score F, KLoM on every split, LiRA before/after and the relearning attack; reads
+each statistic against its null (see `statistics`); stores aggregates and per-sample arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import BadInput
+from ..executors import Executor, make_executor
+from ..metrics.challenge import final_score
+from ..metrics.lira import logit_confidence
+from ..runner import GOLD, load_run_model
+from ..store import Store
+from ..validation import check_int, check_range
+from .ensemble import SPLITS, Ensemble, EnsembleBuilder
+from .relearn import relearn_curve, relearn_split
+from .statistics import MIN_MEMBERS, PARTITIONS, challenge_audit, klom_audit, lira_audit, ulira_audit, verdict
+
+AUDIT_VERSION = 1
+DEFAULT_REFS = 16
+
+
+def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean accuracy over an ensemble's members, logits (N, n, K)."""
+    return float((logits.argmax(-1) == labels[None]).mean()) if labels.size else float("nan")
+
+
+def _phi(ens: Ensemble, split: str, labels: np.ndarray) -> np.ndarray:
+    """(n, N) logit-scaled confidence of every member on a split."""
+    return logit_confidence(ens.logits[split], labels[None]).T
+
+
+def _find_run(store: Store, scenario_id: str, method: str) -> str:
+    runs = [r for r in store.runs(scenario_id, status="done") if r.method == method]
+    if not runs:
+        raise BadInput(f"scenario {scenario_id!r} has no finished {method} run")
+    return runs[-1].id
+
+
+def _hparams(record) -> dict[str, Any]:
+    # θ_o's and θ_r's stored "hparams" are the training recipe, which the scenario already fixes.
+    return {} if record.method in ("original", GOLD) else dict(record.hparams)
+
+
+def audit_run(store: Store, run_id: str, *, against: str = GOLD, refs: int = DEFAULT_REFS,
+              executor: Executor | None = None, partitions: int = PARTITIONS, n_boot: int = 200,
+              level: float = 0.95,
+              relearn_steps: int = 20, relearn_share: float = 0.1, relearn_lr: float = 0.01,
+              seed: int = 0, device: str | None = None, progress=None, cancel=None,
+              force: bool = False) -> dict[str, Any]:
+    """Audit `run_id` with `refs`-member ensembles; returns (and stores) the summary dict.
+
+    `against`: "retrain" (θ_r's ensemble, the gold standard) or the id of another finished run of
+    the same scenario, whose method's ensemble becomes the reference. A stored audit with the same
+    settings is returned as is unless `force`.
+    """
+    check_int("refs", refs, MIN_MEMBERS)
+    check_int("partitions", partitions, 2)
+    check_int("n_boot", n_boot, 1)
+    check_range("level", level, 0.0, 1.0, closed="neither")
+    record = store.run(run_id)
+    if record.status != "done":
+        raise BadInput(f"run {run_id!r} is {record.status}; only finished runs can be audited")
+    if against != GOLD:
+        other = store.run(against)
+        if other.scenario_id != record.scenario_id:
+            raise BadInput(f"run {against!r} belongs to another scenario than {run_id!r}; "
+                           "audit against a run of the same scenario")
+        if other.status != "done":
+            raise BadInput(f"run {against!r} is {other.status}; audit against a finished run")
+    settings = {"v": AUDIT_VERSION, "run": run_id, "against": against, "refs": refs, "partitions": partitions, "n_boot": n_boot,
+                "level": level, "seed": seed, "relearn": [relearn_steps, relearn_share, relearn_lr]}
+    audit_id = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    if not force and any(a["id"] == audit_id for a in store.audits(run_id)):
+        return store.audit(audit_id)
+
+    start = time.perf_counter()
+    own = executor is None
+    executor = executor or make_executor()
+    try:
+        builder = EnsembleBuilder(store, record.scenario_id, executor=executor, device=device,
+                                  progress=progress, cancel=cancel)
+        builder.references(refs)
+        candidate = builder.ensemble(record.method, _hparams(record), refs)
+        if against == GOLD:
+            reference = builder.reference(GOLD, refs)
+        else:
+            reference = builder.ensemble(other.method, _hparams(other), refs)
+        original = builder.reference("original", refs)
+    finally:
+        if own:
+            executor.close()
+    ensembles_s = time.perf_counter() - start
+
+    sc = builder.scenario
+    labels = {"forget": sc.dataset.y_train[sc.forget_idx], "retain": sc.dataset.y_train[sc.retain_idx],
+              "test": sc.dataset.y_test}
+    boot = {"partitions_m": partitions, "level": level, "seed": seed}
+    t0 = time.perf_counter()
+    c_phi, r_phi = _phi(candidate, "forget", labels["forget"]), _phi(reference, "forget", labels["forget"])
+    ulira, ulira_auc = ulira_audit(c_phi, r_phi, **boot)
+    quality, eps = challenge_audit(c_phi, r_phi, **boot)
+    klom, klom_arrays = {}, {}
+    for split in SPLITS:
+        klom[split], klom_arrays[f"klom_{split}"] = klom_audit(_phi(candidate, split, labels[split]),
+                                                              _phi(reference, split, labels[split]), **boot)
+    o_phi = _phi(original, "forget", labels["forget"])
+    lira_opts = {"n_boot": n_boot, "level": level, "seed": seed}
+    lira = {"before": lira_audit(o_phi, r_phi, **lira_opts), "after": lira_audit(o_phi, r_phi, c_phi, **lira_opts)}
+
+    acc = {name: {"ua": 1 - _accuracy(e.logits["forget"], labels["forget"]),
+                  "ra": _accuracy(e.logits["retain"], labels["retain"]),
+                  "ta": _accuracy(e.logits["test"], labels["test"])}
+           for name, e in (("candidate", candidate), ("reference", reference), ("original", original))}
+    fq = quality["value"]
+    score = final_score(fq, acc["candidate"]["ra"], acc["reference"]["ra"], acc["candidate"]["ta"],
+                        acc["reference"]["ta"])
+    null_score = final_score(quality["null"], 1, 1, 1, 1)
+    statistics_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    relearn = _relearn(store, builder, run_id, against, relearn_steps, relearn_share, relearn_lr, seed, device)
+    relearn_s = time.perf_counter() - t0
+
+    summary = {
+        "run_id": run_id, "method": record.method, "hparams": _hparams(record), "scenario_id": record.scenario_id,
+        "against": against, "reference_method": reference.method, "refs": refs, "halves": refs // 2,
+        "settings": settings,
+        "ulira": ulira,
+        "forgetting_quality": quality,
+        "final_score": {"value": score, "null": null_score},
+        "klom": klom,
+        "lira": lira,
+        "relearn": relearn,
+        "accuracy": acc,
+        "verdicts": {
+            "ulira_accuracy": verdict(ulira["accuracy"]["value"], ulira["accuracy"]["null_ci"], "higher"),
+            "forgetting_quality": verdict(quality["value"], quality["null_ci"], "lower"),
+            "klom_forget_median": verdict(klom["forget"]["median"]["value"], klom["forget"]["median"]["null_ci"],
+                                          "higher"),
+        },
+        "timing": {"ensembles_s": ensembles_s, "statistics_s": statistics_s, "relearn_s": relearn_s,
+                   "total_s": time.perf_counter() - start,
+                   "candidate_member_s": candidate.seconds},
+    }
+    arrays = {"forget_index": sc.forget_idx, "ulira_auc": ulira_auc, "challenge_eps": eps, **klom_arrays,
+              "phi_candidate": c_phi, "phi_reference": r_phi, "phi_original": o_phi}
+    store.add_audit(audit_id, run_id, against, refs, summary, arrays)
+    return store.audit(audit_id)
+
+
+def _relearn(store: Store, builder: EnsembleBuilder, run_id: str, against: str, steps: int, share: float,
+             lr: float, seed: int, device: str | None) -> dict[str, Any]:
+    """The run's model and the reference run's model, each fine-tuned on the same share of D_f."""
+    sc = builder.scenario
+    reference_id = _find_run(store, store.run(run_id).scenario_id, GOLD) if against == GOLD else against
+    rel, held = relearn_split(len(sc.forget_idx), share, seed)
+    x = torch.as_tensor(sc.dataset.x_train)
+    y = torch.as_tensor(sc.dataset.y_train)
+    fx, fy = x[sc.forget_idx], y[sc.forget_idx]
+    curves = {}
+    for name, rid in (("unlearned", run_id), ("reference", reference_id)):
+        _, model = load_run_model(store, rid, sc, device)
+        dev = next(model.parameters()).device
+        curves[name] = relearn_curve(model, fx[rel].to(dev), fy[rel].to(dev), fx[held].to(dev), fy[held].to(dev),
+                                     steps=steps, lr=lr, seed=seed)
+    return {"steps": steps, "share": share, "lr": lr, "n_relearn": int(len(rel)), "n_heldout": int(len(held)),
+            "reference_run": reference_id, "heldout_accuracy": curves,
+            "recovered_gap": curves["unlearned"][-1] - curves["reference"][-1]}

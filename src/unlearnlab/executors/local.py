@@ -1,0 +1,144 @@
+"""In-process and worker-process executors.
+
+`run(fn, jobs)` yields `(index, result)` as jobs finish (not in order), so the caller can store
+each result at once and an interrupted ensemble keeps what it finished. `fn` must be a module-level
+function (worker processes import it by name) and jobs must pickle.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+import torch
+
+from ..errors import Cancelled, UnlearnlabError
+from ..registry import Registry
+from ..validation import check_int
+
+EXECUTORS: Registry[type] = Registry("executor")
+
+
+def register_executor(name: str):
+    return EXECUTORS.register(name)
+
+
+class Executor(Protocol):
+    workers: int
+
+    def run(self, fn: Callable[[Any], Any], jobs: Sequence[Any],
+            cancel: threading.Event | None = None) -> Iterator[tuple[int, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+def _one_thread(fn: Callable[[Any], Any], job: Any) -> Any:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn(job)
+    finally:
+        torch.set_num_threads(before)
+
+
+@register_executor("serial")
+class SerialExecutor:
+    """Jobs one after another in this process (the reference for what the workers must reproduce)."""
+
+    workers = 1
+
+    def run(self, fn, jobs, cancel=None):
+        for i, job in enumerate(jobs):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled by request")
+            yield i, _one_thread(fn, job)
+
+    def close(self) -> None:
+        pass
+
+
+def _init_worker(method_files: list[str]) -> None:
+    torch.set_num_threads(1)
+    from ..methods.plugins import ensure_loaded, load_method_file
+
+    # torch.optim imports torch._dynamo lazily on its first step (seconds): pay it here, not in a job.
+    layer = torch.nn.Linear(2, 1)
+    torch.optim.SGD(layer.parameters(), lr=0.0).step()
+
+    ensure_loaded()
+    for path in method_files:  # methods the parent loaded with --method-file
+        load_method_file(path)
+
+
+@register_executor("process")
+class ProcessExecutor:
+    """A pool of `workers` spawned processes (default: one per CPU core), one torch thread each.
+
+    Spawned, not forked: forking a process that already runs torch's thread pools can deadlock.
+    At most 2 × workers jobs are in flight, so large jobs (model weights) are not all pickled up front.
+    The pool starts on the first `run` (seconds: each worker imports torch) and lives until `close`.
+    """
+
+    def __init__(self, workers: int | None = None):
+        if workers is not None:
+            check_int("workers", workers, 1)
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _started(self) -> cf.ProcessPoolExecutor:
+        from ..methods.plugins import LOADED_FILES
+
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                                initializer=_init_worker, initargs=(list(LOADED_FILES),))
+        return self._pool
+
+    def run(self, fn, jobs, cancel=None):
+        pool = self._started()
+        pending: dict[cf.Future, int] = {}
+        queue = iter(enumerate(jobs))
+
+        def refill() -> None:
+            while len(pending) < 2 * self.workers:
+                item = next(queue, None)
+                if item is None:
+                    return
+                pending[pool.submit(fn, item[1])] = item[0]
+
+        try:
+            refill()
+            while pending:
+                done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("cancelled by request")
+                for future in done:
+                    index = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except cf.process.BrokenProcessPool:
+                        self.close()
+                        raise UnlearnlabError("a worker process died (out of memory?); rerun with --workers 1 "
+                                              "to see its error") from None
+                    yield index, result
+                refill()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def make_executor(name: str = "process", workers: int | None = None) -> Executor:
+    """The executor `name` ("serial", "process"); a single worker means serial (no process start-up)."""
+    cls = EXECUTORS.get(name)
+    if cls is ProcessExecutor:
+        executor = ProcessExecutor(workers)
+        return SerialExecutor() if executor.workers == 1 else executor
+    return cls()
