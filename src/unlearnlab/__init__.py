@@ -1,6 +1,6 @@
 """unlearnlab: run machine-unlearning methods on forget requests and audit them against retraining."""
 
-from .api import demo, list_methods, report, run
+from .api import audit, compare, demo, list_methods, report, run
 from .data import Dataset, ForgetRequest, from_arrays, load_dataset
 from .errors import BadInput, Cancelled, Diverged, UnlearnlabError
 from .methods import Method, UnlearningTask, register_method
@@ -12,7 +12,8 @@ from .training import TrainConfig
 __version__ = "0.1.0"
 
 __all__ = [
+    "audit",
     "BadInput", "Cancelled", "Comparison", "Dataset", "Diverged", "ForgetRequest", "Method", "RunResult", "Store",
-    "TrainConfig", "UnlearningTask", "UnlearnlabError", "demo", "execute", "from_arrays", "list_methods",
+    "TrainConfig", "UnlearningTask", "UnlearnlabError", "compare", "demo", "execute", "from_arrays", "list_methods",
     "load_dataset", "prepare", "register_method", "render", "report", "run",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .analysis.compare import compare as compare_runs
 from .data import Dataset, ForgetRequest
 from .methods import METHODS, ensure_loaded
 from .report import render
@@ -79,3 +80,33 @@ def report(scenario_id: str, fmt: str = "markdown", store: str | os.PathLike | S
     # the reference rows first, then the methods in the order they ran
     runs.sort(key=lambda r: {"original": 0, "retrain": 1}.get(r.method, 2))
     return render([r.to_dict() for r in runs], fmt)
+
+
+def compare(run_a: str, run_b: str, *, store: str | os.PathLike | Store | None = None, n_per_class: int = 50,
+            seed: int = 0, device: str | None = None) -> dict[str, Any]:
+    """Every comparison analysis of two finished runs of one scenario (class-wise accuracy, prediction
+    matrices, layer-wise CKA, a joint UMAP embedding, instance categories) as a JSON-ready dict;
+    cached in the store, so a second call is instant. Runs of different scenarios raise BadInput."""
+    return compare_runs(_open(store, create=False), run_a, run_b, n_per_class=n_per_class, seed=seed, device=device)
+
+
+def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str | os.PathLike | Store | None = None,
+          executor: str = "process", workers: int | None = None, device: str | None = None, progress=None,
+          cancel: threading.Event | None = None, force: bool = False, **options: Any) -> dict[str, Any]:
+    """Audit a stored run against θ_r's ensemble (or another run's): U-LiRA, F, KLoM, LiRA, relearning.
+
+    Trains the missing members of `refs`-member ensembles with `executor` ("process": one worker per
+    core; "serial") and stores the audit with its per-sample arrays. `options` go to
+    `audit.audit_run` (partitions, n_boot, level, relearn_steps, relearn_share, relearn_lr, seed).
+    """
+    from .audits import audit_run
+    from .executors import make_executor
+
+    st = _open(store, create=False)
+    st.run(run_id)  # unknown run: BadInput before any worker starts
+    pool = make_executor(executor, workers)
+    try:
+        return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device, progress=progress,
+                         cancel=cancel, force=force, **options)
+    finally:
+        pool.close()

@@ -1,10 +1,11 @@
-"""`unlearnlab`: demo, run, methods, runs and report (Typer + Rich)."""
+"""`unlearnlab`: demo, run, methods, runs, report, audit, compare and serve (Typer + Rich)."""
 
 from __future__ import annotations
 
 import functools
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import api
+from .analysis.instances import CATEGORIES
 from .errors import BadInput, UnlearnlabError
 from .methods import load_method_file
 from .methods.plugins import PLUGIN_ERRORS
@@ -131,6 +133,8 @@ def demo(store: Optional[Path] = StoreOpt,
         _print_comparison(result)
     _write_json(json_path, [r.to_json() for r in results])
     out.print(f"Store: {results[0].store}  (list runs: unlearnlab runs --store {results[0].store})", highlight=False)
+    out.print(f"Open the results in the browser: unlearnlab serve --store {shlex.quote(results[0].store)}",
+              highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -214,6 +218,147 @@ def report(scenario: str = typer.Argument(..., help="Scenario id (see `unlearnla
     if fmt not in FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
     sys.stdout.write(api.report(scenario, fmt, store))
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+@_user_errors
+def serve(store: Optional[Path] = StoreOpt,
+          host: str = typer.Option("127.0.0.1", help="Interface to bind; anything but loopback exposes the "
+                                                     "API (which runs jobs and deletes runs) to the network."),
+          port: int = typer.Option(8000, min=1, max=65535, help="TCP port.")):
+    """Start the web workbench: the JSON API (documented at /docs), its job queue and the web UI."""
+    try:
+        import uvicorn
+
+        from .server import create_app
+    except ImportError as e:
+        raise BadInput(f"serve needs the server dependencies ({e.name} is missing); "
+                       "reinstall with `pip install -e .`") from None
+    application = create_app(store or api.default_store(), allowed_hosts=None if host not in LOOPBACK else
+                             ("127.0.0.1", "localhost", "::1"), warm_analyses=True)
+    if host not in LOOPBACK:
+        err.print(f"warning: binding {host}: anyone who can reach this port can run jobs and delete runs",
+                  highlight=False)
+    shown = f"[{host}]" if ":" in host else host
+    out.print(f"unlearnlab at http://{shown}:{port}  (API docs: http://{shown}:{port}/docs; store "
+              f"{application.state.store_root}; Ctrl+C stops it)", highlight=False, soft_wrap=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
+def _pct(v: Optional[float]) -> str:
+    return "–" if v is None else f"{100 * v:.2f}"
+
+
+def _print_compare(res: dict[str, Any]) -> None:
+    sc, models = res["scenario"], res["models"]
+    a, b = (f"{models[r]['method']} ({models[r]['run_id']})" for r in ("A", "B"))
+    out.print(f"{sc['dataset']} · {sc['model']} · forget {sc['forget']} ({sc['forget_size']} samples) · "
+              f"scenario {sc['id']}\nA = {a}   B = {b}", highlight=False)
+    pc = res["per_class"]
+    table = Table("Class", *(f"{m} {s}" for s in ("train", "test") for m in ("A", "B", "B−A")),
+                  title="Per-class accuracy (%)", title_justify="left")
+    for c, name in enumerate(sc["class_names"]):
+        table.add_row(name, *(_pct(pc[s][k][c]) for s in ("train", "test") for k in ("A", "B", "diff")))
+    out.print(table)
+    cka = res["cka"]
+    table = Table("Block", f"forget (n={cka['n']['forget']})", f"retain (n={cka['n']['retain']})", "mean",
+                  title="Linear CKA, A~B", title_justify="left")
+    for i, block in enumerate(cka["blocks"]):
+        vals = [cka[s]["A~B"][i] for s in ("forget", "retain")]
+        known = [v for v in vals if v is not None]
+        table.add_row(block, *("–" if v is None else f"{v:.3f}" for v in vals),
+                      f"{sum(known) / len(known):.3f}" if known else "–")
+    out.print(table)
+    table = Table("Category (vs original)", "A", "B", title=f"Instances ({len(res['instances'])} sampled)",
+                  title_justify="left")
+    counts = {k: [sum(r[f"category_{k}"] == cat for r in res["instances"]) for cat in CATEGORIES] for k in "ab"}
+    for i, cat in enumerate(CATEGORIES):
+        table.add_row(cat, str(counts["a"][i]), str(counts["b"][i]))
+    out.print(table)
+
+
+@app.command("compare")
+@_user_errors
+def compare_cmd(run_a: str = typer.Argument(..., help="Run id of model A (see `unlearnlab runs`)."),
+                run_b: str = typer.Argument(..., help="Run id of model B, of the same scenario."),
+                store: Optional[Path] = StoreOpt,
+                json_path: Optional[Path] = typer.Option(None, "--json", help="Write every analysis as JSON here."),
+                n_per_class: int = typer.Option(50, help="Samples per class for CKA, embedding and instances."),
+                seed: int = typer.Option(0, help="Seed of the samples and of the UMAP fit.")):
+    """Compare two runs of one scenario: class-wise accuracy, layer-wise CKA, embedding, instance categories."""
+    _check_json_path(json_path)
+    result = api.compare(run_a, run_b, store=store, n_per_class=n_per_class, seed=seed)
+    _print_compare(result)
+    _write_json(json_path, result)
+
+
+def _ci(stat: dict[str, Any], key: str = "value", ci: str = "ci") -> str:
+    low, high = stat[ci]
+    return f"{stat[key]:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _print_audit(res: dict[str, Any]) -> None:
+    out.print(f"Audit {res['id']} of {res['method']} (run {res['run_id']}) against {res['reference_method']} · "
+              f"{res['refs']} members per ensemble · null: disjoint halves of the reference ensemble over "
+              f"{res['settings']['partitions']} random partitions", highlight=False, soft_wrap=True)
+    table = Table("Statistic", "Value [CI]", "Null [CI]", "Ideal", "Verdict", title_justify="left",
+                  title="Against the null: a perfect unlearner scores the null, not the ideal")
+    rows = [("U-LiRA accuracy", res["ulira"]["accuracy"], "0.5", res["verdicts"]["ulira_accuracy"]),
+            ("U-LiRA AUC", res["ulira"]["auc"], "0.5", ""),
+            ("U-LiRA TPR @ 1% FPR", res["ulira"]["tpr_at_1pct_fpr"], "0.01", ""),
+            ("Forgetting quality F", res["forgetting_quality"], "1", res["verdicts"]["forgetting_quality"])]
+    rows += [(f"KLoM {split} {key}", res["klom"][split][key], "0",
+              res["verdicts"]["klom_forget_median"] if (split, key) == ("forget", "median") else "")
+             for split in ("forget", "retain", "test") for key in ("median", "p99")]
+    for name, stat, ideal, verdict in rows:
+        style = {"distinguishable": "red", "within null": "green"}.get(verdict, "")
+        table.add_row(name, _ci(stat), _ci(stat, "null", "null_ci"), ideal, Text(verdict, style=style))
+    fs = res["final_score"]
+    table.add_row("Final score F·RA/RA_r·TA/TA_r", f"{fs['value']:.3f}", f"{fs['null']:.3f}", "1", "")
+    out.print(table)
+    table = Table("LiRA on D_f (IN θ_o, OUT θ_r)", "AUC [CI]", "accuracy [CI]", "TPR @ 1% FPR", title_justify="left")
+    for when, label in (("before", "θ_o (before unlearning)"), ("after", f"{res['method']} (after)")):
+        for mode in ("online", "offline"):
+            st = res["lira"][when][mode]
+            table.add_row(f"{label}, {mode}", _ci(st["auc"]), _ci(st["accuracy"]), f"{st['tpr_at_1pct_fpr']['value']:.3f}")
+    out.print(table)
+    rel = res["relearn"]
+    curves = rel["heldout_accuracy"]
+    out.print(f"Relearning attack: {rel['steps']} SGD steps (lr {rel['lr']}) on {rel['n_relearn']} forget samples; "
+              f"held-out forget accuracy {_pct(curves['unlearned'][0])} → {_pct(curves['unlearned'][-1])} % "
+              f"({res['method']}) vs {_pct(curves['reference'][0])} → {_pct(curves['reference'][-1])} % "
+              f"({res['reference_method']}); mean gap over the steps {100 * rel['recovered_gap']:+.1f} points; "
+              f"steps to 50 %: {rel['steps_to_half']['unlearned']} vs {rel['steps_to_half']['reference']}",
+              highlight=False, soft_wrap=True)
+    t = res["timing"]
+    out.print(f"Time: {t['total_s']:.1f} s (ensembles {t['ensembles_s']:.1f} s, statistics {t['statistics_s']:.1f} s, "
+              f"relearning {t['relearn_s']:.1f} s)", highlight=False)
+
+
+@app.command("audit")
+@_user_errors
+def audit_cmd(run_id: str = typer.Argument(..., help="Run id to audit (see `unlearnlab runs`)."),
+              against: str = typer.Option("retrain", help="retrain (θ_r's ensemble) or another run id of the scenario."),
+              refs: int = typer.Option(16, help="Members per ensemble (>= 6)."),
+              store: Optional[Path] = StoreOpt,
+              json_path: Optional[Path] = typer.Option(None, "--json", help="Write the full audit as JSON here."),
+              workers: Optional[int] = typer.Option(None, help="Worker processes (default: one per CPU core)."),
+              partitions: int = typer.Option(50, help="Random half-partitions for values, nulls and intervals."),
+              seed: int = typer.Option(0, help="Seed of partitions, bootstrap and the relearning split."),
+              force: bool = typer.Option(False, help="Recompute even if this audit is stored."),
+              device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
+              method_file: list[Path] = typer.Option([], "--method-file", help="A .py file registering extra methods.")):
+    """Audit a run against retraining with N-member ensembles: U-LiRA, F, KLoM, LiRA and relearning."""
+    for path in method_file:
+        load_method_file(path)
+    _check_json_path(json_path)
+    result = api.audit(run_id, against=against, refs=refs, store=store, workers=workers, device=device,
+                       progress=RichProgress(err), force=force, partitions=partitions, seed=seed)
+    _print_audit(result)
+    _write_json(json_path, result)
 
 
 def main() -> None:

@@ -355,3 +355,8 @@ def test_parse_dataset_spec() -> None:
 ])
 def test_parse_dataset_spec_errors(spec: str, needle: str) -> None:
     bad(lambda: parse_dataset_spec(spec), needle)
+
+
+def test_seed_in_the_dataset_spec_is_refused_by_name():
+    with pytest.raises(BadInput, match=r"'seed' \(seed=3\) is not allowed"):
+        parse_dataset_spec("digits:seed=3")

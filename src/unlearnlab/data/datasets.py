@@ -241,6 +241,9 @@ def parse_dataset_spec(spec: str) -> tuple[str, dict[str, Any]]:
             raise BadInput(f"dataset spec {spec!r}: {item.strip()!r} is not key=value; {form}")
         if key in params:
             raise BadInput(f"dataset spec {spec!r} repeats parameter {key!r}; give each once")
+        if key == "seed":
+            raise BadInput(f"dataset parameter 'seed' ({item.strip()}) is not allowed in the dataset spec; "
+                           "the split follows the scenario seed (--seed)")
         params[key] = _parse_value(value)
     return name, params
 

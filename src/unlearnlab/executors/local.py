@@ -29,6 +29,8 @@ def register_executor(name: str):
 
 class Executor(Protocol):
     workers: int
+    #: False while starting would cost a process start-up (a pool not started yet).
+    started: bool
 
     def run(self, fn: Callable[[Any], Any], jobs: Sequence[Any],
             cancel: threading.Event | None = None) -> Iterator[tuple[int, Any]]: ...
@@ -50,6 +52,7 @@ class SerialExecutor:
     """Jobs one after another in this process (the reference for what the workers must reproduce)."""
 
     workers = 1
+    started = True
 
     def run(self, fn, jobs, cancel=None):
         for i, job in enumerate(jobs):
@@ -88,6 +91,10 @@ class ProcessExecutor:
             check_int("workers", workers, 1)
         self.workers = workers or os.cpu_count() or 1
         self._pool: cf.ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
 
     def _started(self) -> cf.ProcessPoolExecutor:
         from ..methods.plugins import LOADED_FILES

@@ -61,6 +61,9 @@ def fit(
     count = getattr(batches, "count", lambda b: len(b[0]))
     model.train(train_mode)
     result = FitResult()
+    # Optional richer hook (the server's job progress implements it): called after every epoch with
+    # the model, so a listener can report e.g. forget accuracy; plain callbacks (the Rich bar) lack it.
+    epoch_end = getattr(ctx.progress, "epoch_end", None) if ctx.progress else None
     if ctx.progress:
         ctx.progress.start(description, total)
     try:
@@ -109,11 +112,16 @@ def fit(
                 ctx.counters.steps += 1
                 ctx.counters.samples += count(batch)
                 if ctx.progress:
-                    ctx.progress.advance(1, epoch=epoch + 1)
+                    if sync_every == 1:  # the step's loss is already on the host: pass it on for free
+                        ctx.progress.advance(1, epoch=epoch + 1, loss=value)
+                    else:
+                        ctx.progress.advance(1, epoch=epoch + 1)
                 if max_steps is not None and result.steps >= max_steps:
                     break
             if seen:
                 result.epoch_losses.append(_check_finite(running, description, epoch) / seen)
+                if epoch_end is not None:
+                    epoch_end(model, epoch=epoch + 1, epochs=epochs, loss=result.epoch_losses[-1])
             if max_steps is not None and result.steps >= max_steps:
                 break
     finally:

@@ -84,7 +84,7 @@ def compare_to_null(candidate: np.ndarray, reference: np.ndarray, per_pair: Call
 
 
 # U-LiRA ------------------------------------------------------------------------------------------
-def ulira_loo(candidate: np.ndarray, reference: np.ndarray) -> Pair:
+def ulira_loo(candidate: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Leave-one-out U-LiRA scores (higher = "unlearned, not retrained") of every member as a target.
 
     Each member of either side is attacked with Gaussians fitted on all other members (Hayes et al.

@@ -3,7 +3,7 @@
 
 from .audit import DEFAULT_REFS, audit_run
 from .ensemble import Ensemble, EnsembleBuilder, MemberJob, member_job, member_seeds
-from .relearn import relearn_curve, relearn_split
+from .relearn import RelearnJob, relearn_curve, relearn_job, relearn_split
 
 __all__ = ["DEFAULT_REFS", "Ensemble", "EnsembleBuilder", "MemberJob", "audit_run", "member_job", "member_seeds",
-           "relearn_curve", "relearn_split"]
+           "RelearnJob", "relearn_curve", "relearn_job", "relearn_split"]

@@ -5,11 +5,12 @@ import pytest
 import torch
 
 import unlearnlab as ul
-from unlearnlab.audit import EnsembleBuilder, audit_run, member_seeds, relearn_curve, relearn_split
+from unlearnlab.audits import EnsembleBuilder, audit_run, member_seeds, relearn_curve, relearn_split
 from unlearnlab.errors import BadInput
 from unlearnlab.executors import SerialExecutor, make_executor
 from unlearnlab.store import Store
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 TRAIN = {"epochs": 3}
 N = 6
 

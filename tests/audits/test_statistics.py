@@ -4,7 +4,7 @@ ones do not; partitions never pair member i with member i."""
 import numpy as np
 import pytest
 
-from unlearnlab.audit.statistics import (challenge_audit, klom_audit, lira_audit, partitions, per_example_auc,
+from unlearnlab.audits.statistics import (challenge_audit, klom_audit, lira_audit, partitions, per_example_auc,
                                          ulira_audit, ulira_loo, verdict)
 from unlearnlab.errors import BadInput
 from unlearnlab.metrics.lira import gaussian_llr

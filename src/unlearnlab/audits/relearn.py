@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,3 +60,31 @@ def relearn_curve(model: nn.Module, x_relearn: torch.Tensor, y_relearn: torch.Te
     fit(model, batches, cross_entropy_step, sgd(model, lr), ctx, epochs=math.ceil(steps / len(batches)),
         max_steps=steps, after_step=lambda m: curve.append(accuracy(m)), description="relearn")
     return curve
+
+
+@dataclass(frozen=True)
+class RelearnJob:
+    """One relearning curve for an executor: a stored scenario, a model's weights and the D_f split
+    (indices into the training set)."""
+
+    scenario: Mapping[str, Any]
+    weights: Mapping[str, torch.Tensor]
+    relearn_idx: np.ndarray
+    heldout_idx: np.ndarray
+    steps: int
+    lr: float
+    seed: int
+    device: str = "cpu"
+
+
+def relearn_job(job: RelearnJob) -> list[float]:
+    from .ensemble import _scenario
+
+    scenario, device = _scenario(job.scenario), torch.device(job.device)
+    model = scenario.make_model()
+    model.load_state_dict(job.weights)
+    x = torch.as_tensor(scenario.dataset.x_train, device=device)
+    y = torch.as_tensor(scenario.dataset.y_train, device=device)
+    rel, held = torch.as_tensor(job.relearn_idx, device=device), torch.as_tensor(job.heldout_idx, device=device)
+    return relearn_curve(model.to(device), x[rel], y[rel], x[held], y[held], steps=job.steps, lr=job.lr,
+                         seed=job.seed, device=device)

@@ -1,0 +1,148 @@
+"""Routes for the Contrast and Attack views: comparisons of two runs, stored audits, model inputs.
+
+A comparison that is not cached yet runs in a separate worker process: UMAP's numba compilation
+(about 20 s, once per process) and model construction stay off the server's threads, and the
+global random generators that a running job trains with are never touched by a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Query
+from starlette.exceptions import HTTPException
+
+from ..analysis.compare import CACHE_KIND, cache_key, resolve_runs
+from ..errors import BadInput
+from ..executors import ProcessExecutor
+from ..store import Store
+from ..data import load_dataset
+from .jobs import clean, reads_files
+
+AUDIT_ID_LEN = 16
+MAX_INPUTS = 256
+
+
+def compare_job(args: tuple[str, str, str, int, int]) -> dict[str, Any]:
+    """Worker-process side of /api/compare: compute and cache one comparison."""
+    from ..analysis.compare import compare
+
+    root, a, b, n_per_class, seed = args
+    with Store(root, create=False) as store:
+        return compare(store, a, b, n_per_class=n_per_class, seed=seed)
+
+
+def warm_job(_: Any) -> bool:
+    """Compile UMAP's numba kernels in the analysis worker before the first Contrast request needs them."""
+    from ..analysis.embedding import joint_umap
+
+    rng = np.random.default_rng(0)
+    joint_umap(rng.normal(size=(40, 4)), rng.normal(size=(40, 4)), seed=0)
+    return True
+
+
+class AnalysisWorker:
+    """One spawned process that computes comparisons, one at a time, in submission order."""
+
+    def __init__(self) -> None:
+        self._executor = ProcessExecutor(1)
+        self._lock = threading.Lock()
+
+    def call(self, fn, arg):
+        with self._lock:  # one job at a time: the pool's process is single-threaded anyway
+            return next(iter(self._executor.run(fn, [arg])))[1]
+
+    def warm(self) -> None:
+        threading.Thread(target=self.call, args=(warm_job, None), daemon=True, name="umap-warm-up").start()
+
+    def close(self) -> None:
+        self._executor.close()
+
+
+def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, check_id) -> AnalysisWorker:
+    """Register /api/compare, /api/runs/{id}/audits, /api/audits/{id}/samples, /api/scenarios/{id}/inputs."""
+    worker = AnalysisWorker()
+
+    @app.get("/api/compare", tags=["runs"], summary="Compare two runs of one scenario (the Contrast view)")
+    async def compare(a: str = Query(..., description="Run id of model A"),
+                      b: str = Query(..., description="Run id of model B"),
+                      n_per_class: int = Query(50, ge=1, le=200, description="Samples per class"),
+                      seed: int = Query(0, ge=0, description="Seed of the samples and the UMAP fit")):
+        """Per-class accuracy, prediction matrices, layer-wise CKA, a joint UMAP embedding and instance
+        records. The first request for a pair computes them (seconds; about 20 s more the first time
+        the server's analysis worker runs UMAP); later ones read the store's cache."""
+        ra, rb = get_run(a), get_run(b)
+        for record in (ra, rb):
+            if record.status != "done":
+                raise HTTPException(409, f"run {record.id!r} is {record.status}; only finished runs can be compared")
+        st = store()
+        records = resolve_runs(st, a, b)  # BadInput (422) for runs of different scenarios
+        hit = st.get_arrays(CACHE_KIND, cache_key(records, n_per_class, seed))
+        if hit is not None:
+            return hit[1]
+        try:
+            return await asyncio.to_thread(worker.call, compare_job, (str(root), a, b, n_per_class, seed))
+        except BadInput:
+            raise
+        except Exception as err:  # the worker died or the models could not be rebuilt
+            raise HTTPException(500 if not isinstance(err, ValueError) else 422,
+                                f"comparison of {a!r} and {b!r} failed: {type(err).__name__}: {err}") from None
+
+    @app.get("/api/runs/{run_id}/audits", tags=["runs"], summary="Stored audits of a run (U-LiRA, F, KLoM, ...)")
+    def audits(run_id: str):
+        get_run(run_id)
+        return clean(store().audits(run_id))
+
+    @app.get("/api/audits/{audit_id}/samples", tags=["runs"], summary="Per-forget-sample audit statistics")
+    def audit_samples(audit_id: str):
+        check_id("audit", audit_id, AUDIT_ID_LEN)
+        st = store()
+        try:
+            arrays = st.audit_arrays(audit_id)
+        except BadInput:
+            raise HTTPException(404, f"unknown audit {audit_id!r}") from None
+        keys = ("forget_index", "ulira_auc", "challenge_eps", "klom_forget")
+        return clean({k: arrays[k].tolist() for k in keys if k in arrays})
+
+    @app.get("/api/scenarios/{scenario_id}/inputs", tags=["scenarios"],
+             summary="Training inputs by index, for the instance panel")
+    def inputs(scenario_id: str, indices: str = Query(..., description="Comma-separated training indices")):
+        spec = get_scenario(scenario_id)
+        parts = [p.strip() for p in indices.split(",") if p.strip()]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise BadInput(f"indices {indices[:60]!r} are malformed; give comma-separated training indices")
+        if len(parts) > MAX_INPUTS:
+            raise BadInput(f"{len(parts)} indices requested; at most {MAX_INPUTS} per request")
+        idx = np.array([int(p) for p in parts])
+        data = _dataset(spec)
+        if idx.max() >= data.n_train:
+            raise BadInput(f"index {int(idx.max())} is out of range; the training set has {data.n_train} samples")
+        shape = list(data.input_shape)
+        kind = "image" if len(shape) >= 2 else "signal"
+        if kind == "image" and len(shape) == 3 and shape[0] == 1:
+            shape = shape[1:]
+        return {"shape": shape, "kind": kind, "inputs": np.round(data.x_train[idx].reshape(len(idx), -1), 4).tolist(),
+                "labels": data.y_train[idx].tolist()}
+
+    datasets: dict[str, Any] = {}
+
+    def _dataset(spec: dict[str, Any]):
+        # data only: load_scenario would build a model too, drawing from the global RNG a job trains with
+        ds = spec["dataset"]
+        if reads_files(ds["name"]):
+            raise BadInput(f"data set {ds['name']!r} reads files; the web API does not serve its inputs")
+        if spec["id"] not in datasets:
+            params = {k: v for k, v in ds["params"].items() if k != "seed"}
+            data = load_dataset(ds["name"], seed=ds["params"].get("seed", spec["seed"]), **params)
+            if data.fingerprint != ds["fingerprint"]:
+                raise BadInput(f"data set {ds['name']!r} no longer matches scenario {spec['id']!r}")
+            if len(datasets) > 8:
+                datasets.clear()
+            datasets[spec["id"]] = data
+        return datasets[spec["id"]]
+
+    return worker

@@ -1,0 +1,486 @@
+"""The JSON API behind the web workbench (Build, Screen, Contrast, Attack) and its job queue.
+
+`create_app(store)` builds the app and binds nothing: `unlearnlab serve` runs it with uvicorn on
+127.0.0.1 unless told otherwise. Every bad input is a 4xx whose `detail` is one line naming the
+bad value. Ids are checked against their fixed pattern before the store is touched; no endpoint
+runs user code or reads a path outside the store (data sets that read files and `indices:` forget
+requests are refused), and downloads are resolved inside the store's run folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import re
+import threading
+from collections import Counter
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException
+from starlette.datastructures import Headers
+from starlette.staticfiles import StaticFiles
+
+from .. import __version__
+from ..api import list_methods
+from ..data import DATASETS, load_dataset, parse_forget, select_forget
+from ..errors import BadInput
+from ..models import MODELS
+from ..runner import GOLD
+from ..store import Store
+from ..training import TrainConfig
+from . import schemas as S
+from .analyses import add_analysis_routes
+from .attack import FEATURES, attack_payload
+from .jobs import MAX_CONFIGS, MAX_GRID_VALUES, JobManager, clean, plan_job, reads_files
+
+#: The built web UI (the Vite build of frontend/) goes here; see "Web UI mount point" below.
+STATIC_DIR = Path(__file__).parent / "static"
+#: Hosts a request may name by default: the loopback names (DNS-rebinding guard) and TestClient's.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "testserver")
+KEEPALIVE_S = 15.0
+
+RUN_ID = re.compile(r"[0-9a-f]{12}")
+JOB_ID = re.compile(r"[0-9a-f]{12}")
+SCENARIO_ID = re.compile(r"[0-9a-f]{16}")
+
+TAGS = [
+    {"name": "meta", "description": "Health and what the server can run: methods, data sets, models, options."},
+    {"name": "scenarios", "description": "Stored forget requests and their runs (the Screen view)."},
+    {"name": "runs", "description": "One run: its record, weights, JSON, deletion and privacy attack."},
+    {"name": "jobs", "description": "Submit, list and cancel server-side jobs; stream their progress (SSE)."},
+]
+ERRORS = {400: {"model": S.Error}, 404: {"model": S.Error}, 409: {"model": S.Error}, 422: {"model": S.Error}}
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _check_id(kind: str, value: str, pattern: re.Pattern, what: str) -> str:
+    if not pattern.fullmatch(value):
+        raise HTTPException(400, f"{kind} id {_short(value)} is malformed; a {kind} id is {what}")
+    return value
+
+
+def _params(fn, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    out = []
+    for name, p in inspect.signature(fn).parameters.items():
+        if name in skip or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        default = None if p.default is p.empty else p.default
+        kind = {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple"}.get(type(default), "any")
+        out.append({"name": name, "default": clean(default), "type": kind})
+    return out
+
+
+def _doc(obj) -> str:
+    return (obj.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+
+
+def _scenario_summary(spec: dict[str, Any], runs: int = 0) -> dict[str, Any]:
+    ds = spec.get("dataset", {})
+    return {"id": spec["id"], "dataset": ds.get("name", "?"), "dataset_params": clean(ds.get("params", {})),
+            "model": spec.get("model", {}).get("name", "?"), "forget": spec.get("forget", ""),
+            "forget_size": spec.get("forget_size", 0), "forget_classes": spec.get("forget_classes"),
+            "num_classes": ds.get("num_classes"), "n_train": ds.get("n_train"), "n_test": ds.get("n_test"),
+            "seed": spec.get("seed", 0), "train": spec.get("train", {}), "prune": spec.get("prune"),
+            "created": spec.get("created", 0.0), "runs": runs}
+
+
+def _run_row(r, details: bool = False) -> dict[str, Any]:
+    row = {"id": r.id, "scenario_id": r.scenario_id, "method": r.method, "hparams": clean(r.hparams),
+           "seed": r.seed, "status": r.status, "reason": r.reason, "cached": r.cached, "created": r.created,
+           "finished": r.finished, "run_time_s": clean(r.run_time_s), "steps": r.steps, "samples": r.samples,
+           "metrics": clean(r.metrics)}
+    if details:
+        row["details"] = clean(r.details)
+    return row
+
+
+def _order(runs: list) -> list:
+    return sorted(runs, key=lambda r: ({"original": 0, GOLD: 1}.get(r.method, 2), r.created))
+
+
+class LocalHostsOnly:
+    """Refuse requests whose Host header is not an allowed name (guards a loopback server against DNS
+    rebinding: a web page whose domain resolves to 127.0.0.1 cannot drive the API)."""
+
+    def __init__(self, app, allowed_hosts):
+        self.app = app
+        self.allowed = {h.lower() for h in allowed_hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            raw = Headers(scope=scope).get("host", "").strip().lower()
+            host = raw[1:raw.find("]")] if raw.startswith("[") and "]" in raw else \
+                raw.rsplit(":", 1)[0] if raw.count(":") == 1 else raw
+            if host not in self.allowed:
+                response = JSONResponse({"detail": f"host {_short(raw)} is not allowed; open the server as "
+                                                   f"{' or '.join(sorted(self.allowed - {'testserver'}))}"},
+                                        status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _one_line(exc: RequestValidationError) -> str:
+    from .schemas import JobRequest
+
+    err = exc.errors()[0]
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    where = ".".join(loc)
+    kind = err.get("type", "")
+    if kind == "json_invalid":
+        return f"the request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+    if kind == "extra_forbidden":
+        return f"unknown field {where!r}; allowed: {', '.join(JobRequest.model_fields)}"
+    if kind == "missing":
+        return f"{where or 'the request body'} is required"
+    msg = err.get("msg", "is not allowed").replace("\n", " ")
+    return f"{where or 'request'}: {msg}; got {_short(err.get('input'))}"
+
+
+def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike | None = None,
+               allowed_hosts: list[str] | tuple[str, ...] | None = LOCAL_HOSTS,
+               warm_analyses: bool = False) -> FastAPI:
+    """The API over the store at `store_path` (created if absent). Binds no socket and starts no
+    thread: the job worker starts with the first job and stops when the app shuts down.
+    `allowed_hosts=None` accepts any Host header (for a deliberate non-loopback bind).
+    `warm_analyses=True` (`unlearnlab serve`) starts the analysis worker and compiles UMAP at start-up,
+    so the first Contrast view does not wait for it."""
+    with Store(store_path) as probe:  # BadInput here if it cannot be created or written
+        root = probe.root
+    jobs = JobManager(root)
+    local = threading.local()
+    layouts: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def store() -> Store:
+        # one connection per thread: sqlite connections are not shared across handler threads
+        st = getattr(local, "store", None)
+        if st is None:
+            st = local.store = Store(root, create=False)
+        return st
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if warm_analyses:
+            _app.state.analyses.warm()
+        yield
+        await asyncio.to_thread(jobs.shutdown)
+        await asyncio.to_thread(_app.state.analyses.close)
+
+    app = FastAPI(
+        title="unlearnlab", version=__version__, openapi_tags=TAGS, lifespan=lifespan,
+        summary="Machine-unlearning workbench: run methods on forget requests, audit them against retraining.",
+        description=("JSON API of the unlearnlab web workbench. Errors answer `{\"detail\": \"one line\"}`. "
+                     "Jobs run on the server, in order, one at a time; their progress streams as "
+                     "server-sent events from `/api/jobs/{id}/events`."),
+    )
+    app.state.jobs = jobs
+    app.state.store_root = root
+    if allowed_hosts is not None:
+        app.add_middleware(LocalHostsOnly, allowed_hosts=list(allowed_hosts))
+
+    # errors: one line, never a traceback ----------------------------------------------------------------
+    @app.exception_handler(BadInput)
+    async def bad_input(_request: Request, exc: BadInput):
+        return JSONResponse({"detail": str(exc).replace("\n", " ")}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no endpoint at {request.url.path!r}; the API is documented at /docs"
+        elif exc.status_code == 405:
+            detail = f"method {request.method} is not allowed on {request.url.path!r}; see /docs"
+        return JSONResponse({"detail": str(detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    # lookups ------------------------------------------------------------------------------------------
+    def get_run(run_id: str):
+        _check_id("run", run_id, RUN_ID, "12 lowercase hexadecimal characters")
+        try:
+            return store().run(run_id)
+        except BadInput:
+            raise HTTPException(404, f"unknown run {run_id!r}") from None
+
+    def get_scenario(scenario_id: str) -> dict[str, Any]:
+        _check_id("scenario", scenario_id, SCENARIO_ID, "16 lowercase hexadecimal characters")
+        try:
+            return store().scenario(scenario_id)
+        except BadInput:
+            raise HTTPException(404, f"unknown scenario {scenario_id!r}") from None
+
+    def get_job(job_id: str):
+        _check_id("job", job_id, JOB_ID, "12 lowercase hexadecimal characters")
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"unknown job {job_id!r}; jobs live in memory until the server stops")
+        return job
+
+    def job_out(job) -> dict[str, Any]:
+        return {"id": job.id, "status": job.status, "created": job.created, "started": job.started,
+                "finished": job.finished, "request": clean(job.request), "scenario_id": job.scenario_id,
+                "configs": clean(job.configs), "run_ids": list(job.run_ids), "current": clean(job.current),
+                "error": job.error, "cancel_requested": job.cancel.is_set(),
+                "queue_position": jobs.queue_position(job), "events": job.event_count}
+
+    def artifact(run_id: str, name: str) -> Path:
+        runs_dir = (root / "runs").resolve()
+        path = (runs_dir / run_id / name).resolve()
+        if not path.is_relative_to(runs_dir):  # a symlinked run folder pointing elsewhere
+            raise HTTPException(400, f"run {run_id!r}: its artifact lies outside the store")
+        return path
+
+    def forget_layout(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        """D_f's training indices and labels, where the data set loads without reading a file."""
+        if spec["id"] in layouts:
+            return layouts[spec["id"]]
+        out = None
+        try:
+            ds = spec["dataset"]
+            if not reads_files(ds["name"]):
+                params = {k: v for k, v in ds["params"].items() if k != "seed"}
+                data = load_dataset(ds["name"], seed=ds["params"].get("seed", spec["seed"]), **params)
+                if data.fingerprint == ds["fingerprint"]:
+                    idx = select_forget(parse_forget(spec["forget"]), data, seed=spec["seed"])
+                    out = (idx, data.y_train[idx])
+        except Exception:  # a plugin data set that is gone, a changed generator: samples lose index/label
+            out = None
+        if len(layouts) > 32:
+            layouts.clear()
+        layouts[spec["id"]] = out
+        return out
+
+    # meta ---------------------------------------------------------------------------------------------
+    @app.get("/api/health", tags=["meta"], response_model=S.Health, summary="Server status")
+    def health():
+        return {"status": "ok", "version": __version__, "store": str(root), "jobs": jobs.counts()}
+
+    @app.get("/api/options", tags=["meta"], response_model=S.Options,
+             summary="Training defaults, accepted forget forms and job limits")
+    def options():
+        return {"train_defaults": TrainConfig().to_dict(),
+                "forget_forms": ["class:C[,C...]", "random:F (0 < F < 1, or P%)", "random:N (a count)"],
+                "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES}
+
+    @app.get("/api/methods", tags=["meta"], response_model=list[S.MethodInfo],
+             summary="Registered methods with hyper-parameters and defaults")
+    def methods():
+        from ..methods import METHODS
+
+        out = []
+        for m in list_methods():
+            cls = METHODS.get(m["name"])
+            params = [{"name": k, "default": clean(v), "type": {bool: "bool", int: "int", float: "float",
+                                                                 str: "str", tuple: "tuple"}.get(type(v), "any")}
+                      for k, v in m["params"].items()]
+            out.append({"name": m["name"], "params": params, "reference_defaults": clean(m["reference_defaults"]),
+                        "paper": m["paper"], "doc": _doc(cls), "uses_labels": m["uses_labels"],
+                        "needs_retrain": m["needs_retrain"], "gridable": m["name"] != GOLD})
+        return out
+
+    @app.get("/api/datasets", tags=["meta"], response_model=list[S.DatasetInfo], summary="Registered data sets")
+    def datasets():
+        return [{"name": n, "params": _params(DATASETS.get(n), skip=("seed",)), "doc": _doc(DATASETS.get(n)),
+                 "web": not reads_files(n)} for n in DATASETS.names()]
+
+    @app.get("/api/models", tags=["meta"], response_model=list[S.ModelInfo], summary="Registered models")
+    def models():
+        return [{"name": n, "params": _params(MODELS.get(n), skip=("input_shape", "num_classes")),
+                 "doc": _doc(MODELS.get(n))} for n in MODELS.names()]
+
+    # scenarios ----------------------------------------------------------------------------------------
+    @app.get("/api/scenarios", tags=["scenarios"], response_model=list[S.ScenarioSummary],
+             summary="Stored forget requests, oldest first")
+    def scenarios():
+        st = store()
+        counts = Counter(r.scenario_id for r in st.runs())
+        return [_scenario_summary(s, counts.get(s["id"], 0)) for s in st.scenarios()]
+
+    @app.get("/api/scenarios/{scenario_id}", tags=["scenarios"], response_model=S.ScenarioSummary,
+             responses=ERRORS, summary="One stored forget request")
+    def scenario(scenario_id: str):
+        spec = get_scenario(scenario_id)
+        return _scenario_summary(spec, len(store().runs(scenario_id)))
+
+    @app.get("/api/scenarios/{scenario_id}/runs", tags=["scenarios"], response_model=S.ScreenPayload,
+             responses=ERRORS, summary="A scenario's runs with every metric (the Screen table)")
+    def scenario_runs(scenario_id: str, status: str | None = Query(None, description="Only runs in this status.")):
+        spec = get_scenario(scenario_id)
+        if status is not None and status not in ("running", "done", "failed", "diverged", "cancelled"):
+            raise BadInput(f"status {_short(status)} is not allowed; choose running, done, failed, diverged "
+                           "or cancelled")
+        runs = _order(store().runs(scenario_id, status=status))
+        return {"scenario": _scenario_summary(spec, len(runs)), "runs": [_run_row(r) for r in runs]}
+
+    # runs ---------------------------------------------------------------------------------------------
+    @app.get("/api/runs/{run_id}", tags=["runs"], response_model=S.RunDetail, responses=ERRORS,
+             summary="One run with its metrics and per-class accuracies")
+    def run(run_id: str):
+        return _run_row(get_run(run_id), details=True)
+
+    @app.get("/api/runs/{run_id}/weights", tags=["runs"], responses={
+        **ERRORS, 200: {"content": {"application/octet-stream": {}}, "description": "safetensors state dict"}},
+        response_class=FileResponse, summary="Download a run's weights (safetensors)")
+    def weights(run_id: str):
+        record = get_run(run_id)
+        path = artifact(run_id, "weights.safetensors")
+        if not path.is_file():
+            raise HTTPException(404, f"run {run_id!r} ({record.status}) has no stored weights")
+        return FileResponse(path, media_type="application/octet-stream",
+                            filename=f"{record.method}-{run_id}.safetensors")
+
+    @app.get("/api/runs/{run_id}/json", tags=["runs"], responses=ERRORS,
+             summary="Download a run's record and its scenario as JSON")
+    def run_json(run_id: str):
+        record = get_run(run_id)
+        payload = {"scenario": clean(store().scenario(record.scenario_id)), "run": clean(record.to_dict())}
+        return JSONResponse(payload, headers={
+            "Content-Disposition": f'attachment; filename="{record.method}-{run_id}.json"'})
+
+    @app.delete("/api/runs/{run_id}", tags=["runs"], response_model=S.Deleted, responses=ERRORS,
+                summary="Delete a run and its artifacts")
+    def delete_run(run_id: str):
+        record = get_run(run_id)
+        if record.status == "running":
+            raise HTTPException(409, f"run {run_id!r} is running; cancel its job first")
+        store().delete_run(run_id)
+        return {"deleted": run_id}
+
+    @app.get("/api/runs/{run_id}/attack", tags=["runs"], response_model=S.AttackResult, responses=ERRORS,
+             summary="Threshold attack of a run against its scenario's retrained model (the Attack view)")
+    def attack(run_id: str,
+               feature: str = Query("entropy", description="entropy or confidence"),
+               compare: str | None = Query(None, description="Another done run of the same scenario: adds "
+                                                             "the common-threshold strategy.")):
+        if feature not in FEATURES:
+            raise BadInput(f"feature {_short(feature)} is not allowed; choose {' or '.join(FEATURES)}")
+        record = get_run(run_id)
+        if record.status != "done":
+            raise HTTPException(409, f"run {run_id!r} is {record.status}; only finished runs can be attacked")
+        st = store()
+        gold = [r for r in st.runs(record.scenario_id, status="done") if r.method == GOLD]
+        if not gold:
+            raise HTTPException(409, f"scenario {record.scenario_id!r} has no finished retrain run to attack against")
+        other = None
+        if compare is not None:
+            other = get_run(compare)
+            if other.scenario_id != record.scenario_id:
+                raise BadInput(f"compare run {compare!r} belongs to scenario {other.scenario_id!r}, not "
+                               f"{record.scenario_id!r}")
+            if other.status != "done":
+                raise HTTPException(409, f"compare run {compare!r} is {other.status}; it must be done")
+        try:
+            logits = st.load_outputs(run_id)["forget"]
+            reference = st.load_outputs(gold[-1].id)["forget"]
+            other_logits = None if other is None else st.load_outputs(other.id)["forget"]
+        except (BadInput, KeyError) as err:
+            raise HTTPException(409, f"run {run_id!r}: stored outputs are missing ({err})") from None
+        layout = forget_layout(st.scenario(record.scenario_id))
+        index, labels = layout if layout is not None and len(layout[0]) == len(logits) else (None, None)
+        payload = attack_payload(logits, reference, feature, compare=other_logits, index=index, labels=labels)
+        return {"run_id": run_id, "retrain_run_id": gold[-1].id, "compare_run_id": compare, **payload}
+
+    # jobs ---------------------------------------------------------------------------------------------
+    @app.post("/api/jobs", tags=["jobs"], response_model=S.Job, status_code=202, responses=ERRORS,
+              summary="Validate a job and queue it")
+    def submit(req: S.JobRequest):
+        plan = plan_job(req)  # BadInput -> 422 before anything is queued
+        try:
+            job = jobs.submit(plan)
+        except RuntimeError as err:
+            raise HTTPException(503, str(err)) from None
+        return job_out(job)
+
+    @app.get("/api/jobs", tags=["jobs"], response_model=list[S.Job], summary="Jobs held in memory, oldest first")
+    def list_jobs():
+        return [job_out(j) for j in jobs.all()]
+
+    @app.get("/api/jobs/{job_id}", tags=["jobs"], response_model=S.Job, responses=ERRORS, summary="One job")
+    def get_job_route(job_id: str):
+        return job_out(get_job(job_id))
+
+    @app.post("/api/jobs/{job_id}/cancel", tags=["jobs"], response_model=S.Job, responses=ERRORS,
+              summary="Cancel a queued job, or stop a running one at its next step")
+    def cancel_job(job_id: str):
+        job = get_job(job_id)
+        if not jobs.cancel(job):
+            raise HTTPException(409, f"job {job_id!r} has already finished ({job.status})")
+        return job_out(job)
+
+    @app.get("/api/jobs/{job_id}/events", tags=["jobs"], responses={
+        **ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+        response_class=StreamingResponse, summary="Stream a job's events (past ones replayed first)")
+    async def job_events(job_id: str, after: int = Query(-1, ge=-1, description="Replay events with id > after."),
+                         last_event_id: str | None = Header(None)):
+        """Server-sent events, one JSON object per `data:` line, `event:` naming the type: job_queued,
+        job_started, references_started, method_started, progress, epoch, cancel_requested,
+        run_finished, and one terminal job_done, job_failed or job_cancelled, after which the stream
+        ends. Reconnecting with Last-Event-ID (or `after`) resumes after that event."""
+        job = get_job(job_id)
+        start = after
+        if last_event_id is not None:
+            if not last_event_id.strip().isdigit():
+                raise HTTPException(400, f"Last-Event-ID {_short(last_event_id)} is malformed; it must be an "
+                                         "event id (an integer)")
+            start = max(start, int(last_event_id))
+
+        async def stream():
+            loop = asyncio.get_running_loop()
+            flag = job.subscribe(loop)
+            seen = start
+            try:
+                yield "retry: 2000\n\n"
+                while True:
+                    flag.clear()
+                    batch, finished = job.events_since(seen)
+                    for event in batch:
+                        seen = event["id"]
+                        yield f"id: {seen}\nevent: {event['type']}\ndata: {json.dumps(event, allow_nan=False)}\n\n"
+                    if finished:  # read with the events: the terminal one was in this batch
+                        return
+                    if batch:
+                        continue
+                    try:
+                        await asyncio.wait_for(flag.wait(), KEEPALIVE_S)
+                    except asyncio.TimeoutError:
+                        yield ": keep-alive\n\n"
+            finally:
+                job.unsubscribe(loop, flag)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    analyses = add_analysis_routes(
+        app, root, store, get_run, get_scenario,
+        lambda kind, value, n: _check_id(kind, value, re.compile(f"[0-9a-f]{{{n}}}"),
+                                         f"{n} lowercase hexadecimal characters"))
+    app.state.analyses = analyses
+
+    # ---- Web UI mount point ---------------------------------------------------------------------------
+    # The Vite build of frontend/ is copied into src/unlearnlab/server/static/ (index.html + assets/)
+    # and ships in the Python package. When index.html exists it is served at /; the API stays under
+    # /api and its documentation at /docs. Mounted last, so every /api route wins over a file.
+    ui = Path(static_dir) if static_dir is not None else STATIC_DIR
+    if (ui / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=ui, html=True), name="ui")
+    else:
+        @app.get("/", tags=["meta"], summary="Where to go: the web UI is not built in this install")
+        def index():
+            return {"name": "unlearnlab", "version": __version__, "docs": "/docs", "api": "/api/health",
+                    "ui": "not built: build frontend/ into src/unlearnlab/server/static/ to serve it here"}
+
+    return app

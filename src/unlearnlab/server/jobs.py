@@ -1,0 +1,574 @@
+"""Server-side jobs: validated plans, one worker thread that runs them in order, and their events.
+
+A job is a forget request plus the method configurations a grid expands to. `plan_job` validates
+all of it before anything is queued, without touching the global random generators: the worker
+thread may be training at that moment, and seeding or initialising a model from a request thread
+would change its run (LAF's VAE draws from the global generator for its whole fit). For the same
+reason no request handler may use the global generators while a job runs.
+
+The worker calls the runner's `execute` once for θ_o and θ_r and then once per configuration
+(each method seeds itself, so the runs equal those of one `unlearnlab run`), which gives every
+configuration its own `method_started` and `run_finished` events. Cancellation goes through the
+`cancel` event that `execute` honours: a running method is stopped at its next step and recorded
+as cancelled. Jobs, their run ids and their events live in memory; finished runs live in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data import DATASETS, load_dataset, parse_dataset_spec, parse_forget, select_forget
+from ..errors import BadInput, Cancelled, UnlearnlabError
+from ..methods import METHODS, Method, build_method, method_names
+from ..models import MODELS, Classifier, create_model
+from ..runner import CONTRACT_KEYS, GOLD, RunResult, Scenario, execute, prepare
+from ..store import Store
+from ..training import TrainConfig, pick_device
+from ..validation import check_range
+
+log = logging.getLogger(__name__)
+
+#: At most this many method configurations per job (the product of every grid, summed over methods).
+MAX_CONFIGS = 64
+#: At most this many values for one hyper-parameter in a grid.
+MAX_GRID_VALUES = 32
+#: Forget accuracy during training is measured on at most this many forget samples.
+FORGET_MONITOR_SAMPLES = 512
+#: Finished jobs kept in memory (oldest dropped first); their runs stay in the store.
+MAX_FINISHED_JOBS = 200
+#: Step-level progress events are sent at most this often (epoch ends and lifecycle events always).
+PROGRESS_EVERY_S = 0.25
+FINISHED = ("done", "failed", "cancelled")
+_PATH_WORDS = ("path", "file", "dir", "root", "url")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------------
+# Validation: a request becomes a plan or a BadInput naming the bad value
+
+
+def reads_files(dataset: str) -> bool:
+    """Whether a registered loader takes a path-like parameter (the web API refuses those)."""
+    import inspect
+
+    if dataset == "arrays":
+        return True
+    loader = DATASETS.get(dataset)
+    return any(any(w in p.lower() for w in _PATH_WORDS) for p in inspect.signature(loader).parameters)
+
+
+def _type_name(default: Any) -> str:
+    if default is None:
+        return "any"
+    return {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple"}.get(type(default), "any")
+
+
+def check_value(name: str, value: Any, default: Any) -> Any:
+    """A JSON value for a parameter whose default is `default`: same kind, ints widened to floats."""
+    kind = _type_name(default)
+    ok = {"bool": isinstance(value, bool),
+          "int": isinstance(value, int) and not isinstance(value, bool),
+          "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+          "str": isinstance(value, str),
+          "tuple": False,
+          "any": True}[kind]
+    if not ok:
+        what = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "a string",
+                "tuple": "a list, which the web API cannot set"}[kind]
+        raise BadInput(f"{name}={_short(value)} is not allowed; it must be {what}")
+    if kind == "float":
+        if not math.isfinite(value):
+            raise BadInput(f"{name}={_short(value)} is not allowed; it must be a finite number")
+        return float(value)
+    return value
+
+
+def _loader_defaults(name: str) -> dict[str, Any]:
+    import inspect
+
+    sig = inspect.signature(DATASETS.get(name))
+    return {k: (None if p.default is p.empty else p.default) for k, p in sig.parameters.items()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+@dataclass
+class JobPlan:
+    """A validated job: what `plan_job` accepted, ready for the worker."""
+
+    request: dict[str, Any]
+    scenario: Scenario
+    prepare_args: dict[str, Any]
+    methods: list[Method]
+    device: str | None = None
+    track_forget_accuracy: bool = True
+
+    @property
+    def configs(self) -> list[dict[str, Any]]:
+        return [{"method": m.name, "hparams": m.get_params()} for m in self.methods]
+
+
+def _scenario(dataset_spec: str, dataset_params: Mapping[str, Any], model: str, forget: str, seed: int,
+              train: Mapping[str, Any], prune: float | None) -> tuple[Scenario, dict[str, Any]]:
+    """What `prepare` checks, without seeding or initialising anything (see the module docstring)."""
+    name, params = parse_dataset_spec(dataset_spec)
+    if name == "arrays" or reads_files(name):
+        raise BadInput(f"dataset {dataset_spec!r} reads files; the web API accepts only data sets that need "
+                       f"no path: {', '.join(n for n in DATASETS.names() if not reads_files(n))}")
+    defaults = _loader_defaults(name)
+    for key, value in dataset_params.items():
+        if key in params:
+            raise BadInput(f"dataset parameter {key!r} is given twice (in {dataset_spec!r} and dataset_params)")
+        params[key] = value
+    for key, value in list(params.items()):
+        if key == "seed":
+            raise BadInput("dataset parameter 'seed' is not allowed; the job's seed sets the split")
+        if key not in defaults:
+            allowed = ", ".join(k for k in defaults if k != "seed")
+            raise BadInput(f"unknown parameter {key!r} for dataset {name!r}; allowed: {allowed}")
+        params[key] = check_value(f"dataset {name}.{key}", value, defaults[key])
+    dataset = load_dataset(name, seed=seed, **params)  # sklearn/mnist1d seed locally; nothing global stays
+    request = parse_forget(forget)
+    if request.kind == "indices":
+        raise BadInput(f"forget {forget!r} reads a file; the web API accepts class:C[,C...], random:F "
+                       "and random:N")
+    idx = select_forget(request, dataset, seed=seed)
+    known = TrainConfig().to_dict()
+    opts = {}
+    for key, value in train.items():
+        if key not in known:
+            raise BadInput(f"unknown training option train.{key}; allowed: {', '.join(known)}")
+        opts[key] = check_value(f"train.{key}", value, known[key])
+    train_cfg = TrainConfig(**opts)
+    if prune is not None:
+        check_range("prune", prune, 0.0, 1.0, closed="neither")
+    MODELS.get(model)
+    try:
+        with torch.device("meta"):  # shapes are checked, no weights are drawn
+            create_model(model, dataset.input_shape, dataset.num_classes)
+    except BadInput:
+        raise
+    except Exception as err:  # a model that cannot take this data's shape
+        raise BadInput(f"model {model!r} does not fit data set {name!r} (inputs {dataset.input_shape}, "
+                       f"{dataset.num_classes} classes): {type(err).__name__}: {err}") from None
+    scenario = Scenario(dataset, model, request, idx, int(seed), train_cfg, {},
+                        None if prune is None else float(prune))
+    args = {"dataset": dataset, "model": model, "forget": request, "seed": int(seed), "train": train_cfg,
+            "prune": None if prune is None else float(prune)}
+    return scenario, args
+
+
+def _expand(names: Sequence[str], grids: Mapping[str, Mapping[str, Sequence[Any]]]) -> list[tuple[str, dict]]:
+    """Method configurations, in the order given: one per combination of a method's grid."""
+    for key in grids:
+        if key == GOLD:
+            raise BadInput("retrain has no hyper-parameters of its own; set the training recipe with train.*")
+        METHODS.get(key)  # unknown method: BadInput with a suggestion
+        if key not in names:
+            raise BadInput(f"grids names method {key!r}, which is not among the methods run ({', '.join(names)})")
+    checked: dict[str, dict[str, list[Any]]] = {}
+    total = 0
+    for name in names:
+        defaults = METHODS.get(name).param_defaults()
+        grid = {}
+        for param, values in grids.get(name, {}).items():
+            where = f"grids.{name}.{param}"
+            if param not in defaults:
+                raise BadInput(f"unknown hyper-parameter {name}.{param}; allowed: {', '.join(defaults) or 'none'}")
+            if not values:
+                raise BadInput(f"{where} is empty; give at least one value")
+            if len(values) > MAX_GRID_VALUES:
+                raise BadInput(f"{where} has {len(values)} values; at most {MAX_GRID_VALUES} are allowed")
+            vals = [check_value(f"{name}.{param}", v, defaults[param]) for v in values]
+            for i, v in enumerate(vals):
+                if any(v == w and type(v) is type(w) for w in vals[:i]):
+                    raise BadInput(f"{where} repeats the value {_short(v)}; give each value once")
+            grid[param] = vals
+        checked[name] = grid
+        total += math.prod(len(v) for v in grid.values())
+    if total > MAX_CONFIGS:
+        raise BadInput(f"the grids expand to {total} method configurations; at most {MAX_CONFIGS} are allowed per job")
+    configs = []
+    for name in names:
+        grid = checked[name]
+        for combo in itertools.product(*grid.values()):
+            configs.append((name, dict(zip(grid, combo))))
+    return configs
+
+
+def plan_job(req) -> JobPlan:
+    """Validate a `JobRequest` completely; raises BadInput naming the first bad value."""
+    scenario, args = _scenario(req.dataset, req.dataset_params, req.model, req.forget, req.seed, req.train,
+                               req.prune)
+    if req.device is not None:
+        pick_device(req.device)
+    if req.methods is None:
+        names = [n for n in method_names() if n != GOLD]
+    else:
+        names = [n for n in req.methods if n != GOLD]  # θ_r always runs
+        for n in names:
+            METHODS.get(n)
+        dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if dup is not None:
+            raise BadInput(f"method {dup!r} is listed twice in methods; give a grid to run it several times")
+    methods = [build_method(name, params) for name, params in _expand(names, req.grids)]
+    request = req.model_dump()
+    request["methods"] = names
+    return JobPlan(request, scenario, args, methods, req.device, req.track_forget_accuracy)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Jobs and their events
+
+
+def clean(obj: Any) -> Any:
+    """JSON-safe copy: non-finite floats become None, numpy scalars Python ones, tuples lists."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (np.floating, np.integer, np.bool_)):
+        return clean(obj.item())
+    if isinstance(obj, Mapping):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    return obj
+
+
+def run_event(r: RunResult, index: int | None) -> dict[str, Any]:
+    metrics = {k: r.metrics.get(k) for k in CONTRACT_KEYS}
+    metrics.update(r.metrics)
+    return clean({"index": index, "run_id": r.run_id, "method": r.method, "hparams": r.hparams,
+                  "status": r.status, "reason": r.reason, "cached": r.cached, "metrics": metrics})
+
+
+class Job:
+    """One submitted job: its state, its runs and its event log (replayed to late subscribers)."""
+
+    def __init__(self, job_id: str, plan: JobPlan):
+        self.id = job_id
+        self.plan: JobPlan | None = plan
+        self.request = plan.request
+        self.scenario_id = plan.scenario.id
+        self.configs = plan.configs
+        self.status = "queued"
+        self.created = time.time()
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.run_ids: list[str] = []
+        self.current: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.cancel = threading.Event()
+        self._events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINISHED
+
+    def emit(self, kind: str, *, _final_status: str | None = None, **data: Any) -> dict[str, Any]:
+        with self._lock:
+            if self.status in FINISHED:  # nothing follows the terminal event (e.g. a late cancel request)
+                return self._events[-1]
+            event = {"id": len(self._events), "type": kind, "job_id": self.id, "time": time.time(), **clean(data)}
+            self._events.append(event)
+            if _final_status is not None:  # with the terminal event, under the same lock
+                self.status = _final_status
+            waiters = list(self._waiters)
+        for loop, flag in waiters:
+            try:
+                loop.call_soon_threadsafe(flag.set)
+            except RuntimeError:  # that subscriber's event loop is gone
+                self.unsubscribe(loop, flag)
+        return event
+
+    def finish(self, status: str, kind: str, **data: Any) -> None:
+        """Emit the terminal event and set the final status at once: a subscriber that reads the job
+        as finished also reads its terminal event."""
+        self.finished = time.time()
+        self.current = None
+        self.plan = None  # drop the data set and the method objects
+        self.emit(kind, _final_status=status, status=status, run_ids=self.run_ids,
+                  elapsed_s=None if self.started is None else self.finished - self.started, **data)
+
+    def events_since(self, after: int) -> tuple[list[dict[str, Any]], bool]:
+        """Events with id > after, and whether the job had finished when they were read."""
+        with self._lock:
+            return self._events[after + 1:], self.done
+
+    @property
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def subscribe(self, loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+        flag = asyncio.Event()
+        with self._lock:
+            self._waiters.add((loop, flag))
+        return flag
+
+    def unsubscribe(self, loop: asyncio.AbstractEventLoop, flag: asyncio.Event) -> None:
+        with self._lock:
+            self._waiters.discard((loop, flag))
+
+
+class JobProgress:
+    """The training loop's ProgressCallback for a job: step progress (throttled) with loss and ETA,
+    and after every epoch its mean loss and, optionally, the model's accuracy on (part of) D_f."""
+
+    def __init__(self, job: Job, track_forget: bool = True):
+        self.job = job
+        self.track_forget = track_forget
+        self.x_f: torch.Tensor | None = None
+        self.y_f: torch.Tensor | None = None
+        self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.context: dict[str, Any] = {"index": None, "method": None}
+        self.phase: str | None = None
+        self.total = self.done = 0
+        self.epoch = 1
+        self.loss: float | None = None
+        self.t0 = self.last = 0.0
+        self.job_eta_s: float | None = None
+
+    def set_forget(self, scenario: Scenario) -> None:
+        if not self.track_forget:
+            return
+        idx = scenario.forget_idx[:FORGET_MONITOR_SAMPLES]
+        self.x_f = torch.as_tensor(scenario.dataset.x_train[idx])
+        self.y_f = torch.as_tensor(scenario.dataset.y_train[idx])
+
+    def _snapshot(self) -> dict[str, Any]:
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / self.done * (self.total - self.done) if self.done else None
+        return {**self.context, "phase": self.phase, "epoch": self.epoch, "step": self.done, "steps": self.total,
+                "loss": self.loss, "elapsed_s": elapsed, "eta_s": eta, "job_eta_s": self.job_eta_s}
+
+    # ProgressCallback -----------------------------------------------------------------------------
+    def start(self, description: str, total_steps: int) -> None:
+        self.phase, self.total, self.done, self.epoch, self.loss = description, int(total_steps), 0, 1, None
+        self.t0 = self.last = time.perf_counter()
+        self.job.current = self._snapshot()
+
+    def advance(self, steps: int = 1, **info: float) -> None:
+        self.done += steps
+        self.epoch = int(info.get("epoch", self.epoch))
+        if "loss" in info:
+            self.loss = float(info["loss"])
+        now = time.perf_counter()
+        if now - self.last >= PROGRESS_EVERY_S:
+            self.last = now
+            snap = self._snapshot()
+            self.job.current = snap
+            self.job.emit("progress", **snap)
+
+    def epoch_end(self, model: torch.nn.Module, *, epoch: int, epochs: int, loss: float) -> None:
+        snap = {**self._snapshot(), "epoch": epoch, "epochs": epochs, "loss": loss,
+                "forget_acc": self._forget_accuracy(model)}
+        self.job.current = snap
+        self.job.emit("epoch", **snap)
+
+    def stop(self) -> None:
+        self.phase = None
+
+    def _forget_accuracy(self, model: torch.nn.Module) -> float | None:
+        # Only classifiers (not e.g. LAF's VAE); modes, gradients and RNG state are left as found.
+        if self.x_f is None or not isinstance(model, Classifier):
+            return None
+        try:
+            device = next(model.parameters()).device
+            if device not in self._on_device:
+                self._on_device[device] = (self.x_f.to(device), self.y_f.to(device))
+            x, y = self._on_device[device]
+            modes = [(m, m.training) for m in model.modules()]
+            try:
+                with torch.random.fork_rng(devices=[]), torch.no_grad():
+                    model.eval()
+                    correct = sum(int((model(x[i:i + 256]).argmax(1) == y[i:i + 256]).sum())
+                                  for i in range(0, len(x), 256))
+            finally:
+                for m, mode in modes:
+                    m.training = mode
+            return correct / len(x)
+        except Exception:  # monitoring never breaks a run
+            log.debug("forget accuracy failed", exc_info=True)
+            return None
+
+
+class JobManager:
+    """The queue and its single worker thread (started on the first submission)."""
+
+    def __init__(self, store_root, *, max_finished: int = MAX_FINISHED_JOBS):
+        self.store_root = store_root
+        self.max_finished = max_finished
+        self._jobs: dict[str, Job] = {}
+        self._queue: deque[Job] = deque()
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    # queries -----------------------------------------------------------------------------------------
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def all(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    def queue_position(self, job: Job) -> int | None:
+        with self._cv:
+            try:
+                return self._queue.index(job) + 1
+            except ValueError:
+                return None
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for job in self.all():
+            out[job.status] = out.get(job.status, 0) + 1
+        return out
+
+    # commands ----------------------------------------------------------------------------------------
+    def submit(self, plan: JobPlan) -> Job:
+        with self._cv:
+            if self._closing:
+                raise RuntimeError("the server is shutting down")
+            job = Job(uuid.uuid4().hex[:12], plan)
+            self._jobs[job.id] = job
+            self._queue.append(job)
+            running = self._thread is not None and any(j.status == "running" for j in self._jobs.values())
+            job.emit("job_queued", position=len(self._queue), ahead=len(self._queue) - 1 + int(running),
+                     scenario_id=job.scenario_id, configs=job.configs)
+            self._evict()
+            self._ensure_worker()
+            self._cv.notify_all()
+        return job
+
+    def cancel(self, job: Job) -> bool:
+        """Cancel a queued job at once, or ask a running one to stop; False if it had finished."""
+        with self._cv:
+            if job.done:
+                return False
+            if job.status == "queued":
+                self._queue.remove(job)
+                job.cancel.set()
+                job.finish("cancelled", "job_cancelled", reason="cancelled while queued")
+                return True
+        if not job.cancel.is_set():
+            job.cancel.set()
+            job.emit("cancel_requested")
+        return True
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Cancel queued and running jobs and wait for the worker to stop."""
+        with self._cv:
+            self._closing = True
+            while self._queue:
+                job = self._queue.popleft()
+                job.cancel.set()
+                job.finish("cancelled", "job_cancelled", reason="the server shut down")
+            for job in self._jobs.values():
+                if job.status == "running":
+                    job.cancel.set()
+            self._cv.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    # worker ------------------------------------------------------------------------------------------
+    def _ensure_worker(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._work, name="unlearnlab-jobs", daemon=True)
+            self._thread.start()
+
+    def _evict(self) -> None:
+        finished = [j for j in self._jobs.values() if j.done]
+        for job in finished[:max(0, len(finished) - self.max_finished)]:
+            del self._jobs[job.id]
+
+    def _work(self) -> None:
+        store = Store(self.store_root)
+        try:
+            while True:
+                with self._cv:
+                    while not self._queue and not self._closing:
+                        self._cv.wait()
+                    if not self._queue:
+                        return
+                    job = self._queue.popleft()
+                    job.status, job.started = "running", time.time()
+                self._run(job, store)
+        finally:
+            store.close()
+
+    def _run(self, job: Job, store: Store) -> None:
+        plan = job.plan
+        assert plan is not None
+        progress = JobProgress(job, plan.track_forget_accuracy)
+        n = len(plan.methods)
+        job.emit("job_started", scenario_id=job.scenario_id, configs=job.configs)
+        try:
+            # prepare (the runner's own checks) runs here, in the one thread that uses the global RNGs
+            scenario = prepare(**plan.prepare_args)
+            job.scenario_id = scenario.id
+            progress.set_forget(scenario)
+            progress.context = {"index": None, "method": "references"}
+            job.current = dict(progress.context)
+            job.emit("references_started", scenario_id=scenario.id)
+            try:
+                refs = execute(scenario, [], store, device=plan.device, progress=progress, cancel=job.cancel)
+            except Cancelled:
+                job.run_ids += self._cancelled_references(store, scenario.id, job.started or 0.0)
+                raise
+            for r in refs.runs:
+                job.run_ids.append(r.run_id)
+                job.emit("run_finished", **run_event(r, None))
+            t_methods = time.perf_counter()
+            for i, method in enumerate(plan.methods):
+                if job.cancel.is_set():
+                    raise Cancelled("cancelled by request")
+                progress.context = {"index": i, "method": method.name}
+                if i:
+                    per = (time.perf_counter() - t_methods) / i
+                    progress.job_eta_s = per * (n - i)
+                job.current = dict(progress.context)
+                job.emit("method_started", index=i, total=n, method=method.name, hparams=method.get_params())
+                result = execute(scenario, [method], store, device=plan.device, progress=progress,
+                                 cancel=job.cancel)
+                run = result.runs[-1]
+                job.run_ids.append(run.run_id)
+                job.emit("run_finished", **run_event(run, i))
+                if run.status == "cancelled":
+                    raise Cancelled(run.reason or "cancelled by request")
+            job.finish("done", "job_done")
+        except Cancelled:
+            job.finish("cancelled", "job_cancelled", reason="cancelled by request")
+        except UnlearnlabError as err:  # BadInput, or θ_o / θ_r diverged
+            job.error = str(err)
+            job.finish("failed", "job_failed", error=job.error)
+        except Exception as err:
+            log.exception("job %s failed", job.id)
+            job.error = f"{type(err).__name__}: {err}"
+            job.finish("failed", "job_failed", error=job.error)
+
+    @staticmethod
+    def _cancelled_references(store: Store, scenario_id: str, since: float) -> list[str]:
+        return [r.id for r in store.runs(scenario_id, status="cancelled")
+                if r.method in ("original", GOLD) and r.created >= since]
+
+
+__all__ = ["FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "clean", "plan_job",
+           "reads_files"]

@@ -1,0 +1,221 @@
+"""Request and response models of the JSON API (they are also its OpenAPI documentation)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, WrapValidator
+from pydantic_core import PydanticCustomError
+
+
+def _one_scalar_error(value: Any, handler):
+    # A union reports one error per member; the API answers with a single line instead.
+    try:
+        return handler(value)
+    except ValueError:
+        raise PydanticCustomError("scalar", "must be a number, a string or true/false") from None
+
+
+#: A hyper-parameter or option value as JSON gives it.
+Scalar = Annotated[Union[bool, int, float, str], WrapValidator(_one_scalar_error)]
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+RunStatus = Literal["running", "done", "failed", "diverged", "cancelled"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    store: str = Field(description="Absolute path of the store this server reads and writes.")
+    jobs: dict[str, int] = Field(description="Jobs held in memory, counted by status.")
+
+
+class ParamInfo(BaseModel):
+    name: str
+    default: Any
+    type: str = Field(description="bool, int, float, str, tuple or any: what a value must be.")
+
+
+class MethodInfo(BaseModel):
+    name: str
+    params: list[ParamInfo]
+    reference_defaults: dict[str, Any] = Field(description="The paper's defaults where ours differ.")
+    paper: str
+    doc: str
+    uses_labels: bool
+    needs_retrain: bool = Field(description="Reads θ_r (an oracle upper bound, not a method).")
+    gridable: bool = Field(description="False for retrain, which always runs and takes no hyper-parameters.")
+
+
+class DatasetInfo(BaseModel):
+    name: str
+    params: list[ParamInfo]
+    doc: str
+    web: bool = Field(description="False where the loader reads a path: the web API does not accept it.")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    params: list[ParamInfo]
+    doc: str
+
+
+class Options(BaseModel):
+    train_defaults: dict[str, Any]
+    forget_forms: list[str]
+    max_configs_per_job: int
+    max_grid_values: int
+
+
+class ScenarioSummary(BaseModel):
+    id: str
+    dataset: str
+    dataset_params: dict[str, Any]
+    model: str
+    forget: str
+    forget_size: int
+    forget_classes: list[int] | None
+    num_classes: int | None
+    n_train: int | None
+    n_test: int | None
+    seed: int
+    train: dict[str, Any]
+    prune: float | None
+    created: float
+    runs: int = Field(0, description="Stored runs of this scenario, θ_o and θ_r included.")
+
+
+class RunSummary(BaseModel):
+    """One row of the Screen table."""
+
+    id: str
+    scenario_id: str
+    method: str
+    hparams: dict[str, Any]
+    seed: int
+    status: RunStatus
+    reason: str | None
+    cached: bool
+    created: float
+    finished: float | None
+    run_time_s: float | None
+    steps: int | None
+    samples: int | None
+    metrics: dict[str, float | None]
+
+
+class RunDetail(RunSummary):
+    details: dict[str, Any] = Field(description="Per-class accuracies on the train and test sets.")
+
+
+class ScreenPayload(BaseModel):
+    scenario: ScenarioSummary
+    runs: list[RunSummary] = Field(description="θ_o (original) and θ_r (retrain) first, then by creation.")
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+class JobRequest(BaseModel):
+    """A forget request and the method configurations to run on it.
+
+    Each method runs once per combination of its grid (a method without a grid runs once, with its
+    defaults); θ_o and θ_r are trained or loaded from the store's cache first.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "dataset": "digits", "model": "cnn", "forget": "class:3", "seed": 0, "train": {"epochs": 20},
+        "methods": ["ft", "ga"], "grids": {"ft": {"lr": [0.01, 0.02], "epochs": [3, 5]}}}]})
+
+    dataset: str = Field("digits", description="A registered data set, optionally NAME:key=value[,...]; "
+                                               "arrays:PATH is not accepted here.")
+    dataset_params: dict[str, Scalar] = Field(default_factory=dict)
+    model: str = "cnn"
+    forget: str = Field("class:3", description="class:C[,C...], random:F (fraction) or random:N (count); "
+                                              "indices:PATH is not accepted here.")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    train: dict[str, Scalar] = Field(default_factory=dict, description="train.* options for θ_o and θ_r.")
+    prune: float | None = Field(None, description="Prune θ_o to this sparsity first, in (0, 1).")
+    methods: list[str] | None = Field(None, description="Methods to run; null runs every registered one.")
+    grids: dict[str, dict[str, list[Scalar]]] = Field(
+        default_factory=dict, description="method -> hyper-parameter -> values; the product is run.")
+    device: str | None = Field(None, description="auto (default), cpu, cuda or cuda:N.")
+    track_forget_accuracy: bool = Field(True, description="Report forget accuracy after every epoch "
+                                                          "(a forward pass on up to 512 forget samples).")
+
+
+class MethodConfig(BaseModel):
+    method: str
+    hparams: dict[str, Any]
+
+
+class Job(BaseModel):
+    id: str
+    status: JobStatus
+    created: float
+    started: float | None
+    finished: float | None
+    request: dict[str, Any]
+    scenario_id: str
+    configs: list[MethodConfig]
+    run_ids: list[str] = Field(description="Stored runs this job produced or reused, θ_o and θ_r included.")
+    current: dict[str, Any] | None = Field(description="What is running now: config index, method, phase, "
+                                                        "epoch, step, eta_s.")
+    error: str | None
+    cancel_requested: bool
+    queue_position: int | None
+    events: int = Field(description="Events so far; GET /api/jobs/{id}/events streams them.")
+
+
+class AttackSample(BaseModel):
+    position: int = Field(description="Row in D_f (ascending training index).")
+    index: int | None = Field(description="Training-set index, where the data set can be rebuilt.")
+    label: int | None
+    value: float = Field(description="The unlearned model's feature value (clipped as the attack does).")
+    retrain_value: float
+    prediction: int
+    retrain_prediction: int
+    risk: float = Field(description="Share of θ_r's values the attacker's best direction puts on the other "
+                                    "side: 0.5 is typical of θ_r, near 1 looks unlike any θ_r output.")
+    attacked: bool = Field(description="Called `unlearned` (correctly) at the max-attack-score threshold; "
+                                       "false for every sample when that attack's score is 0.")
+
+
+class AttackCurve(BaseModel):
+    positive: Literal["unlearn", "retrain"] = Field(
+        description="Which model's outputs the attacker calls positive when feature >= threshold.")
+    thresholds: list[float]
+    attack_score: list[float]
+    fpr: list[float]
+    fnr: list[float]
+    success_rate: list[float] = Field(description="1 - (FPR + FNR) / 2 (both sets are D_f, so balanced).")
+
+
+class ThresholdChoice(BaseModel):
+    strategy: Literal["max_attack_score", "max_success_rate", "common_threshold"]
+    positive: Literal["unlearn", "retrain"]
+    threshold: float
+    attack_score: float
+    success_rate: float
+    fpr: float
+    fnr: float
+    other_attack_score: float | None = Field(None, description="common_threshold: the compared run's score.")
+
+
+class AttackResult(BaseModel):
+    run_id: str
+    retrain_run_id: str
+    feature: Literal["entropy", "confidence"]
+    temperature: float
+    range: tuple[float, float]
+    privacy_score: float = Field(description="1 - the best attack score over both features (stored metric).")
+    feature_best_score: float = Field(description="The best attack score on this feature.")
+    curves: list[AttackCurve]
+    strategies: list[ThresholdChoice]
+    samples: list[AttackSample]
+    compare_run_id: str | None = None
+
+
+class Error(BaseModel):
+    detail: str
