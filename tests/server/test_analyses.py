@@ -85,3 +85,29 @@ def comparison_labels(comparison, indices):
     from unlearnlab.data import load_dataset
 
     return load_dataset("digits", seed=comparison.scenario["seed"]).y_train[indices].tolist()
+
+
+def test_an_audit_runs_as_a_job_and_is_listed(client, comparison):
+    from .helpers import read_events
+
+    ga = comparison.run("ga").run_id
+    job = client.post(f"/api/runs/{ga}/audit", json={"refs": 6})
+    assert job.status_code == 202, job.text
+    events = read_events(client, job.json()["id"], timeout=600)
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "job_queued" and kinds[-1] == "job_done", events[-1]
+    finished = next(e for e in events if e["type"] == "audit_finished")
+    assert set(finished["verdicts"]) == {"ulira_accuracy", "forgetting_quality", "klom_forget_median"}
+    assert "progress" in kinds or "epoch" in kinds  # ensemble members streamed their progress
+    [listed] = client.get(f"/api/runs/{ga}/audits").json()
+    assert listed["id"] == finished["audit_id"] and listed["refs"] == 6
+
+
+def test_bad_audit_jobs_are_refused(shared_client, comparison):
+    ga = comparison.run("ga").run_id
+    assert_one_line_error(shared_client.post(f"/api/runs/{ga}/audit", json={"refs": 3}), 422, "refs")
+    assert_one_line_error(shared_client.post(f"/api/runs/{ga}/audit", json={"workers": 3}), 422, "workers")
+    assert_one_line_error(shared_client.post("/api/runs/0123456789ab/audit", json={}), 404, "unknown run")
+    assert_one_line_error(shared_client.post(f"/api/runs/{ga}/audit", json={"against": "0123456789ab"}), 404,
+                          "unknown run")
+    assert shared_client.get("/api/jobs").json() == []

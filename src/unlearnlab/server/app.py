@@ -39,7 +39,7 @@ from ..training import TrainConfig
 from . import schemas as S
 from .analyses import add_analysis_routes
 from .attack import FEATURES, attack_payload
-from .jobs import MAX_CONFIGS, MAX_GRID_VALUES, JobManager, clean, plan_job, reads_files
+from .jobs import MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, clean, plan_job, reads_files
 
 #: The built web UI (the Vite build of frontend/) goes here; see "Web UI mount point" below.
 STATIC_DIR = Path(__file__).parent / "static"
@@ -393,6 +393,27 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         index, labels = layout if layout is not None and len(layout[0]) == len(logits) else (None, None)
         payload = attack_payload(logits, reference, feature, compare=other_logits, index=index, labels=labels)
         return {"run_id": run_id, "retrain_run_id": gold[-1].id, "compare_run_id": compare, **payload}
+
+    @app.post("/api/runs/{run_id}/audit", tags=["jobs"], response_model=S.Job, status_code=202, responses=ERRORS,
+              summary="Queue an audit of a run (U-LiRA, F, KLoM, LiRA, relearning) as a job")
+    def submit_audit(run_id: str, req: S.AuditRequest):
+        record = get_run(run_id)
+        if record.status != "done":
+            raise HTTPException(409, f"run {run_id!r} is {record.status}; only finished runs can be audited")
+        if req.against != GOLD:
+            other = get_run(req.against)
+            if other.scenario_id != record.scenario_id:
+                raise BadInput(f"against run {req.against!r} belongs to another scenario than {run_id!r}")
+            if other.status != "done":
+                raise HTTPException(409, f"against run {req.against!r} is {other.status}; it must be done")
+        hparams = {} if record.method in ("original", GOLD) else clean(record.hparams)
+        plan = AuditPlan({"run_id": run_id, **req.model_dump()}, run_id, record.scenario_id, record.method,
+                         hparams, req.against, req.refs)
+        try:
+            job = jobs.submit(plan)
+        except RuntimeError as err:
+            raise HTTPException(503, str(err)) from None
+        return job_out(job)
 
     # jobs ---------------------------------------------------------------------------------------------
     @app.post("/api/jobs", tags=["jobs"], response_model=S.Job, status_code=202, responses=ERRORS,

@@ -124,6 +124,23 @@ class JobPlan:
         return [{"method": m.name, "hparams": m.get_params()} for m in self.methods]
 
 
+@dataclass
+class AuditPlan:
+    """A validated audit of one finished run (see `audits.audit_run`): N-member ensembles in worker processes."""
+
+    request: dict[str, Any]
+    run_id: str
+    scenario_id: str
+    method: str
+    hparams: dict[str, Any]
+    against: str
+    refs: int
+
+    @property
+    def configs(self) -> list[dict[str, Any]]:
+        return [{"method": self.method, "hparams": self.hparams}]
+
+
 def _scenario(dataset_spec: str, dataset_params: Mapping[str, Any], model: str, forget: str, seed: int,
               train: Mapping[str, Any], prune: float | None) -> tuple[Scenario, dict[str, Any]]:
     """What `prepare` checks, without seeding or initialising anything (see the module docstring)."""
@@ -264,7 +281,7 @@ class Job:
         self.id = job_id
         self.plan: JobPlan | None = plan
         self.request = plan.request
-        self.scenario_id = plan.scenario.id
+        self.scenario_id = plan.scenario_id if isinstance(plan, AuditPlan) else plan.scenario.id
         self.configs = plan.configs
         self.status = "queued"
         self.created = time.time()
@@ -517,6 +534,9 @@ class JobManager:
     def _run(self, job: Job, store: Store) -> None:
         plan = job.plan
         assert plan is not None
+        if isinstance(plan, AuditPlan):
+            self._run_audit(job, store, plan)
+            return
         progress = JobProgress(job, plan.track_forget_accuracy)
         n = len(plan.methods)
         job.emit("job_started", scenario_id=job.scenario_id, configs=job.configs)
@@ -564,11 +584,34 @@ class JobManager:
             job.error = f"{type(err).__name__}: {err}"
             job.finish("failed", "job_failed", error=job.error)
 
+    def _run_audit(self, job: Job, store: Store, plan: AuditPlan) -> None:
+        from ..audits import audit_run
+
+        progress = JobProgress(job, track_forget=False)
+        progress.context = {"index": 0, "method": f"audit of {plan.method}"}
+        job.emit("job_started", scenario_id=job.scenario_id, configs=job.configs)
+        try:
+            result = audit_run(store, plan.run_id, against=plan.against, refs=plan.refs, progress=progress,
+                               cancel=job.cancel)
+            job.emit("audit_finished", audit_id=result["id"], run_id=plan.run_id, verdicts=result["verdicts"],
+                     ulira_accuracy=result["ulira"]["accuracy"], forgetting_quality=result["forgetting_quality"],
+                     klom_forget_median=result["klom"]["forget"]["median"])
+            job.finish("done", "job_done")
+        except Cancelled:
+            job.finish("cancelled", "job_cancelled", reason="cancelled by request")
+        except UnlearnlabError as err:
+            job.error = str(err)
+            job.finish("failed", "job_failed", error=job.error)
+        except Exception as err:
+            log.exception("audit job %s failed", job.id)
+            job.error = f"{type(err).__name__}: {err}"
+            job.finish("failed", "job_failed", error=job.error)
+
     @staticmethod
     def _cancelled_references(store: Store, scenario_id: str, since: float) -> list[str]:
         return [r.id for r in store.runs(scenario_id, status="cancelled")
                 if r.method in ("original", GOLD) and r.created >= since]
 
 
-__all__ = ["FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "clean", "plan_job",
+__all__ = ["AuditPlan", "FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "clean", "plan_job",
            "reads_files"]

@@ -145,6 +145,15 @@ class JobRequest(BaseModel):
                                                           "(a forward pass on up to 512 forget samples).")
 
 
+class AuditRequest(BaseModel):
+    """Audit a finished run against θ_r's ensemble (or another run's method) with N-member ensembles."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"refs": 16, "against": "retrain"}]})
+
+    refs: int = Field(16, ge=6, le=64, description="Members per ensemble (missing ones are trained, then cached).")
+    against: str = Field("retrain", description="retrain, or the id of another finished run of the scenario.")
+
+
 class MethodConfig(BaseModel):
     method: str
     hparams: dict[str, Any]
