@@ -136,8 +136,13 @@ class ProcessExecutor:
             for future in pending:
                 future.cancel()
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Stop the pool after its running jobs; `kill=True` terminates them instead (server shutdown)."""
         if self._pool is not None:
+            if kill:
+                # ProcessPoolExecutor has no public way to stop a running job before Python 3.14
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 

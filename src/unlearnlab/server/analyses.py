@@ -8,6 +8,7 @@ global random generators that a running job trains with are never touched by a r
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from ..store import Store
 from ..data import load_dataset
 from .jobs import clean, reads_files
 
+log = logging.getLogger(__name__)
 AUDIT_ID_LEN = 16
 MAX_INPUTS = 256
 
@@ -57,10 +59,16 @@ class AnalysisWorker:
             return next(iter(self._executor.run(fn, [arg])))[1]
 
     def warm(self) -> None:
-        threading.Thread(target=self.call, args=(warm_job, None), daemon=True, name="umap-warm-up").start()
+        def run() -> None:
+            try:
+                self.call(warm_job, None)
+            except Exception:  # the server stopped during the warm-up, or UMAP is broken: the request will say
+                log.debug("analysis warm-up failed", exc_info=True)
+
+        threading.Thread(target=run, daemon=True, name="umap-warm-up").start()
 
     def close(self) -> None:
-        self._executor.close()
+        self._executor.close(kill=True)  # a comparison in flight is lost; its result was not stored yet
 
 
 def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, check_id) -> AnalysisWorker:
