@@ -89,8 +89,18 @@ def test_openapi_is_documented(client):
     assert client.get("/docs").status_code == 200
 
 
-def test_index_points_at_docs_without_a_built_ui(client):
-    assert client.get("/").json()["docs"] == "/docs"
+def test_index_points_at_docs_without_a_built_ui(store_copy, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from unlearnlab.server import create_app
+
+    with TestClient(create_app(store_copy, static_dir=tmp_path / "no-ui")) as c:
+        assert c.get("/").json()["docs"] == "/docs"
+
+
+def test_the_packaged_ui_is_served_at_root(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<div id=" in page.text and "/assets/" in page.text
 
 
 def test_built_ui_is_served_at_root_and_the_api_still_wins(store_copy, tmp_path):

@@ -1,0 +1,81 @@
+// Thin typed client of the JSON API. Every error becomes an ApiError carrying the server's
+// one-line `detail` (or a network message), so views can show it as is.
+
+import type {
+  Audit, AuditSamples, AttackResult, Comparison, DatasetInfo, Health, Inputs, Job, MethodInfo, ModelInfo,
+  Options, Run, Scenario, ScreenPayload,
+} from "./types";
+
+export class ApiError extends Error {
+  constructor(public status: number, message: string, public path: string) {
+    super(message);
+  }
+  /** The endpoint does not exist on this server (an older server), not "unknown run". */
+  get missingEndpoint(): boolean {
+    return this.status === 404 && /no endpoint at/.test(this.message);
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      signal,
+      headers: body === undefined ? { Accept: "application/json" } : { "Content-Type": "application/json", Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    throw new ApiError(0, `cannot reach the server (${(err as Error).message}); is \`unlearnlab serve\` running?`, path);
+  }
+  const text = await response.text();
+  let data: any = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" ? data.detail : `${response.status} ${response.statusText}`;
+    throw new ApiError(response.status, detail, path);
+  }
+  return data as T;
+}
+
+const get = <T>(path: string, signal?: AbortSignal) => request<T>("GET", path, undefined, signal);
+const enc = encodeURIComponent;
+
+export const api = {
+  health: () => get<Health>("/api/health"),
+  options: () => get<Options>("/api/options"),
+  methods: () => get<MethodInfo[]>("/api/methods"),
+  datasets: () => get<DatasetInfo[]>("/api/datasets"),
+  models: () => get<ModelInfo[]>("/api/models"),
+  scenarios: () => get<Scenario[]>("/api/scenarios"),
+  scenarioRuns: (sid: string, signal?: AbortSignal) => get<ScreenPayload>(`/api/scenarios/${enc(sid)}/runs`, signal),
+  run: (id: string) => get<Run>(`/api/runs/${enc(id)}`),
+  deleteRun: (id: string) => request<{ deleted: string }>("DELETE", `/api/runs/${enc(id)}`),
+  weightsUrl: (id: string) => `/api/runs/${enc(id)}/weights`,
+  jsonUrl: (id: string) => `/api/runs/${enc(id)}/json`,
+  attack: (id: string, feature: string, compare: string | null, signal?: AbortSignal) =>
+    get<AttackResult>(`/api/runs/${enc(id)}/attack?feature=${enc(feature)}${compare ? `&compare=${enc(compare)}` : ""}`, signal),
+  compare: (a: string, b: string, signal?: AbortSignal) => get<Comparison>(`/api/compare?a=${enc(a)}&b=${enc(b)}`, signal),
+  audits: (id: string, signal?: AbortSignal) => get<Audit[]>(`/api/runs/${enc(id)}/audits`, signal),
+  auditSamples: (auditId: string, signal?: AbortSignal) => get<AuditSamples>(`/api/audits/${enc(auditId)}/samples`, signal),
+  inputs: (sid: string, indices: number[], signal?: AbortSignal) =>
+    get<Inputs>(`/api/scenarios/${enc(sid)}/inputs?indices=${indices.join(",")}`, signal),
+  jobs: () => get<Job[]>("/api/jobs"),
+  submitJob: (body: unknown) => request<Job>("POST", "/api/jobs", body),
+  cancelJob: (id: string) => request<Job>("POST", `/api/jobs/${enc(id)}/cancel`),
+  eventsUrl: (id: string) => `/api/jobs/${enc(id)}/events`,
+};
+
+/** The one-line message to show for an error (the server's `detail`, or what went wrong locally). */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

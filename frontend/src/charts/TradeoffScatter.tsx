@@ -1,0 +1,92 @@
+import { useEffect, useRef } from "preact/hooks";
+import { scaleLinear, scaleSqrt } from "d3-scale";
+import { extent, max } from "d3-array";
+import { line, symbol, symbolDiamond, symbolStar } from "d3-shape";
+import { select } from "d3-selection";
+import { axes, frame, pagePoint } from "./base";
+import { COLOR_A, COLOR_B } from "../format";
+
+export interface TradeoffPoint {
+  id: string;
+  x: number;
+  y: number;
+  size: number | null;
+  color: string;
+  reference: "original" | "retrain" | null;
+  pareto: boolean;
+  tip: string;
+}
+
+/** Indices of the points no other point beats on both axes (ties kept), in x order. */
+export function paretoFront(points: { x: number; y: number }[], xBetter: "higher" | "lower", yBetter: "higher" | "lower"): number[] {
+  const sx = xBetter === "higher" ? 1 : -1;
+  const sy = yBetter === "higher" ? 1 : -1;
+  const front: number[] = [];
+  points.forEach((p, i) => {
+    const dominated = points.some((q, j) => j !== i
+      && sx * q.x >= sx * p.x && sy * q.y >= sy * p.y && (sx * q.x > sx * p.x || sy * q.y > sy * p.y));
+    if (!dominated) front.push(i);
+  });
+  return front.sort((i, j) => points[i].x - points[j].x || points[i].y - points[j].y);
+}
+
+export function TradeoffScatter({ points, width, height = 360, xLabel, yLabel, xFormat, yFormat, xUnit = false, yUnit = false, a, b, onPick, onTip }: {
+  points: TradeoffPoint[]; width: number; height?: number; xLabel: string; yLabel: string; xUnit?: boolean; yUnit?: boolean;
+  xFormat: (v: number) => string; yFormat: (v: number) => string; a: string | null; b: string | null;
+  onPick: (id: string, which: "A" | "B") => void;
+  onTip: (tip: { x: number; y: number; html: string } | null) => void;
+}) {
+  const ref = useRef<SVGSVGElement>(null);
+  useEffect(() => {
+    if (!ref.current) return;
+    const { g, w, h } = frame(ref.current, width, height, { top: 12, right: 16, bottom: 44, left: 56 });
+    const xs = extent(points, (p) => p.x) as [number, number];
+    const ys = extent(points, (p) => p.y) as [number, number];
+    const pad = (e: [number, number]) => {
+      if (e[0] === undefined) return [0, 1];
+      const span = e[1] - e[0] || Math.abs(e[0]) * 0.1 || 0.05;
+      return [e[0] - span * 0.08, e[1] + span * 0.08];
+    };
+    // fractions (accuracies, scores) never leave [0, 1]: keep the padding inside it
+    const clamp = (d: number[], unit: boolean) => (unit ? [Math.max(0, d[0]), Math.min(1, d[1])] : d);
+    const x = scaleLinear().domain(clamp(pad(xs), xUnit)).range([0, w]).nice();
+    const y = scaleLinear().domain(clamp(pad(ys), yUnit)).range([h, 0]).nice();
+    const maxSize = max(points, (p) => p.size ?? 0) || 1;
+    const r = scaleSqrt().domain([0, maxSize]).range([3, 13]);
+    axes(g, x, y, w, h, { xLabel, yLabel, xFormat, yFormat, grid: true });
+
+    const front = points.filter((p) => p.pareto).sort((p, q) => p.x - q.x || p.y - q.y);
+    if (front.length > 1) {
+      g.append("path").attr("class", "pareto-line")
+        .attr("d", line<TradeoffPoint>().x((p) => x(p.x)).y((p) => y(p.y))(front) ?? "");
+    }
+    const nodes = g.append("g").selectAll("g.pt").data(points, (d: any) => d.id).join("g")
+      .attr("class", (p) => `pt${p.pareto ? " pareto" : ""}${p.reference ? " ref" : ""}`)
+      .attr("data-run", (p) => p.id)
+      .attr("transform", (p) => `translate(${x(p.x)},${y(p.y)})`)
+      .style("cursor", "pointer");
+    nodes.each(function (p) {
+      const sel = select(this as SVGGElement);
+      const size = p.size === null ? 4 : r(p.size);
+      if (p.reference) {
+        sel.append("path").attr("d", symbol(p.reference === "retrain" ? symbolStar : symbolDiamond, size * size * 3.2)())
+          .attr("fill", p.color).attr("stroke", "#222").attr("stroke-width", 1);
+        sel.append("text").attr("class", "ref-label").attr("x", size + 4).attr("y", 4).text(p.reference === "retrain" ? "θ_r" : "θ_o");
+      } else {
+        sel.append("circle").attr("r", size).attr("fill", p.color).attr("fill-opacity", 0.75)
+          .attr("stroke", p.pareto ? "#111" : "#fff").attr("stroke-width", p.pareto ? 1.6 : 1);
+      }
+      if (p.id === a || p.id === b) {
+        sel.append("circle").attr("r", size + 4).attr("fill", "none")
+          .attr("stroke", p.id === a ? COLOR_A : COLOR_B).attr("stroke-width", 2.5);
+        sel.append("text").attr("class", "pick-label").attr("x", -size - 6).attr("y", -size - 2)
+          .attr("fill", p.id === a ? COLOR_A : COLOR_B).text(p.id === a && p.id === b ? "A=B" : p.id === a ? "A" : "B");
+      }
+    });
+    nodes.on("mousemove", (ev: MouseEvent, p) => onTip({ ...pagePoint(ev), html: p.tip + "<div class='hint'>click: model A · shift-click: model B</div>" }))
+      .on("mouseleave", () => onTip(null))
+      .on("click", (ev: MouseEvent, p) => onPick(p.id, ev.shiftKey || ev.altKey ? "B" : "A"))
+      .on("contextmenu", (ev: MouseEvent, p) => { ev.preventDefault(); onPick(p.id, "B"); });
+  }, [points, width, height, xLabel, yLabel, xUnit, yUnit, a, b]);
+  return <svg ref={ref} class="chart tradeoff" role="img" aria-label={`Trade-off: ${yLabel} against ${xLabel}`} />;
+}

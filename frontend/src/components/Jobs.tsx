@@ -1,0 +1,223 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, errorText } from "../api";
+import { hashFor } from "../hooks";
+import { ErrorBox, Panel, Spinner } from "./common";
+import { fmtDate, fmtHparams, fmtMetric, fmtPct, fmtSeconds } from "../format";
+import type { Job, JobEvent } from "../types";
+
+/** What the page knows about a job: its record, updated by its server-sent events. */
+interface Live {
+  job: Job;
+  progress: JobEvent | null;
+  method: JobEvent | null;
+  finished: JobEvent[];
+  connected: boolean;
+  phase: string | null;
+}
+
+const EVENT_TYPES = ["job_queued", "job_started", "references_started", "method_started", "progress", "epoch",
+  "cancel_requested", "run_finished", "job_done", "job_failed", "job_cancelled"];
+const TERMINAL: Record<string, Job["status"]> = { job_done: "done", job_failed: "failed", job_cancelled: "cancelled" };
+/** Browsers allow about six connections per host: stream at most this many jobs at once, poll the rest. */
+const MAX_STREAMS = 3;
+
+export function JobsPanel({ tick, highlight, onJobFinished }: { tick: number; highlight: string | null; onJobFinished: (job: Job) => void }) {
+  const [jobs, setJobs] = useState<Map<string, Live>>(new Map());
+  const [error, setError] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const sources = useRef(new Map<string, EventSource>());
+  const jobsRef = useRef(jobs);
+  jobsRef.current = jobs;
+  const finishedCb = useRef(onJobFinished);
+  finishedCb.current = onJobFinished;
+
+  const update = (id: string, fn: (l: Live) => Live) => setJobs((m) => {
+    const cur = m.get(id);
+    if (!cur) return m;
+    const n = new Map(m);
+    n.set(id, fn(cur));
+    return n;
+  });
+
+  const refresh = async () => {
+    try {
+      const list = await api.jobs();
+      setError(null);
+      setLoaded(true);
+      setJobs((m) => {
+        const n = new Map<string, Live>();
+        for (const job of list) {
+          const cur = m.get(job.id);
+          // a streamed job keeps its event-driven state; others take the polled record
+          n.set(job.id, cur ? { ...cur, job } : { job, progress: null, method: null, finished: [], connected: false, phase: null });
+        }
+        return n;
+      });
+    } catch (err) {
+      setError(errorText(err));
+      setLoaded(true);
+    }
+  };
+
+  useEffect(() => { refresh(); }, [tick]);
+  useEffect(() => {
+    const timer = setInterval(() => {
+      const active = [...jobs.values()].some((l) => l.job.status === "queued" || l.job.status === "running");
+      if (active) refresh();
+    }, 4000);
+    return () => clearInterval(timer);
+  }, [jobs]);
+
+  // Stream the unfinished jobs (running first, then the oldest queued), MAX_STREAMS at a time.
+  useEffect(() => {
+    const wanted = [...jobs.values()].filter((l) => l.job.status === "queued" || l.job.status === "running")
+      .sort((p, q) => Number(q.job.status === "running") - Number(p.job.status === "running") || p.job.created - q.job.created)
+      .slice(0, MAX_STREAMS).map((l) => l.job.id);
+    for (const id of wanted) {
+      if (sources.current.has(id)) continue;
+      const es = new EventSource(api.eventsUrl(id));
+      sources.current.set(id, es);
+      es.onopen = () => update(id, (l) => ({ ...l, connected: true }));
+      es.onerror = () => update(id, (l) => ({ ...l, connected: false }));
+      for (const type of EVENT_TYPES) {
+        es.addEventListener(type, (msg) => {
+          let ev: JobEvent;
+          try { ev = JSON.parse((msg as MessageEvent).data); } catch { return; }
+          handle(id, ev);
+        });
+      }
+    }
+  }, [jobs]);
+
+  useEffect(() => () => { for (const es of sources.current.values()) es.close(); sources.current.clear(); }, []);
+
+  const handle = (id: string, ev: JobEvent) => {
+    const terminal = TERMINAL[ev.type];
+    if (terminal) {
+      sources.current.get(id)?.close();
+      sources.current.delete(id);
+    }
+    update(id, (l) => {
+      const job = { ...l.job };
+      let { progress, method, finished, phase } = l;
+      switch (ev.type) {
+        case "job_started": job.status = "running"; job.started = ev.time; phase = "starting"; break;
+        case "references_started": phase = "training θ_o and θ_r (or loading them from the store)"; break;
+        case "method_started": method = ev; progress = null; phase = null; break;
+        case "progress": case "epoch":
+          // keep the last epoch count and forget accuracy of the same phase between epoch events
+          progress = progress && progress.phase === ev.phase && progress.index === ev.index ? { ...progress, ...ev } : ev;
+          break;
+        case "cancel_requested": job.cancel_requested = true; break;
+        case "run_finished":
+          finished = [...finished.filter((f) => f.run_id !== ev.run_id), ev];
+          if (ev.run_id && !job.run_ids.includes(ev.run_id)) job.run_ids = [...job.run_ids, ev.run_id];
+          break;
+        default:
+          if (terminal) {
+            job.status = terminal;
+            job.finished = ev.time;
+            if (ev.error) job.error = ev.error;
+            if (Array.isArray(ev.run_ids)) job.run_ids = ev.run_ids;
+            progress = null;
+            phase = null;
+          }
+      }
+      return { ...l, job, progress, method, finished, phase };
+    });
+    if (terminal) {
+      const l = jobsRef.current.get(id);
+      if (l) finishedCb.current({ ...l.job, status: terminal });
+    }
+  };
+
+  const cancel = async (id: string) => {
+    try {
+      const job = await api.cancelJob(id);
+      update(id, (l) => ({ ...l, job: { ...l.job, cancel_requested: true, status: job.status } }));
+    } catch (err) {
+      setError(`cancel ${id}: ${errorText(err)}`);
+      refresh();
+    }
+  };
+
+  const list = [...jobs.values()].sort((p, q) => q.job.created - p.job.created);
+  return (
+    <Panel title="Jobs" id="jobs" help="Jobs run on the server, one at a time, in order; closing the tab does not stop them"
+      actions={<button type="button" class="small ghost" onClick={refresh}>refresh</button>}>
+      {error && <ErrorBox message={error} onRetry={refresh} />}
+      {!loaded ? <Spinner label="Loading jobs…" /> : list.length === 0 ? (
+        <div class="state empty">No jobs since the server started. Submit one on the left.</div>
+      ) : (
+        <ul class="jobs">
+          {list.map((l) => <JobItem live={l} highlight={l.job.id === highlight} onCancel={cancel} />)}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+function JobItem({ live, highlight, onCancel }: { live: Live; highlight: boolean; onCancel: (id: string) => void }) {
+  const { job, progress, method, finished, phase } = live;
+  const req = job.request;
+  const active = job.status === "queued" || job.status === "running";
+  const methods = job.configs.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.method]: (acc[c.method] ?? 0) + 1 }), {});
+  const pct = progress && progress.steps ? Math.min(1, progress.step / progress.steps) : null;
+  return (
+    <li class={`job s-${job.status}${highlight ? " new" : ""}`} data-job={job.id} data-status={job.status}>
+      <div class="job-head">
+        <span class={`status s-${job.status}`}>{job.status}{job.cancel_requested && active ? " (cancelling)" : ""}</span>
+        <span class="mono">{job.id}</span>
+        <span>{req.dataset} · {req.model} · forget {req.forget} · seed {req.seed}</span>
+        <span class="dim">{fmtDate(job.created)}</span>
+        <span class="spacer" />
+        {active && <button type="button" class="small danger" disabled={job.cancel_requested} onClick={() => onCancel(job.id)}>cancel</button>}
+        {job.run_ids.length > 0 && <a class="button small" href={hashFor("screen", { s: job.scenario_id })}>open in Screen</a>}
+      </div>
+      <div class="job-configs dim">
+        {job.configs.length} configuration{job.configs.length === 1 ? "" : "s"}: {Object.entries(methods).map(([m, n]) => (n > 1 ? `${m} ×${n}` : m)).join(", ")}
+      </div>
+      {job.status === "queued" && <div class="dim">queued{job.queue_position != null ? ` (position ${job.queue_position})` : ""}</div>}
+      {job.status === "running" && (
+        <div class="job-progress" aria-live="polite">
+          <div class="job-now">
+            {method ? <><b>{method.method}</b> ({method.index + 1}/{method.total}) <span class="dim">{fmtHparams(method.hparams ?? {})}</span></>
+              : <span>{phase ?? (progress?.phase ? progress.phase : "starting…")}</span>}
+          </div>
+          {progress && (
+            <>
+              <div class="progress-bar"><div class="progress-fill" style={{ width: `${(pct ?? 0) * 100}%` }} /></div>
+              <div class="job-stats">
+                {progress.phase && <span>{progress.phase}</span>}
+                <span>epoch {progress.epoch}{progress.epochs ? `/${progress.epochs}` : ""}</span>
+                <span>step {progress.step}/{progress.steps}</span>
+                <span>loss {progress.loss == null ? "–" : Number(progress.loss).toFixed(4)}</span>
+                {progress.forget_acc != null && <span title="Accuracy on (up to 512 samples of) D_f after the epoch">forget acc. {fmtPct(progress.forget_acc)}</span>}
+                <span>ETA {fmtSeconds(progress.eta_s)}</span>
+                {progress.job_eta_s != null && <span>job ETA {fmtSeconds(progress.job_eta_s)}</span>}
+              </div>
+            </>
+          )}
+          {!live.connected && <div class="dim">connecting to the event stream…</div>}
+        </div>
+      )}
+      {job.error && <div class="error-text">{job.error}</div>}
+      {finished.length > 0 && (
+        <table class="job-runs">
+          <thead><tr><th>run</th><th>method</th><th>status</th><th class="num">UA</th><th class="num">RA</th><th class="num">TA</th><th class="num">Privacy</th></tr></thead>
+          <tbody>
+            {finished.map((f) => (
+              <tr data-run={f.run_id}>
+                <td class="mono">{f.run_id ?? "–"}</td><td>{f.method}{f.cached ? " (cached)" : ""}</td>
+                <td><span class={`status s-${f.status}`} title={f.reason ?? ""}>{f.status}</span></td>
+                <td class="num">{fmtMetric("ua", f.metrics?.ua)}</td><td class="num">{fmtMetric("ra", f.metrics?.ra)}</td>
+                <td class="num">{fmtMetric("ta", f.metrics?.ta)}</td><td class="num">{fmtMetric("privacy_score", f.metrics?.privacy_score)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {!active && job.finished && job.started && <div class="dim">took {fmtSeconds(job.finished - job.started)}</div>}
+    </li>
+  );
+}

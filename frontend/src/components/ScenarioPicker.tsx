@@ -1,0 +1,37 @@
+import type { AppContext } from "../App";
+import { navigate } from "../hooks";
+import { fmtDate, fmtValue } from "../format";
+import type { Scenario } from "../types";
+
+export function scenarioLabel(s: Scenario): string {
+  const params = Object.entries(s.dataset_params).filter(([k]) => k !== "seed" && k !== "test_size").map(([k, v]) => `${k}=${fmtValue(v)}`);
+  return `${s.dataset}${params.length ? `(${params.join(",")})` : ""} · ${s.model} · forget ${s.forget} · seed ${s.seed}`
+    + `${s.prune ? ` · pruned ${s.prune}` : ""} · ${s.train?.epochs ?? "?"} ep · ${s.runs} runs`;
+}
+
+/** The scenario (forget request) selector shared by Screen, Contrast and Attack. */
+export function ScenarioPicker({ ctx }: { ctx: AppContext }) {
+  const { scenarios, sid, scenario } = ctx;
+  return (
+    <div class="scenario-bar">
+      <label>
+        Scenario
+        <select aria-label="Scenario" value={sid ?? ""} disabled={!scenarios || scenarios.length === 0}
+          onChange={(e) => navigate(null, { s: (e.target as HTMLSelectElement).value, a: null, b: null })}>
+          {!scenarios && <option value="">loading…</option>}
+          {scenarios?.slice().reverse().map((s) => <option value={s.id}>{scenarioLabel(s)}</option>)}
+        </select>
+      </label>
+      {scenario && (
+        <span class="scenario-facts">
+          <span title="Scenario id" class="mono">{scenario.id}</span>
+          <span>|D_f| = {scenario.forget_size}{scenario.n_train ? ` of ${scenario.n_train}` : ""}</span>
+          {scenario.num_classes ? <span>{scenario.num_classes} classes</span> : null}
+          <span title="Training recipe of θ_o and θ_r">train: {Object.entries(scenario.train).map(([k, v]) => `${k}=${fmtValue(v)}`).join(", ")}</span>
+          <span>created {fmtDate(scenario.created)}</span>
+        </span>
+      )}
+      <button type="button" class="small ghost" title="Reload scenarios and runs" onClick={() => { ctx.reloadScenarios(); ctx.reloadRuns(); }}>reload</button>
+    </div>
+  );
+}

@@ -1,0 +1,251 @@
+// Shapes of the JSON API (src/unlearnlab/server/schemas.py; OpenAPI at /docs).
+
+export interface ParamInfo {
+  name: string;
+  default: unknown;
+  type: "bool" | "int" | "float" | "str" | "tuple" | "any";
+}
+
+export interface MethodInfo {
+  name: string;
+  params: ParamInfo[];
+  reference_defaults: Record<string, unknown>;
+  paper: string;
+  doc: string;
+  uses_labels: boolean;
+  needs_retrain: boolean;
+  gridable: boolean;
+}
+
+export interface DatasetInfo {
+  name: string;
+  params: ParamInfo[];
+  doc: string;
+  web: boolean;
+}
+
+export interface ModelInfo {
+  name: string;
+  params: ParamInfo[];
+  doc: string;
+}
+
+export interface Options {
+  train_defaults: Record<string, unknown>;
+  forget_forms: string[];
+  max_configs_per_job: number;
+  max_grid_values: number;
+}
+
+export interface Health {
+  status: string;
+  version: string;
+  store: string;
+  jobs: Record<string, number>;
+}
+
+export interface Scenario {
+  id: string;
+  dataset: string;
+  dataset_params: Record<string, unknown>;
+  model: string;
+  forget: string;
+  forget_size: number;
+  forget_classes: number[] | null;
+  num_classes: number | null;
+  n_train: number | null;
+  n_test: number | null;
+  seed: number;
+  train: Record<string, unknown>;
+  prune: number | null;
+  created: number;
+  runs: number;
+}
+
+export type RunStatus = "running" | "done" | "failed" | "diverged" | "cancelled";
+
+export interface Run {
+  id: string;
+  scenario_id: string;
+  method: string;
+  hparams: Record<string, unknown>;
+  seed: number;
+  status: RunStatus;
+  reason: string | null;
+  cached: boolean;
+  created: number;
+  finished: number | null;
+  run_time_s: number | null;
+  steps: number | null;
+  samples: number | null;
+  metrics: Record<string, number | null>;
+}
+
+export interface ScreenPayload {
+  scenario: Scenario;
+  runs: Run[];
+}
+
+export type JobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
+
+export interface Job {
+  id: string;
+  status: JobStatus;
+  created: number;
+  started: number | null;
+  finished: number | null;
+  request: Record<string, any>;
+  scenario_id: string;
+  configs: { method: string; hparams: Record<string, unknown> }[];
+  run_ids: string[];
+  current: Record<string, any> | null;
+  error: string | null;
+  cancel_requested: boolean;
+  queue_position: number | null;
+  events: number;
+}
+
+export interface JobEvent {
+  id: number;
+  type: string;
+  job_id: string;
+  time: number;
+  [key: string]: any;
+}
+
+export interface AttackCurve {
+  positive: "unlearn" | "retrain";
+  thresholds: number[];
+  attack_score: number[];
+  fpr: number[];
+  fnr: number[];
+  success_rate: number[];
+}
+
+export interface ThresholdChoice {
+  strategy: "max_attack_score" | "max_success_rate" | "common_threshold";
+  positive: "unlearn" | "retrain";
+  threshold: number;
+  attack_score: number;
+  success_rate: number;
+  fpr: number;
+  fnr: number;
+  other_attack_score?: number | null;
+}
+
+export interface AttackSample {
+  position: number;
+  index: number | null;
+  label: number | null;
+  value: number;
+  retrain_value: number;
+  prediction: number;
+  retrain_prediction: number;
+  risk: number;
+  attacked: boolean;
+}
+
+export interface AttackResult {
+  run_id: string;
+  retrain_run_id: string;
+  compare_run_id?: string | null;
+  feature: "entropy" | "confidence";
+  temperature: number;
+  range: [number, number];
+  privacy_score: number;
+  feature_best_score: number;
+  curves: AttackCurve[];
+  strategies: ThresholdChoice[];
+  samples: AttackSample[];
+}
+
+export type Split = "train" | "test";
+export type Pair = "A~B" | "A~original" | "A~retrain" | "B~original" | "B~retrain";
+
+export interface ModelRef {
+  run_id: string;
+  method: string;
+  hparams: Record<string, unknown>;
+}
+
+export interface Instance {
+  index: number;
+  label: number;
+  is_forget: boolean;
+  prob_a: number[];
+  prob_b: number[];
+  pred_a: number;
+  pred_b: number;
+  category_a: string;
+  category_b: string;
+}
+
+export interface Comparison {
+  version?: string;
+  params?: Record<string, unknown>;
+  scenario: {
+    id: string;
+    dataset: string;
+    model: string;
+    forget: string;
+    forget_size: number;
+    forget_classes: number[] | null;
+    num_classes: number;
+    class_names?: string[] | null;
+  };
+  models: { A: ModelRef; B: ModelRef; original: ModelRef; retrain: ModelRef };
+  per_class: Record<Split, { A: (number | null)[]; B: (number | null)[]; diff: (number | null)[]; n: number[] }>;
+  prediction_matrices: Record<Split, Record<"A" | "B", { confusion: (number | null)[][]; mean_softmax: (number | null)[][] }>>;
+  cka: {
+    blocks: string[];
+    n: { forget: number; retain: number };
+    forget: Partial<Record<Pair, (number | null)[]>>;
+    retain: Partial<Record<Pair, (number | null)[]>>;
+  };
+  embedding: {
+    indices: number[];
+    labels: number[];
+    is_forget: boolean[];
+    xy_a: [number, number][];
+    xy_b: [number, number][];
+  };
+  instances: Instance[];
+}
+
+export interface Stat {
+  value: number | null;
+  ci?: [number, number] | null;
+  null?: number | null;
+  null_ci?: [number, number] | null;
+}
+
+export interface Audit {
+  id: string;
+  run_id: string;
+  against: string;
+  refs: number;
+  created: number;
+  method?: string;
+  ulira?: Record<string, Stat>;
+  forgetting_quality?: Stat;
+  final_score?: { value: number | null; null: number | null };
+  klom?: Record<string, Record<string, Stat>>;
+  lira?: Record<string, Record<string, Record<string, Stat>>>;
+  relearn?: { steps?: number[] | number; heldout_accuracy?: { unlearned: number[]; reference: number[] }; [k: string]: any };
+  verdicts?: Record<string, string>;
+  [key: string]: any;
+}
+
+export interface AuditSamples {
+  forget_index?: number[];
+  ulira_auc?: (number | null)[];
+  challenge_eps?: (number | null)[];
+  klom_forget?: (number | null)[];
+}
+
+export interface Inputs {
+  shape: number[];
+  kind: "image" | "signal";
+  inputs: number[][];
+  labels: number[];
+}

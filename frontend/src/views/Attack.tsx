@@ -1,0 +1,321 @@
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { interpolateRdYlGn } from "d3-scale-chromatic";
+import { api, ApiError, errorText } from "../api";
+import { useAsync, useWidth } from "../hooks";
+import type { AppContext } from "../App";
+import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle } from "../components/common";
+import { ScenarioPicker } from "../components/ScenarioPicker";
+import { ModelPicker } from "../components/ModelPicker";
+import { InputView, drawInput, loadInputs, type InputSample } from "../components/InputView";
+import { Lines } from "../charts/Lines";
+import { Histogram } from "../charts/Histogram";
+import { COLOR_A, COLOR_RETRAIN, fmtNum, fmtPct } from "../format";
+import type { AttackCurve, AttackResult, AttackSample, Audit, AuditSamples, Stat } from "../types";
+
+type Strategy = "max_attack_score" | "max_success_rate" | "common_threshold" | "custom";
+const STRATEGY_LABEL: Record<Strategy, string> = {
+  max_attack_score: "max attack score",
+  max_success_rate: "max success rate",
+  common_threshold: "common threshold (A & B)",
+  custom: "custom",
+};
+export const riskColor = (r: number) => interpolateRdYlGn(1 - Math.max(0, Math.min(1, r)));
+
+export function AttackView({ ctx }: { ctx: AppContext }) {
+  const { a, b } = ctx;
+  const [feature, setFeature] = useState<"entropy" | "confidence">("entropy");
+  const res = useAsync((signal) => (a ? api.attack(a, feature, b && b !== a ? b : null, signal) : null), [a, b, feature]);
+  const head = <><ScenarioPicker ctx={ctx} /><ModelPicker ctx={ctx} optionalB bLabel="B (optional: common threshold)" /></>;
+  if (!a) return <>{head}<Empty>Pick model A (the unlearned model to attack) in <a href="#/screen">Screen</a> or above. Model B, if picked, adds the common-threshold strategy.</Empty></>;
+  const toolbar = (
+    <div class="toolbar">
+      <Toggle name="feature" label="feature" value={feature} onChange={setFeature} options={[
+        { value: "entropy", label: "entropy", title: "Entropy of softmax(z / T)" },
+        { value: "confidence", label: "confidence", title: "log p_max − log(1 − p_max)" },
+      ]} />
+    </div>
+  );
+  if (res.loading && !res.data) return <>{head}{toolbar}<Spinner label="Attacking…" /></>;
+  if (res.error) {
+    const missing = res.raw instanceof ApiError && res.raw.missingEndpoint;
+    return <>{head}{toolbar}<ErrorBox message={missing ? "this server has no attack endpoint" : res.error} onRetry={res.reload} /></>;
+  }
+  if (!res.data) return <>{head}{toolbar}<Spinner /></>;
+  return <>{head}{toolbar}<AttackBody key={`${res.data.run_id}-${res.data.feature}-${res.data.compare_run_id ?? ""}`} data={res.data} ctx={ctx} loading={res.loading} /></>;
+}
+
+function AttackBody({ data, ctx, loading }: { data: AttackResult; ctx: AppContext; loading: boolean }) {
+  const runA = ctx.runs?.find((r) => r.id === data.run_id);
+  const runB = ctx.runs?.find((r) => r.id === data.compare_run_id);
+  const initial = data.strategies.find((s) => s.strategy === "max_attack_score") ?? data.strategies[0];
+  const [strategy, setStrategy] = useState<Strategy>("max_attack_score");
+  const [positive, setPositive] = useState<"unlearn" | "retrain">(initial?.positive ?? "unlearn");
+  const curve: AttackCurve = data.curves.find((c) => c.positive === positive) ?? data.curves[0];
+  const nearest = (c: AttackCurve, t: number) => c.thresholds.reduce((best, v, i) => (Math.abs(v - t) < Math.abs(c.thresholds[best] - t) ? i : best), 0);
+  const [index, setIndex] = useState(() => (initial ? nearest(curve, initial.threshold) : 0));
+  const [grouped, setGrouped] = useState(true);
+  const [pickedPos, setPickedPos] = useState<number | null>(null);
+  const [curvesRef, curvesWidth] = useWidth<HTMLDivElement>(560);
+  const [histRef, histWidth] = useWidth<HTMLDivElement>(560);
+
+  const choose = (s: Strategy) => {
+    setStrategy(s);
+    const st = data.strategies.find((x) => x.strategy === s);
+    if (!st) return;
+    setPositive(st.positive);
+    const c = data.curves.find((x) => x.positive === st.positive) ?? data.curves[0];
+    setIndex(nearest(c, st.threshold));
+  };
+  const threshold = curve.thresholds[index];
+  // attacked = θ_u's output on this sample is called "unlearned" at the current threshold
+  const attacked = (s: AttackSample) => (positive === "unlearn" ? s.value >= threshold : s.value < threshold);
+  const picked = pickedPos === null ? null : data.samples[pickedPos];
+  const featureLabel = data.feature === "entropy" ? `entropy of softmax(z/${data.temperature})` : "confidence log p − log(1 − p)";
+
+  const series = useMemo(() => [
+    { key: "attack_score", label: "attack score", color: "#c0392b", values: curve.attack_score },
+    { key: "fpr", label: "FPR", color: "#2f5d8a", values: curve.fpr },
+    { key: "fnr", label: "FNR", color: "#e69f00", values: curve.fnr },
+    { key: "success_rate", label: "success rate", color: "#555", values: curve.success_rate, dash: "5 3" },
+  ], [curve]);
+  const values = useMemo(() => data.samples.map((s) => s.value), [data]);
+  const retrainValues = useMemo(() => data.samples.map((s) => s.retrain_value), [data]);
+  const hasCommon = data.strategies.some((s) => s.strategy === "common_threshold");
+  const common = data.strategies.find((s) => s.strategy === "common_threshold");
+
+  return (
+    <div class="attack-grid">
+      <div class="summary-cards">
+        <Card label="privacy score (both features)" value={fmtNum(data.privacy_score, 3)} title="1 − the best attack score over entropy and confidence; 1 = indistinguishable from θ_r" />
+        <Card label={`best attack score (${data.feature})`} value={fmtNum(data.feature_best_score, 3)} />
+        <Card label="threshold θ" value={fmtNum(threshold, 3)} />
+        <Card label="attack score at θ" value={fmtNum(curve.attack_score[index], 3)} />
+        <Card label="success rate at θ" value={fmtPct(curve.success_rate[index])} />
+        <Card label="FPR · FNR at θ" value={`${fmtPct(curve.fpr[index])} · ${fmtPct(curve.fnr[index])}`} />
+        {loading && <span class="dim">updating…</span>}
+      </div>
+      <Panel title="Threshold attack" id="attack-curves" help="The attacker tells θ_u's outputs on D_f from θ_r's with one threshold on the feature"
+        actions={<>
+          <Toggle name="strategy" label="strategy" value={strategy} onChange={choose} options={(["max_attack_score", "max_success_rate", "common_threshold", "custom"] as Strategy[]).map((s) => ({
+            value: s, label: STRATEGY_LABEL[s], disabled: s === "common_threshold" && !hasCommon,
+            title: s === "common_threshold" && !hasCommon ? "Pick a model B to attack A and B with one threshold" : undefined,
+          }))} />
+        </>}>
+        <div class="toolbar">
+          <Toggle name="direction" label="attacker calls unlearned when" value={positive} onChange={(p) => { setPositive(p); setStrategy("custom"); }} options={[
+            { value: "unlearn", label: "feature ≥ θ" }, { value: "retrain", label: "feature < θ" },
+          ]} />
+          <label class="slider">custom θ
+            <input type="range" min={0} max={curve.thresholds.length - 1} step={1} value={index} aria-label="Custom threshold"
+              onInput={(e) => { setIndex(Number((e.target as HTMLInputElement).value)); setStrategy("custom"); }} />
+            <span class="mono">{fmtNum(threshold, 3)}</span>
+          </label>
+        </div>
+        <div ref={curvesRef} class="chart-box">
+          <Lines series={series} xs={curve.thresholds} width={curvesWidth} height={250} xLabel={`threshold on ${featureLabel}`} yLabel="rate / score"
+            yDomain={[0, 1]} marker={index} markerLabel={STRATEGY_LABEL[strategy]} onPickX={(i) => { setIndex(i); setStrategy("custom"); }} onTip={ctx.setTip} />
+        </div>
+        <Legend items={series.map((s) => ({ label: s.label, color: s.color, shape: "line" as const, dash: s.dash ? "3 2" : undefined }))} />
+        {common && (
+          <p class="note">Common threshold {fmtNum(common.threshold, 3)}: attack score on A {fmtNum(common.attack_score, 3)}, on B ({runB?.method ?? data.compare_run_id}) {fmtNum(common.other_attack_score ?? null, 3)}.</p>
+        )}
+        <div ref={histRef} class="chart-box">
+          <Histogram a={values} b={retrainValues} labelA={`A: ${runA?.method ?? data.run_id}`} labelB="θ_r (retrain)" colorA={COLOR_A} colorB={COLOR_RETRAIN}
+            range={data.range} threshold={threshold} width={histWidth} height={190} xLabel={featureLabel} onTip={ctx.setTip} />
+        </div>
+        <Legend items={[{ label: `A: ${runA?.method ?? data.run_id} on D_f`, color: COLOR_A, shape: "square" }, { label: "θ_r on D_f", color: COLOR_RETRAIN, shape: "square" }]} />
+      </Panel>
+      <Panel title={`Forget samples (${data.samples.length})`} id="samples" help="Colour: risk (where θ_u's value sits in θ_r's distribution, read in the best attack's direction)"
+        actions={<label class="check"><input type="checkbox" checked={grouped} onChange={(e) => setGrouped((e.target as HTMLInputElement).checked)} /> split by attack outcome at θ</label>}>
+        <SampleGrids samples={data.samples} sid={ctx.sid} grouped={grouped} attacked={attacked} picked={pickedPos} onPick={setPickedPos} />
+        <div class="risk-legend"><span>risk 0</span><div class="ramp" />{" "}<span>1</span><span class="dim"> · 0.5 is typical of θ_r; outlined: called “unlearned” at θ</span></div>
+      </Panel>
+      <Panel title="Sample" id="sample-detail">
+        {picked === null ? <Empty>Click a forget sample to see its statistics.</Empty>
+          : <SampleDetail s={picked} sid={ctx.sid} attacked={attacked(picked)} featureLabel={featureLabel} runId={data.run_id} />}
+      </Panel>
+      <AuditPanel runId={data.run_id} method={runA?.method ?? ""} onTip={ctx.setTip} />
+    </div>
+  );
+}
+
+function Card({ label, value, title }: { label: string; value: string; title?: string }) {
+  return <div class="card" title={title}><div class="card-value">{value}</div><div class="card-label">{label}</div></div>;
+}
+
+const THUMBS_MAX = 512;
+
+function SampleGrids({ samples, sid, grouped, attacked, picked, onPick }: {
+  samples: AttackSample[]; sid: string | null; grouped: boolean; attacked: (s: AttackSample) => boolean;
+  picked: number | null; onPick: (pos: number) => void;
+}) {
+  const [thumbs, setThumbs] = useState<Map<number, InputSample> | null>(null);
+  useEffect(() => {
+    const idx = samples.slice(0, THUMBS_MAX).map((s) => s.index).filter((i): i is number => i !== null);
+    if (!sid || idx.length === 0) return;
+    const ctrl = new AbortController();
+    loadInputs(sid, idx, ctrl.signal).then((m) => { if (!ctrl.signal.aborted) setThumbs(m); }, () => undefined);
+    return () => ctrl.abort();
+  }, [samples, sid]);
+  const sorted = useMemo(() => samples.slice().sort((p, q) => q.risk - p.risk || p.position - q.position), [samples]);
+  const groups = grouped
+    ? [{ key: "exposed", title: "Attack succeeds: called unlearned", list: sorted.filter(attacked) },
+      { key: "hidden", title: "Attack fails: passes as θ_r", list: sorted.filter((s) => !attacked(s)) }]
+    : [{ key: "all", title: "All, by risk", list: sorted }];
+  return (
+    <div class="sample-groups">
+      {groups.map((g) => (
+        <div class="sample-group" data-group={g.key}>
+          <div class="sub">{g.title} ({g.list.length})</div>
+          <div class="sample-grid" role="list">
+            {g.list.length === 0 && <span class="dim">none</span>}
+            {g.list.map((s) => (
+              <SampleCell s={s} thumb={s.index !== null ? thumbs?.get(s.index) ?? null : null} hit={attacked(s)} on={picked === s.position} onPick={onPick} />
+            ))}
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function SampleCell({ s, thumb, hit, on, onPick }: { s: AttackSample; thumb: InputSample | null; hit: boolean; on: boolean; onPick: (p: number) => void }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => { if (ref.current && thumb) drawInput(ref.current, thumb, 26, true); }, [thumb]);
+  return (
+    <button type="button" role="listitem" class={`sample${hit ? " hit" : ""}${on ? " on" : ""}`} data-position={s.position}
+      style={{ background: riskColor(s.risk) }} onClick={() => onPick(s.position)}
+      title={`#${s.index ?? "?"} label ${s.label ?? "?"} · risk ${s.risk.toFixed(2)} · value ${s.value.toFixed(3)} (θ_r ${s.retrain_value.toFixed(3)})`}>
+      {thumb ? <canvas ref={ref} /> : <span>{s.label ?? ""}</span>}
+    </button>
+  );
+}
+
+function SampleDetail({ s, sid, attacked, featureLabel, runId }: { s: AttackSample; sid: string | null; attacked: boolean; featureLabel: string; runId: string }) {
+  return (
+    <div class="sample-detail" data-position={s.position}>
+      {sid && <InputView sid={sid} index={s.index} size={112} />}
+      <dl>
+        <dt>forget position</dt><dd class="mono">{s.position}</dd>
+        <dt>training index</dt><dd class="mono">{s.index ?? "–"}</dd>
+        <dt>label</dt><dd>{s.label ?? "–"}</dd>
+        <dt>{featureLabel} under θ_u</dt><dd class="mono">{s.value.toFixed(4)}</dd>
+        <dt>… under θ_r</dt><dd class="mono">{s.retrain_value.toFixed(4)}</dd>
+        <dt>prediction θ_u · θ_r</dt><dd>{s.prediction} · {s.retrain_prediction}</dd>
+        <dt>risk</dt><dd><span class="risk-dot" style={{ background: riskColor(s.risk) }} /> {s.risk.toFixed(3)}</dd>
+        <dt>at θ</dt><dd>{attacked ? "called unlearned (attack succeeds)" : "passes as retrained"}</dd>
+        <dt>at max attack score</dt><dd>{s.attacked ? "attacked" : "not attacked"}</dd>
+      </dl>
+      <AuditSampleStats runId={runId} index={s.index} />
+    </div>
+  );
+}
+
+// --- U-LiRA and the other ensemble audits -----------------------------------------------------------
+const auditCache = new Map<string, Promise<AuditSamples>>();
+function auditSamples(id: string): Promise<AuditSamples> {
+  if (!auditCache.has(id)) auditCache.set(id, api.auditSamples(id).catch((e) => { auditCache.delete(id); throw e; }));
+  return auditCache.get(id)!;
+}
+const runAudits = new Map<string, Promise<Audit[]>>();
+function auditsOf(runId: string): Promise<Audit[]> {
+  if (!runAudits.has(runId)) runAudits.set(runId, api.audits(runId).catch((e) => { runAudits.delete(runId); throw e; }));
+  return runAudits.get(runId)!;
+}
+
+function AuditSampleStats({ runId, index }: { runId: string; index: number | null }) {
+  const [state, setState] = useState<{ row: Record<string, number | null> | null; note: string | null }>({ row: null, note: null });
+  useEffect(() => {
+    let live = true;
+    setState({ row: null, note: null });
+    auditsOf(runId).then(async (audits) => {
+      if (!audits.length) { if (live) setState({ row: null, note: "no audit: per-sample U-LiRA needs `unlearnlab audit`" }); return; }
+      const audit = audits[audits.length - 1];
+      const s = await auditSamples(audit.id);
+      const k = index === null ? -1 : (s.forget_index ?? []).indexOf(index);
+      if (!live) return;
+      if (k < 0) { setState({ row: null, note: "this sample is not in the audit's arrays" }); return; }
+      setState({ row: { "U-LiRA AUC": s.ulira_auc?.[k] ?? null, "challenge ε": s.challenge_eps?.[k] ?? null, "KLoM (forget)": s.klom_forget?.[k] ?? null }, note: null });
+    }, (err) => { if (live) setState({ row: null, note: err instanceof ApiError && err.missingEndpoint ? "this server has no audit endpoints" : errorText(err) }); });
+    return () => { live = false; };
+  }, [runId, index]);
+  if (state.note) return <p class="note audit-note">{state.note}</p>;
+  if (!state.row) return null;
+  return (
+    <dl class="audit-sample">
+      {Object.entries(state.row).map(([k, v]) => <><dt>{k}</dt><dd class="mono">{v === null ? "–" : v.toFixed(3)}</dd></>)}
+    </dl>
+  );
+}
+
+function fmtStat(s: Stat | undefined, digits = 3) {
+  if (!s || s.value === null || s.value === undefined) return "–";
+  const ci = s.ci ? ` [${fmtNum(s.ci[0], digits)}, ${fmtNum(s.ci[1], digits)}]` : "";
+  return `${fmtNum(s.value, digits)}${ci}`;
+}
+function fmtNull(s: Stat | undefined, digits = 3) {
+  if (!s || s.null === null || s.null === undefined) return "–";
+  return `${fmtNum(s.null, digits)}${s.null_ci ? ` [${fmtNum(s.null_ci[0], digits)}, ${fmtNum(s.null_ci[1], digits)}]` : ""}`;
+}
+
+function AuditPanel({ runId, method, onTip }: { runId: string; method: string; onTip: AppContext["setTip"] }) {
+  const audits = useAsync(() => auditsOf(runId), [runId]);
+  const [which, setWhich] = useState<string | null>(null);
+  const [relRef, relWidth] = useWidth<HTMLDivElement>(480);
+  const cmd = `unlearnlab audit ${runId}`;
+  let body;
+  if (audits.loading) body = <Spinner label="Loading audits…" />;
+  else if (audits.error) {
+    const missing = audits.raw instanceof ApiError && audits.raw.missingEndpoint;
+    body = <ErrorBox message={missing ? "this server has no audit endpoint (/api/runs/{id}/audits)" : audits.error} />;
+  } else if (!audits.data || audits.data.length === 0) {
+    body = (
+      <Empty>
+        <div>No audit of this run yet. U-LiRA (and F, KLoM, LiRA, relearning) need ensembles of retrained and unlearned models; make them with</div>
+        <pre class="cmd">{cmd} --store &lt;this server's store&gt;</pre>
+        <div>(16 members a side by default; <code>--refs 8</code> is quicker), then{" "}
+          <button type="button" class="small" onClick={() => { runAudits.delete(runId); audits.reload(); }}>check again</button></div>
+      </Empty>
+    );
+  } else {
+    const audit = audits.data.find((x) => x.id === which) ?? audits.data[audits.data.length - 1];
+    const u = audit.ulira ?? {};
+    const rel = audit.relearn?.heldout_accuracy;
+    body = (
+      <div class="audit" data-audit={audit.id}>
+        {audits.data.length > 1 && (
+          <label>audit <select value={audit.id} onChange={(e) => setWhich((e.target as HTMLSelectElement).value)}>
+            {audits.data.map((x) => <option value={x.id}>{x.id} · against {x.against} · {x.refs} refs</option>)}</select></label>
+        )}
+        <p class="note">Against {audit.against}, {audit.refs} models a side. Every statistic is read against its null (the same statistic between halves of the retrained ensemble).</p>
+        <table class="audit-table">
+          <thead><tr><th>statistic</th><th>value [CI]</th><th>null [CI]</th><th>verdict</th></tr></thead>
+          <tbody>
+            {(["accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr"] as const).filter((k) => u[k]).map((k) => (
+              <tr><td>U-LiRA {k.replace(/_/g, " ").replace("pct", "%")}</td><td class="mono">{fmtStat(u[k])}</td><td class="mono">{fmtNull(u[k])}</td>
+                <td>{k === "accuracy" ? audit.verdicts?.ulira_accuracy ?? "" : ""}</td></tr>
+            ))}
+            {audit.forgetting_quality && <tr><td>forgetting quality F</td><td class="mono">{fmtStat(audit.forgetting_quality)}</td><td class="mono">{fmtNull(audit.forgetting_quality)}</td><td>{audit.verdicts?.forgetting_quality ?? ""}</td></tr>}
+            {audit.final_score && <tr><td>challenge final score</td><td class="mono">{fmtNum(audit.final_score.value)}</td><td class="mono">{fmtNum(audit.final_score.null)}</td><td /></tr>}
+            {audit.klom && Object.entries(audit.klom).map(([split, stats]) => Object.entries(stats).map(([q, s]) => (
+              <tr><td>KLoM {split} {q}</td><td class="mono">{fmtStat(s, 2)}</td><td class="mono">{fmtNull(s, 2)}</td>
+                <td>{split === "forget" && q === "median" ? audit.verdicts?.klom_forget_median ?? "" : ""}</td></tr>
+            )))}
+            {audit.lira && Object.entries(audit.lira).map(([when, variants]) => Object.entries(variants).map(([variant, stats]) => (
+              <tr><td>LiRA {when} ({variant}) AUC</td><td class="mono">{fmtStat((stats as Record<string, Stat>).auc)}</td><td /><td /></tr>
+            )))}
+          </tbody>
+        </table>
+        {rel && (
+          <div ref={relRef} class="chart-box">
+            <div class="sub">Relearning attack: held-out forget accuracy while fine-tuning on part of D_f</div>
+            <Lines series={[{ key: "unlearned", label: `${method || "unlearned"}`, color: COLOR_A, values: rel.unlearned },
+              { key: "reference", label: "reference (θ_r)", color: COLOR_RETRAIN, values: rel.reference }]}
+              xs={rel.unlearned.map((_, i) => i)} width={relWidth} height={200} xLabel="fine-tuning step" yLabel="held-out forget acc." yDomain={[0, 1]} onTip={onTip} />
+          </div>
+        )}
+      </div>
+    );
+  }
+  return <Panel title="U-LiRA and ensemble audits" id="audit" help="Per-example likelihood-ratio attack against retraining, where ensembles exist">{body}</Panel>;
+}

@@ -1,0 +1,306 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { api, errorText } from "../api";
+import { useAsync } from "../hooks";
+import type { AppContext } from "../App";
+import { ErrorBox, Panel, Spinner } from "../components/common";
+import { JobsPanel } from "../components/Jobs";
+import { fmtValue } from "../format";
+import type { DatasetInfo, Job, MethodInfo, ModelInfo, Options, ParamInfo } from "../types";
+
+type ForgetKind = "class" | "fraction" | "count";
+
+interface Meta { options: Options; methods: MethodInfo[]; datasets: DatasetInfo[]; models: ModelInfo[] }
+
+async function loadMeta(): Promise<Meta> {
+  const [options, methods, datasets, models] = await Promise.all([api.options(), api.methods(), api.datasets(), api.models()]);
+  return { options, methods, datasets, models };
+}
+
+/** Parse one typed value; throws an Error naming the problem. */
+export function parseScalar(text: string, p: Pick<ParamInfo, "name" | "type" | "default">): unknown {
+  const t = text.trim();
+  switch (p.type) {
+    case "int": {
+      if (!/^[-+]?\d+$/.test(t)) throw new Error(`${p.name}: ${JSON.stringify(t)} is not an integer`);
+      return Number(t);
+    }
+    case "float": {
+      const v = Number(t);
+      if (t === "" || !Number.isFinite(v)) throw new Error(`${p.name}: ${JSON.stringify(t)} is not a number`);
+      return v;
+    }
+    case "bool": {
+      if (/^(true|1|yes)$/i.test(t)) return true;
+      if (/^(false|0|no)$/i.test(t)) return false;
+      throw new Error(`${p.name}: ${JSON.stringify(t)} is not true or false`);
+    }
+    case "tuple":
+      throw new Error(`${p.name} is a list, which the web API cannot set (use the CLI)`);
+    case "str":
+      if (!t) throw new Error(`${p.name}: empty value`);
+      return t;
+    default: {
+      // "any": a number if it reads as one, else the text
+      const v = Number(t);
+      return t !== "" && Number.isFinite(v) ? v : t;
+    }
+  }
+}
+
+/** "0.01, 0.02" → [0.01, 0.02] (typed); an empty text → null (the default). */
+export function parseGridValues(text: string, p: ParamInfo, maxValues: number): unknown[] | null {
+  if (!text.trim()) return null;
+  const parts = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (parts.length === 0) return null;
+  if (parts.length > maxValues) throw new Error(`${p.name}: ${parts.length} values; at most ${maxValues}`);
+  const values = parts.map((s) => parseScalar(s, p));
+  const seen = new Set<string>();
+  for (const v of values) {
+    const key = JSON.stringify(v);
+    if (seen.has(key)) throw new Error(`${p.name}: the value ${key} is repeated`);
+    seen.add(key);
+  }
+  return values;
+}
+
+export function BuildView({ ctx }: { ctx: AppContext }) {
+  const meta = useAsync(() => loadMeta(), []);
+  const [jobsTick, setJobsTick] = useState(0);
+  const [submitted, setSubmitted] = useState<Job | null>(null);
+  if (meta.loading) return <Spinner label="Loading methods, data sets and models…" />;
+  if (meta.error || !meta.data) return <ErrorBox message={meta.error ?? "no data"} onRetry={meta.reload} />;
+  return (
+    <div class="build-grid">
+      <BuildForm meta={meta.data} onSubmitted={(job) => { setSubmitted(job); setJobsTick((t) => t + 1); }} />
+      <JobsPanel tick={jobsTick} highlight={submitted?.id ?? null} onJobFinished={() => { ctx.reloadScenarios(); ctx.reloadRuns(); }} />
+    </div>
+  );
+}
+
+function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) => void }) {
+  const webDatasets = meta.datasets.filter((d) => d.web);
+  const [dataset, setDataset] = useState(webDatasets[0]?.name ?? "digits");
+  const [datasetParams, setDatasetParams] = useState<Record<string, string>>({});
+  const [model, setModel] = useState(meta.models.some((m) => m.name === "cnn") ? "cnn" : meta.models[0]?.name ?? "");
+  const [forgetKind, setForgetKind] = useState<ForgetKind>("class");
+  const [forgetClass, setForgetClass] = useState("3");
+  const [forgetFraction, setForgetFraction] = useState("0.1");
+  const [forgetCount, setForgetCount] = useState("100");
+  const [seed, setSeed] = useState("0");
+  const [train, setTrain] = useState<Record<string, string>>({});
+  const [prune, setPrune] = useState("");
+  const [device, setDevice] = useState("");
+  const [trackForget, setTrackForget] = useState(true);
+  const gridable = meta.methods.filter((m) => m.gridable);
+  const [selected, setSelected] = useState<Set<string>>(() => new Set(gridable.some((m) => m.name === "ft") ? ["ft"] : gridable.slice(0, 1).map((m) => m.name)));
+  const [grids, setGrids] = useState<Record<string, Record<string, string>>>({});
+  const [open, setOpen] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [serverError, setServerError] = useState<string | null>(null);
+
+  const ds = meta.datasets.find((d) => d.name === dataset);
+  useEffect(() => setDatasetParams({}), [dataset]);
+
+  // Build the request and collect every problem before the server sees it.
+  const { body, problems, perMethod, total } = useMemo(() => {
+    const problems: string[] = [];
+    const dsParams: Record<string, unknown> = {};
+    for (const p of ds?.params ?? []) {
+      const text = datasetParams[p.name];
+      if (text === undefined || text.trim() === "") continue;
+      try { dsParams[p.name] = parseScalar(text, p); } catch (e) { problems.push(`dataset ${(e as Error).message}`); }
+    }
+    let forget = "";
+    if (forgetKind === "class") {
+      const parts = forgetClass.split(",").map((s) => s.trim()).filter(Boolean);
+      if (!parts.length || !parts.every((s) => /^\d+$/.test(s))) problems.push("forget classes: give class numbers such as 3 or 1,7");
+      forget = `class:${parts.join(",")}`;
+    } else if (forgetKind === "fraction") {
+      const f = Number(forgetFraction);
+      if (!(f > 0 && f < 1)) problems.push("forget fraction must be in (0, 1)");
+      forget = `random:${forgetFraction.trim()}`;
+    } else {
+      if (!/^\d+$/.test(forgetCount.trim()) || Number(forgetCount) < 1) problems.push("forget count must be a positive integer");
+      forget = `random:${forgetCount.trim()}`;
+    }
+    if (!/^\d+$/.test(seed.trim())) problems.push("seed must be a non-negative integer");
+    const trainOpts: Record<string, unknown> = {};
+    for (const [k, def] of Object.entries(meta.options.train_defaults)) {
+      const text = train[k];
+      if (text === undefined || text.trim() === "") continue;
+      // numbers go as typed ("5" is sent as an integer): the server widens ints to floats and names a float given for an int
+      const type = typeof def === "boolean" ? "bool" : typeof def === "number" ? "float" : "str";
+      try { trainOpts[k] = parseScalar(text, { name: `train.${k}`, type, default: def } as ParamInfo); } catch (e) { problems.push((e as Error).message); }
+    }
+    let pruneValue: number | null = null;
+    if (prune.trim()) {
+      pruneValue = Number(prune);
+      if (!(pruneValue > 0 && pruneValue < 1)) problems.push("prune sparsity must be in (0, 1)");
+    }
+    const methods = gridable.filter((m) => selected.has(m.name)).map((m) => m.name);
+    if (!methods.length) problems.push("choose at least one method");
+    const gridBody: Record<string, Record<string, unknown[]>> = {};
+    const perMethod: Record<string, number> = {};
+    for (const name of methods) {
+      const info = meta.methods.find((m) => m.name === name)!;
+      let count = 1;
+      for (const p of info.params) {
+        const text = grids[name]?.[p.name];
+        if (!text) continue;
+        try {
+          const values = parseGridValues(text, p, meta.options.max_grid_values);
+          if (values) {
+            (gridBody[name] ??= {})[p.name] = values;
+            count *= values.length;
+          }
+        } catch (e) { problems.push(`${name}.${(e as Error).message}`); }
+      }
+      perMethod[name] = count;
+    }
+    const total = Object.values(perMethod).reduce((s, n) => s + n, 0);
+    if (total > meta.options.max_configs_per_job) problems.push(`the grids expand to ${total} configurations; at most ${meta.options.max_configs_per_job} per job`);
+    const body: Record<string, unknown> = {
+      dataset, dataset_params: dsParams, model, forget, seed: Number(seed), train: trainOpts, prune: pruneValue,
+      methods, grids: gridBody, track_forget_accuracy: trackForget,
+    };
+    if (device) body.device = device;
+    return { body, problems, perMethod, total };
+  }, [dataset, datasetParams, model, forgetKind, forgetClass, forgetFraction, forgetCount, seed, train, prune, device, trackForget, selected, grids, meta]);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (problems.length || busy) return;
+    setBusy(true);
+    setServerError(null);
+    try {
+      const job = await api.submitJob(body);
+      onSubmitted(job);
+    } catch (err) {
+      setServerError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const toggle = (name: string, on: boolean) => setSelected((s) => {
+    const n = new Set(s);
+    if (on) n.add(name); else n.delete(name);
+    return n;
+  });
+  const setGrid = (method: string, param: string, text: string) => setGrids((g) => ({ ...g, [method]: { ...(g[method] ?? {}), [param]: text } }));
+
+  return (
+    <form class="build-form" onSubmit={submit} aria-label="New job">
+      <Panel title="Forget request" id="request">
+        <div class="form-grid">
+          <label>Data set
+            <select name="dataset" value={dataset} onChange={(e) => setDataset((e.target as HTMLSelectElement).value)}>
+              {meta.datasets.map((d) => (
+                <option value={d.name} disabled={!d.web} title={d.doc}>{d.name}{d.web ? "" : " (reads files: CLI only)"}</option>
+              ))}
+            </select>
+            {ds && <small>{ds.doc}</small>}
+          </label>
+          {(ds?.params ?? []).map((p) => (
+            <label>{dataset}.{p.name}
+              <input name={`dataset.${p.name}`} placeholder={fmtValue(p.default)} value={datasetParams[p.name] ?? ""}
+                onInput={(e) => setDatasetParams((d) => ({ ...d, [p.name]: (e.target as HTMLInputElement).value }))} />
+            </label>
+          ))}
+          <label>Model
+            <select name="model" value={model} onChange={(e) => setModel((e.target as HTMLSelectElement).value)}>
+              {meta.models.map((m) => <option value={m.name}>{m.name}</option>)}
+            </select>
+            <small>{meta.models.find((m) => m.name === model)?.params.map((p) => `${p.name}=${fmtValue(p.default)}`).join(", ")}</small>
+          </label>
+          <label>Seed
+            <input name="seed" inputMode="numeric" value={seed} onInput={(e) => setSeed((e.target as HTMLInputElement).value)} />
+          </label>
+        </div>
+        <fieldset class="forget">
+          <legend>Forget</legend>
+          <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "class"} onChange={() => setForgetKind("class")} />
+            classes <input name="forget-class" class="short" value={forgetClass} disabled={forgetKind !== "class"} onInput={(e) => setForgetClass((e.target as HTMLInputElement).value)} placeholder="3 or 1,7" /></label>
+          <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "fraction"} onChange={() => setForgetKind("fraction")} />
+            random fraction <input name="forget-fraction" class="short" value={forgetFraction} disabled={forgetKind !== "fraction"} onInput={(e) => setForgetFraction((e.target as HTMLInputElement).value)} placeholder="0.1" /></label>
+          <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "count"} onChange={() => setForgetKind("count")} />
+            random count <input name="forget-count" class="short" value={forgetCount} disabled={forgetKind !== "count"} onInput={(e) => setForgetCount((e.target as HTMLInputElement).value)} placeholder="100" /></label>
+          <label class="radio disabled" title="The web API reads no files: use the command line">
+            <input type="radio" name="forget-kind" disabled /> indices from a file: <code>unlearnlab run --forget indices:FILE</code> (the server reads no paths)</label>
+        </fieldset>
+        <details class="train-options">
+          <summary>Training of θ_o and θ_r, pruning, device</summary>
+          <div class="form-grid">
+            {Object.entries(meta.options.train_defaults).map(([k, def]) => (
+              typeof def === "boolean" ? (
+                <label class="check"><input type="checkbox" name={`train.${k}`} checked={train[k] ? train[k] === "true" : def}
+                  onChange={(e) => setTrain((t) => ({ ...t, [k]: String((e.target as HTMLInputElement).checked) }))} /> train.{k}</label>
+              ) : (
+                <label>train.{k}
+                  <input name={`train.${k}`} placeholder={fmtValue(def)} value={train[k] ?? ""} list={k === "schedule" ? "schedules" : undefined}
+                    onInput={(e) => setTrain((t) => ({ ...t, [k]: (e.target as HTMLInputElement).value }))} />
+                </label>
+              )
+            ))}
+            <datalist id="schedules"><option value="cosine" /><option value="constant" /></datalist>
+            <label>prune θ_o first (sparsity)
+              <input name="prune" placeholder="none (e.g. 0.5)" value={prune} onInput={(e) => setPrune((e.target as HTMLInputElement).value)} />
+            </label>
+            <label>device
+              <select name="device" value={device} onChange={(e) => setDevice((e.target as HTMLSelectElement).value)}>
+                <option value="">auto</option><option value="cpu">cpu</option><option value="cuda">cuda</option>
+              </select>
+            </label>
+            <label class="check"><input type="checkbox" checked={trackForget} onChange={(e) => setTrackForget((e.target as HTMLInputElement).checked)} /> report forget accuracy after every epoch</label>
+          </div>
+          <small>Empty fields keep the defaults shown. θ_o and θ_r are reused from the store when the same recipe ran before.</small>
+        </details>
+      </Panel>
+      <Panel title={`Methods (${selected.size} of ${gridable.length})`} id="methods"
+        actions={<>
+          <button type="button" class="small" onClick={() => setSelected(new Set(gridable.map((m) => m.name)))}>all</button>
+          <button type="button" class="small" onClick={() => setSelected(new Set())}>none</button>
+        </>}>
+        <p class="note">θ_o and θ_r always run (or are reused). Grid: comma-separated values per hyper-parameter; every combination runs (at most {meta.options.max_grid_values} values per parameter, {meta.options.max_configs_per_job} configurations per job).</p>
+        <ul class="method-list">
+          {gridable.map((m) => {
+            const on = selected.has(m.name);
+            return (
+              <li class={on ? "on" : ""} data-method={m.name}>
+                <div class="method-row">
+                  <label class="check" title={m.doc}>
+                    <input type="checkbox" name={`method.${m.name}`} checked={on} onChange={(e) => toggle(m.name, (e.target as HTMLInputElement).checked)} />
+                    <b>{m.name}</b>
+                  </label>
+                  {!m.uses_labels && <span class="tag" title="Does not read the forget set's labels">label-free</span>}
+                  {m.needs_retrain && <span class="tag warn" title="Reads θ_r: an oracle upper bound, not a method">oracle</span>}
+                  <span class="paper dim" title={m.paper}>{m.paper}</span>
+                  {on && <span class="count" data-count={perMethod[m.name]}>{perMethod[m.name]} config{perMethod[m.name] === 1 ? "" : "s"}</span>}
+                  {on && m.params.length > 0 && <button type="button" class="small ghost" onClick={() => setOpen(open === m.name ? null : m.name)}>{open === m.name ? "hide grid" : "grid…"}</button>}
+                </div>
+                {on && open === m.name && (
+                  <div class="grid-params">
+                    {m.doc && <p class="note">{m.doc}</p>}
+                    {m.params.map((p) => (
+                      <label title={m.reference_defaults[p.name] !== undefined ? `paper's default: ${fmtValue(m.reference_defaults[p.name])}` : ""}>
+                        {p.name} <span class="dim">({p.type})</span>
+                        <input name={`grid.${m.name}.${p.name}`} placeholder={`${fmtValue(p.default)}${p.type === "tuple" ? " (CLI only)" : ""}`} disabled={p.type === "tuple"}
+                          value={grids[m.name]?.[p.name] ?? ""} onInput={(e) => setGrid(m.name, p.name, (e.target as HTMLInputElement).value)} />
+                      </label>
+                    ))}
+                  </div>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      </Panel>
+      <div class="submit-bar">
+        <span class="total" data-total={total}>{total} method configuration{total === 1 ? "" : "s"} (+ θ_o, θ_r)</span>
+        <button type="submit" class="primary" disabled={problems.length > 0 || busy}>{busy ? "Submitting…" : "Run job"}</button>
+        <details class="request-json"><summary>request JSON</summary><pre>{JSON.stringify(body, null, 2)}</pre></details>
+      </div>
+      {problems.length > 0 && <ul class="problems" role="alert">{problems.map((p) => <li>{p}</li>)}</ul>}
+      {serverError && <ErrorBox message={serverError} />}
+    </form>
+  );
+}

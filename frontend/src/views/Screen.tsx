@@ -1,0 +1,259 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { api, errorText } from "../api";
+import { navigate, useAsync, useWidth } from "../hooks";
+import type { AppContext } from "../App";
+import { Empty, ErrorBox, Legend, Panel, Spinner, esc } from "../components/common";
+import { ScenarioPicker } from "../components/ScenarioPicker";
+import { paretoFront, TradeoffScatter, type TradeoffPoint } from "../charts/TradeoffScatter";
+import {
+  COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, fmtHparams, fmtMetric, fmtValue, isReference, metricInfo, metricKeys,
+} from "../format";
+import type { Run } from "../types";
+
+type SortKey = "method" | "status" | "hparams" | `m:${string}`;
+
+export function methodColors(runs: Run[]): Map<string, string> {
+  const names = [...new Set(runs.map((r) => r.method))].filter((m) => m !== "original" && m !== "retrain").sort();
+  const map = new Map<string, string>(names.map((m, i) => [m, classColor(i)]));
+  map.set("original", COLOR_ORIGINAL);
+  map.set("retrain", COLOR_RETRAIN);
+  return map;
+}
+
+export function ScreenView({ ctx }: { ctx: AppContext }) {
+  const { runs, scenario, sid, a, b } = ctx;
+  const [filter, setFilter] = useState("");
+  const [status, setStatus] = useState<string>("all");
+  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 } | null>(null);
+  const [pin, setPin] = useState(true);
+  const [confirm, setConfirm] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [xKey, setXKey] = useState("ua");
+  const [yKey, setYKey] = useState("ta");
+  const [sizeKey, setSizeKey] = useState("run_time_s");
+  const [chartRef, chartWidth] = useWidth<HTMLDivElement>(640);
+  const methodsInfo = useAsync(() => api.methods(), []);
+  const defaults = useMemo(() => new Map((methodsInfo.data ?? []).map((m) => [m.name, Object.fromEntries(m.params.map((p) => [p.name, p.default]))])), [methodsInfo.data]);
+
+  const keys = useMemo(() => metricKeys(runs ?? []), [runs]);
+  const colors = useMemo(() => methodColors(runs ?? []), [runs]);
+  const numericKeys = keys.filter((k) => k !== "steps" && k !== "samples");
+
+  useEffect(() => {
+    // default axes the scenario has: UA (or privacy) against TA (or RA)
+    if (keys.length && !keys.includes(xKey)) setXKey(keys.includes("privacy_score") ? "privacy_score" : keys[0]);
+    if (keys.length && !keys.includes(yKey)) setYKey(keys.includes("ra") ? "ra" : keys[0]);
+  }, [keys]);
+
+  const rows = useMemo(() => {
+    let list = (runs ?? []).slice();
+    const q = filter.trim().toLowerCase();
+    if (q) list = list.filter((r) => `${r.method} ${fmtHparams(r.hparams)} ${r.id} ${r.status}`.toLowerCase().includes(q));
+    if (status !== "all") list = list.filter((r) => r.status === status);
+    if (sort) {
+      const val = (r: Run): number | string | null => {
+        if (sort.key === "method") return r.method;
+        if (sort.key === "status") return r.status;
+        if (sort.key === "hparams") return fmtHparams(r.hparams);
+        return r.metrics[sort.key.slice(2)] ?? null;
+      };
+      list.sort((p, q2) => {
+        const u = val(p);
+        const v = val(q2);
+        if (u === null && v === null) return 0;
+        if (u === null) return 1; // missing values last in both directions
+        if (v === null) return -1;
+        return (u < v ? -1 : u > v ? 1 : 0) * sort.dir;
+      });
+    }
+    // pinned references keep their order (θ_o, then θ_r) whatever the sort
+    if (pin) list = [...(runs ?? []).filter((r) => isReference(r) && list.includes(r)), ...list.filter((r) => !isReference(r))];
+    return list;
+  }, [runs, filter, status, sort, pin]);
+
+  // First time the table is on screen: benchmarks/bench_ui.py reads this mark (ms since navigation start).
+  useEffect(() => {
+    if (runs && performance.getEntriesByName("unlearnlab:screen-table").length === 0) performance.mark("unlearnlab:screen-table");
+  }, [runs]);
+
+  const points = useMemo<TradeoffPoint[]>(() => {
+    const usable = (runs ?? []).filter((r) => r.status === "done" && r.metrics[xKey] != null && r.metrics[yKey] != null);
+    const xi = metricInfo(xKey);
+    const yi = metricInfo(yKey);
+    const candidates = usable.filter((r) => !isReference(r));
+    const front = new Set(paretoFront(candidates.map((r) => ({ x: r.metrics[xKey]!, y: r.metrics[yKey]! })),
+      xi.better === "lower" ? "lower" : "higher", yi.better === "lower" ? "lower" : "higher").map((i) => candidates[i].id));
+    return usable.map((r) => ({
+      id: r.id, x: r.metrics[xKey]!, y: r.metrics[yKey]!,
+      size: sizeKey === "none" ? null : (sizeKey === "run_time_s" ? r.run_time_s ?? r.metrics.run_time_s : r.metrics[sizeKey]) ?? null,
+      color: colors.get(r.method) ?? "#999", reference: isReference(r) ? (r.method as "original" | "retrain") : null,
+      pareto: front.has(r.id),
+      tip: `<b>${esc(r.method)}</b> <span class="mono">${r.id}</span><br>${esc(fmtHparams(r.hparams)) || "defaults"}<br>`
+        + `${xi.label}: ${fmtMetric(xKey, r.metrics[xKey])} · ${yi.label}: ${fmtMetric(yKey, r.metrics[yKey])}<br>`
+        + `time: ${fmtMetric("run_time_s", r.run_time_s)} s${front.has(r.id) ? "<br><b>on the Pareto front</b>" : ""}`,
+    }));
+  }, [runs, xKey, yKey, sizeKey, colors]);
+
+  const pick = (id: string, which: "A" | "B") => navigate(null, { [which.toLowerCase()]: id, s: sid });
+  const onSort = (key: SortKey) => setSort((s) => (s && s.key === key ? (s.dir === 1 ? { key, dir: -1 } : null) : { key, dir: key.startsWith("m:") && metricInfo(key.slice(2)).better === "lower" ? 1 : -1 }));
+  const arrow = (key: SortKey) => (sort?.key === key ? (sort.dir === 1 ? " ▲" : " ▼") : "");
+
+  const remove = async (id: string) => {
+    setConfirm(null);
+    setActionError(null);
+    try {
+      await api.deleteRun(id);
+      if (a === id) navigate(null, { a: null });
+      if (b === id) navigate(null, { b: null });
+      ctx.reloadRuns();
+      ctx.reloadScenarios();
+    } catch (err) {
+      setActionError(`could not delete run ${id}: ${errorText(err)}`);
+    }
+  };
+
+  const head = <ScenarioPicker ctx={ctx} />;
+  if (ctx.scenariosError) return <>{head}<ErrorBox message={ctx.scenariosError} onRetry={ctx.reloadScenarios} /></>;
+  if (ctx.scenarios && ctx.scenarios.length === 0) {
+    return <>{head}<Empty>The store has no scenarios yet. Start one in <a href="#/build">Build</a>, or run <code>unlearnlab demo --store …</code>.</Empty></>;
+  }
+  if (!sid || (!runs && ctx.runsLoading)) return <>{head}<Spinner label="Loading runs…" /></>;
+  if (ctx.runsError) return <>{head}<ErrorBox message={ctx.runsError} onRetry={ctx.reloadRuns} /></>;
+  if (!runs) return <>{head}<Spinner /></>;
+
+  const classwise = !!scenario?.forget_classes?.length;
+  return (
+    <>
+      {head}
+      <div class="screen-grid">
+        <Panel title={`Runs (${rows.length} of ${runs.length})`} id="runs" help="Every run of this forget request; θ_o and θ_r are the references"
+          actions={<>
+            <input type="search" placeholder="Filter method, hyper-parameters, id…" value={filter} aria-label="Filter runs"
+              onInput={(e) => setFilter((e.target as HTMLInputElement).value)} />
+            <select aria-label="Status filter" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+              {["all", "done", "failed", "diverged", "cancelled", "running"].map((s) => <option value={s}>{s === "all" ? "any status" : s}</option>)}
+            </select>
+            <label class="check"><input type="checkbox" checked={pin} onChange={(e) => setPin((e.target as HTMLInputElement).checked)} /> references on top</label>
+          </>}>
+          {actionError && <ErrorBox message={actionError} />}
+          {runs.length === 0 ? <Empty>No runs in this scenario.</Empty> : (
+            <div class="table-wrap">
+              <table class="runs" data-ready={runs ? "true" : undefined}>
+                <thead>
+                  <tr>
+                    <th class="pick-col" title="Pick model A / model B">A · B</th>
+                    <th class="sortable" onClick={() => onSort("method")}>Method{arrow("method")}</th>
+                    <th class="sortable" onClick={() => onSort("hparams")}>Hyper-parameters{arrow("hparams")}</th>
+                    <th class="sortable" onClick={() => onSort("status")}>Status{arrow("status")}</th>
+                    {keys.map((k) => (
+                      <th class="sortable num" title={metricInfo(k).title + (metricInfo(k).percent ? " (%)" : "")} onClick={() => onSort(`m:${k}`)}>
+                        {metricInfo(k).label}{arrow(`m:${k}`)}
+                      </th>
+                    ))}
+                    <th>Download · delete</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.length === 0 && <tr><td colSpan={keys.length + 5} class="none">No run matches the filter.</td></tr>}
+                  {rows.map((r) => (
+                    <tr key={r.id} data-run={r.id} data-method={r.method}
+                      class={`${isReference(r) ? `ref ref-${r.method}` : ""}${r.id === a ? " is-a" : ""}${r.id === b ? " is-b" : ""}`}>
+                      <td class="pick-col">
+                        <button type="button" class={`pick pick-a${r.id === a ? " on" : ""}`} disabled={r.status !== "done"}
+                          title={r.status === "done" ? "Use as model A" : `${r.status}: only finished runs can be compared`}
+                          style={{ "--c": COLOR_A }} onClick={() => pick(r.id, "A")}>A</button>
+                        <button type="button" class={`pick pick-b${r.id === b ? " on" : ""}`} disabled={r.status !== "done"}
+                          title={r.status === "done" ? "Use as model B" : `${r.status}: only finished runs can be compared`}
+                          style={{ "--c": COLOR_B }} onClick={() => pick(r.id, "B")}>B</button>
+                      </td>
+                      <td class="method">
+                        <span class="swatch" style={{ background: colors.get(r.method) }} />
+                        {r.method}{r.cached ? <span class="tag" title="Reused from the store's cache">cached</span> : null}
+                        <div class="mono dim">{r.id}</div>
+                      </td>
+                      <td class="hparams" title={fmtHparams(r.hparams)}><Hparams h={r.hparams} defaults={isReference(r) ? undefined : defaults.get(r.method)} /></td>
+                      <td><span class={`status s-${r.status}`} title={r.reason ?? ""}>{r.status}</span></td>
+                      {keys.map((k) => <td class="num">{fmtMetric(k, r.metrics[k])}</td>)}
+                      <td class="actions">
+                        <a class="button small" href={api.weightsUrl(r.id)} download title="Weights (safetensors)">weights</a>
+                        <a class="button small" href={api.jsonUrl(r.id)} download title="Run record and scenario (JSON)">JSON</a>
+                        {confirm === r.id ? (
+                          <span class="confirm">
+                            delete?
+                            <button type="button" class="small danger" onClick={() => remove(r.id)}>yes</button>
+                            <button type="button" class="small" onClick={() => setConfirm(null)}>no</button>
+                          </span>
+                        ) : (
+                          <button type="button" class="small ghost" title={r.status === "running" ? "Running: cancel its job first" : "Delete this run and its artifacts"}
+                            disabled={r.status === "running"} onClick={() => setConfirm(r.id)}>delete</button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          <p class="note">Accuracies in %. {classwise ? "Class-wise request: TA is over the retained classes; TUA/TRA split the test set." : ""} Privacy: 1 = indistinguishable from θ_r on D_f.</p>
+        </Panel>
+        <Panel title="Trade-off" id="tradeoff" help="Forgetting against utility; size by cost; the Pareto front of the methods is outlined"
+          actions={<>
+            <label>x <select aria-label="x axis" value={xKey} onChange={(e) => setXKey((e.target as HTMLSelectElement).value)}>
+              {numericKeys.map((k) => <option value={k}>{metricInfo(k).label}</option>)}</select></label>
+            <label>y <select aria-label="y axis" value={yKey} onChange={(e) => setYKey((e.target as HTMLSelectElement).value)}>
+              {numericKeys.map((k) => <option value={k}>{metricInfo(k).label}</option>)}</select></label>
+            <label>size <select aria-label="point size" value={sizeKey} onChange={(e) => setSizeKey((e.target as HTMLSelectElement).value)}>
+              <option value="run_time_s">run time</option>
+              {keys.includes("steps") && <option value="steps">steps</option>}
+              {keys.includes("samples") && <option value="samples">samples</option>}
+              <option value="none">fixed</option></select></label>
+          </>}>
+          <div ref={chartRef} class="chart-box">
+            {points.length === 0 ? <Empty>No finished run has both {metricInfo(xKey).label} and {metricInfo(yKey).label}.</Empty> : (
+              <TradeoffScatter points={points} width={chartWidth} xLabel={axisLabel(xKey)} yLabel={axisLabel(yKey)}
+                xFormat={(v) => fmtAxis(xKey, v)} yFormat={(v) => fmtAxis(yKey, v)}
+                xUnit={metricInfo(xKey).percent || xKey === "privacy_score"} yUnit={metricInfo(yKey).percent || yKey === "privacy_score"} a={a} b={b} onPick={pick} onTip={ctx.setTip} />
+            )}
+          </div>
+          <Legend items={[
+            ...[...colors.entries()].filter(([m]) => !["original", "retrain"].includes(m) && runs.some((r) => r.method === m)).map(([m, c]) => ({ label: m, color: c })),
+            { label: "θ_o original", color: COLOR_ORIGINAL, shape: "square" as const },
+            { label: "θ_r retrain", color: COLOR_RETRAIN, shape: "square" as const },
+            { label: "Pareto front", color: "#111", shape: "line" as const },
+          ]} />
+          <p class="note">Click a point for model A, shift-click (or right-click) for model B. {pickHint(a, b, sid)}</p>
+        </Panel>
+      </div>
+    </>
+  );
+}
+
+function axisLabel(k: string): string {
+  const m = metricInfo(k);
+  return `${m.label}${m.percent ? " (%)" : ""} ${m.better === "higher" ? "→ better" : m.better === "lower" ? "← better" : ""}`;
+}
+
+function fmtAxis(k: string, v: number): string {
+  return metricInfo(k).percent ? String(Math.round(v * 1000) / 10) : String(+v.toPrecision(3));
+}
+
+function pickHint(a: string | null, b: string | null, sid: string | null) {
+  if (a && b) return <>Open <a href={`#/contrast?s=${sid}&a=${a}&b=${b}`}>Contrast</a> or <a href={`#/attack?s=${sid}&a=${a}&b=${b}`}>Attack</a>.</>;
+  if (a) return <>Pick B to contrast, or open <a href={`#/attack?s=${sid}&a=${a}`}>Attack</a> for A.</>;
+  return null;
+}
+
+/** Hyper-parameters that differ from the method's defaults first (bold), then the others. */
+function Hparams({ h, defaults }: { h: Record<string, unknown>; defaults?: Record<string, unknown> }) {
+  const entries = Object.entries(h);
+  if (!entries.length) return <>–</>;
+  if (!defaults) return <span class="dim">{fmtHparams(h)}</span>;
+  const changed = entries.filter(([k, v]) => k in defaults && JSON.stringify(defaults[k]) !== JSON.stringify(v));
+  const same = entries.filter((e) => !changed.includes(e));
+  return (
+    <>
+      {changed.map(([k, v]) => <b class="changed">{k}={fmtValue(v)} </b>)}
+      {same.length > 0 && <span class="dim">{changed.length ? "· " : "defaults: "}{same.map(([k, v]) => `${k}=${fmtValue(v)}`).join(", ")}</span>}
+    </>
+  );
+}

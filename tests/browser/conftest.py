@@ -1,0 +1,135 @@
+"""Browser tests of the web workbench: the real server (`unlearnlab serve` in a subprocess, on a
+free loopback port) over a store made by the demo at a small scale, driven by Debian's Chromium
+through Playwright-for-Python (sync API). Playwright's own browser download is not used.
+
+Without /usr/bin/chromium (or $UNLEARNLAB_CHROMIUM) or the playwright package the tests are
+skipped, unless $CI is set: then they fail. Screenshots go to $UNLEARNLAB_ARTIFACTS (default
+tests/browser/artifacts/).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+STATIC = HERE.parents[1] / "src" / "unlearnlab" / "server" / "static"
+CHROMIUM = os.environ.get("UNLEARNLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: The demo at a small but real scale: every method, both requests, θ_o and θ_r trained 3 epochs.
+DEMO_TRAIN = {"epochs": 3}
+
+
+def _missing(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so the browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("UNLEARNLAB_ARTIFACTS") or HERE / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str, timeout: float = 60.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (checked first: no server or demo without a browser)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install playwright; its browser download is not needed)")
+    if not Path(CHROMIUM).is_file():
+        _missing(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    if not (STATIC / "index.html").is_file():
+        _missing(f"the web UI is not built in {STATIC} (cd frontend && npm ci && npm run build)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def server(browser, tmp_path_factory):
+    """`unlearnlab serve` on a demo store; yields (base_url, store_path, the demo's two Comparisons:
+    forget class 3, then random 10 %). The server starts
+    first so that its analysis worker compiles UMAP while the demo trains."""
+    import unlearnlab as ul
+
+    store = tmp_path_factory.mktemp("browser") / "store"
+    port = _free_port()
+    log = open(store.parent / "server.log", "w")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", "from unlearnlab.cli import main; main()", "serve",
+                             "--store", str(store), "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                get_json(f"{base}/api/health", timeout=2)
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise RuntimeError(f"the server did not start: {(store.parent / 'server.log').read_text()[-2000:]}")
+                time.sleep(0.3)
+        comparisons = ul.api.demo(store=store, train=DEMO_TRAIN)
+        yield base, store, comparisons
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+class Console:
+    """Console errors and page errors of one page."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+    def check(self, allow: tuple[str, ...] = ()):
+        bad = [e for e in self.errors if not any(a in e for a in allow)]
+        assert not bad, "\n".join(bad)
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.console = Console(pg)
+    yield pg
+    context.close()
+
+
+def shot(page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)

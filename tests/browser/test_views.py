@@ -1,0 +1,251 @@
+"""Each view of the web workbench renders without console errors; a job submitted in Build shows up
+in Screen; picking A and B renders Contrast; Attack draws its curves. Screenshots of every view go
+to the artifacts folder (see conftest.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import get_json, shot
+
+JOB_TIMEOUT_MS = 180_000
+COMPARE_TIMEOUT_MS = 150_000  # the first comparison of a pair fits a joint UMAP
+
+
+def ids(server):
+    base, _store, comparisons = server
+    cls, rnd = comparisons
+    return base, cls, rnd
+
+
+def test_screen_table_scatter_sort_filter_download_delete(page, server, artifacts):
+    base, cls, rnd = ids(server)
+    sid = cls.scenario["id"]
+    page.goto(f"{base}/#/screen?s={sid}")
+    page.wait_for_selector("table.runs[data-ready] tr[data-method=retrain]")
+    rows = page.locator("table.runs tbody tr[data-run]")
+    assert rows.count() == len(cls.runs)
+    # the references come first and are highlighted; every metric has a column
+    assert page.locator("table.runs tbody tr").nth(0).get_attribute("data-method") == "original"
+    assert "ref-retrain" in page.locator("tr[data-method=retrain]").get_attribute("class")
+    headers = page.locator("table.runs thead th").all_inner_texts()
+    for label in ("UA", "RA", "TA", "TUA", "TRA", "MIA-Eff.", "Privacy", "Avg. Gap", "Time (s)", "Speed-up"):
+        assert any(h.startswith(label) for h in headers), (label, headers)
+    # trade-off scatter: one mark per finished run, a Pareto front, references drawn as symbols
+    page.wait_for_selector("svg.tradeoff g.pt")
+    assert page.locator("svg.tradeoff g.pt").count() == sum(r.status == "done" for r in cls.runs)
+    assert page.locator("svg.tradeoff g.pt.pareto").count() >= 1
+    assert page.locator("svg.tradeoff g.pt.ref").count() == 2
+    shot(page, artifacts, "screen")
+
+    # sort by UA (descending first), references stay on top
+    page.locator("table.runs thead th", has_text=re.compile(r"^UA")).click()
+    methods = [m for m in page.locator("table.runs tbody tr").evaluate_all("rs => rs.map(r => r.dataset.method)")]
+    uas = {r.method: r.metrics["ua"] for r in cls.runs}
+    rest = [uas[m] for m in methods[2:]]
+    assert methods[:2] == ["original", "retrain"] and rest == sorted(rest, reverse=True)
+    # filter
+    page.fill("input[type=search]", "salun")
+    assert page.locator("table.runs tbody tr[data-run]").count() == 1
+    page.fill("input[type=search]", "")
+
+    # axes can change
+    page.select_option("select[aria-label='x axis']", "privacy_score")
+    page.wait_for_selector("svg.tradeoff[aria-label*='Privacy']")
+
+    # downloads
+    ft = cls.run("ft").run_id
+    with page.expect_download() as d:
+        page.locator(f"tr[data-run='{ft}'] a", has_text="weights").click()
+    assert d.value.suggested_filename == f"ft-{ft}.safetensors"
+    with page.expect_download() as d:
+        page.locator(f"tr[data-run='{ft}'] a", has_text="JSON").click()
+    assert d.value.suggested_filename == f"ft-{ft}.json"
+
+    # delete a run of the other scenario, after confirming
+    page.select_option("select[aria-label=Scenario]", rnd.scenario["id"])
+    victim = rnd.run("ssd").run_id
+    page.wait_for_selector(f"tr[data-run='{victim}']")
+    page.locator(f"tr[data-run='{victim}'] button", has_text="delete").click()
+    page.locator(f"tr[data-run='{victim}'] button", has_text="no").click()
+    page.locator(f"tr[data-run='{victim}'] button", has_text="delete").click()
+    page.locator(f"tr[data-run='{victim}'] button", has_text="yes").click()
+    page.wait_for_selector(f"tr[data-run='{victim}']", state="detached")
+    assert all(r["id"] != victim for r in get_json(f"{base}/api/scenarios/{rnd.scenario['id']}/runs")["runs"])
+    page.console.check()
+
+
+def test_build_job_appears_in_screen(page, server, artifacts):
+    base, _cls, _rnd = ids(server)
+    page.goto(f"{base}/#/build")
+    page.wait_for_selector("form.build-form input[name='method.ga']")
+    shot(page, artifacts, "build")
+    page.locator("[data-panel=methods] button", has_text="none").click()
+    page.check("input[name='method.ga']")
+    # a grid: two learning rates -> 2 configurations
+    page.locator("li[data-method=ga] button", has_text="grid").click()
+    page.fill("input[name='grid.ga.lr']", "0.004, 0.002")
+    assert page.locator("li[data-method=ga] .count").inner_text() == "2 configs"
+    page.fill("input[name='grid.ga.epochs']", "1")
+    page.locator("summary", has_text="Training of").click()
+    page.fill("input[name='train.epochs']", "1")
+    page.fill("input[name='forget-class']", "5")
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as posted:
+        page.locator("button[type=submit]", has_text="Run job").click()
+    assert posted.value.status == 202, posted.value.text()
+    job_id = posted.value.json()["id"]
+    page.wait_for_selector(f"li.job[data-job='{job_id}'][data-status=done]", timeout=JOB_TIMEOUT_MS)
+    # the finished runs come from the job's server-sent events: θ_o, θ_r and the two ga configurations
+    finished = page.locator(f"li.job[data-job='{job_id}'] table.job-runs tbody tr")
+    finished.nth(3).wait_for()
+    assert finished.count() == 4
+    shot(page, artifacts, "build-job-done")
+    server_job = get_json(f"{base}/api/jobs/{job_id}")
+    assert server_job["status"] == "done"
+
+    page.locator(f"li.job[data-job='{job_id}'] a", has_text="open in Screen").click()
+    page.wait_for_selector("table.runs[data-ready] tr[data-method=ga]")
+    assert page.locator("select[aria-label=Scenario]").input_value() == server_job["scenario_id"]
+    assert page.locator("table.runs tbody tr[data-method=ga]").count() == 2
+    assert page.locator("table.runs tbody tr[data-run]").count() == 4
+    shot(page, artifacts, "screen-after-job")
+    page.console.check()
+
+
+def test_build_live_progress_and_cancel(page, server, artifacts):
+    base, _cls, _rnd = ids(server)
+    page.goto(f"{base}/#/build")
+    page.wait_for_selector("form.build-form input[name='method.ft']")
+    page.locator("[data-panel=methods] button", has_text="none").click()
+    page.check("input[name='method.ft']")
+    page.locator("li[data-method=ft] button", has_text="grid").click()
+    page.fill("input[name='grid.ft.epochs']", "400")  # long enough to watch, then cancel
+    page.locator("summary", has_text="Training of").click()
+    page.fill("input[name='train.epochs']", "1")
+    page.fill("input[name='forget-class']", "5")
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as posted:
+        page.locator("button[type=submit]", has_text="Run job").click()
+    assert posted.value.status == 202, posted.value.text()
+    job_id = posted.value.json()["id"]
+    item = page.locator(f"li.job[data-job='{job_id}']")
+    # live progress from the event stream: the method, its epoch, loss, forget accuracy and ETA
+    page.wait_for_selector(f"li.job[data-job='{job_id}'] .job-now b >> text=ft", timeout=JOB_TIMEOUT_MS)
+    page.wait_for_selector(f"li.job[data-job='{job_id}'] .job-stats >> text=forget acc.", timeout=JOB_TIMEOUT_MS)
+    stats = item.locator(".job-stats").inner_text()
+    assert "epoch" in stats and "loss" in stats and "ETA" in stats, stats
+    assert "ft" in item.locator(".job-now").inner_text()
+    shot(page, artifacts, "build-progress")
+    item.locator("button", has_text="cancel").click()
+    page.wait_for_selector(f"li.job[data-job='{job_id}'][data-status=cancelled]", timeout=60_000)
+    assert get_json(f"{base}/api/jobs/{job_id}")["status"] == "cancelled"
+    page.console.check()
+
+
+def test_pick_a_and_b_renders_contrast(page, server, artifacts):
+    base, cls, _rnd = ids(server)
+    sid = cls.scenario["id"]
+    a, b = cls.run("ft").run_id, cls.run("rl").run_id
+    page.goto(f"{base}/#/screen?s={sid}")
+    page.wait_for_selector("table.runs[data-ready]")
+    page.locator(f"tr[data-run='{a}'] button.pick-a").click()
+    page.locator(f"tr[data-run='{b}'] button.pick-b").click()
+    assert "ft" in page.locator(".chip[data-pick=A]").inner_text()
+    assert "rl" in page.locator(".chip[data-pick=B]").inner_text()
+    page.locator("[data-tab=contrast]").click()
+    page.wait_for_selector("[data-panel=per-class] rect.bar, .state.error", timeout=COMPARE_TIMEOUT_MS)
+    error = page.locator(".state.error")
+    if error.count():
+        text = error.inner_text()
+        if "no /api/compare endpoint" in text:
+            shot(page, artifacts, "contrast-missing-endpoint")
+            page.console.check(allow=("Failed to load resource",))
+            pytest.skip("the server has no /api/compare endpoint yet (the Contrast assertions need it)")
+        raise AssertionError(f"Contrast failed: {text}")
+
+    data = get_json(f"{base}/api/compare?a={a}&b={b}")  # cached by now
+    k, n = data["scenario"]["num_classes"], len(data["instances"])
+    assert page.locator("[data-panel=per-class] svg.bars rect.bar").count() == 2 * k
+    assert page.locator("[data-panel=per-class] svg.diff rect.bar").count() == k
+    assert page.locator("[data-panel=matrices] svg.heatmap").count() == 2
+    assert page.locator("[data-panel=matrices] svg.heatmap").first.locator("rect.cell").count() == k * k
+    assert page.locator("[data-embedding=A] circle.pt").count() == n
+    assert page.locator("[data-embedding=B] circle.pt").count() == n
+    assert page.locator("[data-embedding=A] circle.pt.forget").count() == sum(data["embedding"]["is_forget"])
+    assert page.locator("[data-panel=cka] path.series").count() == 5
+    shot(page, artifacts, "contrast")
+
+    # linked hover: the same instance lights up in B
+    point = page.locator("[data-embedding=A] circle.pt").nth(0)
+    i = point.get_attribute("data-i")
+    point.hover(force=True)
+    page.wait_for_selector(f"[data-embedding=B] circle.pt.hot[data-i='{i}']")
+    assert page.locator(".tooltip").is_visible()
+    # a brush in A highlights the same instances in B
+    box = page.locator("[data-embedding=A] svg.embedding").bounding_box()
+    page.mouse.move(box["x"] + 8, box["y"] + 8)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=6)
+    page.mouse.up()
+    dim_b = page.locator("[data-embedding=B] circle.pt.dim").count()
+    assert 0 < dim_b < n
+    assert page.locator("[data-embedding=A] circle.pt.dim").count() == dim_b
+    page.locator("[data-panel=embedding] button", has_text="clear brush").click()
+    assert page.locator("[data-embedding=B] circle.pt.dim").count() == 0
+    # the instance panel: input drawn, label, both models' probabilities
+    page.locator("[data-embedding=B] circle.pt.forget").first.click(force=True)
+    page.wait_for_selector("[data-panel=instance] canvas.input-canvas")
+    assert page.locator("[data-panel=instance] table.probs tbody tr").count() == k
+    # toggles
+    page.locator("[data-toggle=matrix-kind] button", has_text="mean softmax").click()
+    page.locator("[data-toggle=cka-set] button[data-value=retain]").click()
+    page.locator("[data-toggle=embedding-color] button[data-value=category]").click()
+    shot(page, artifacts, "contrast-instance")
+    page.console.check()
+
+
+def test_attack_curves_strategies_and_samples(page, server, artifacts):
+    base, cls, _rnd = ids(server)
+    sid = cls.scenario["id"]
+    a, b = cls.run("rl").run_id, cls.run("ft").run_id
+    page.goto(f"{base}/#/attack?s={sid}&a={a}&b={b}")
+    page.wait_for_selector("[data-panel=attack-curves] path.series[data-series=attack_score]")
+    for series in ("attack_score", "fpr", "fnr"):
+        assert page.locator(f"[data-panel=attack-curves] path.series[data-series={series}]").count() == 1
+    samples = page.locator("[data-panel=samples] button.sample")
+    assert samples.count() == len(get_json(f"{base}/api/runs/{a}/attack?feature=entropy")["samples"])
+    # strategies: the common threshold is offered because B is picked
+    page.locator("[data-toggle=strategy] button[data-value=common_threshold]").click()
+    page.locator("[data-toggle=strategy] button[data-value=max_success_rate]").click()
+    page.locator("input[aria-label='Custom threshold']").fill("3")
+    assert page.locator("[data-toggle=strategy] button[data-value=custom]").get_attribute("aria-checked") == "true"
+    # a sample's statistics
+    samples.first.click()
+    page.wait_for_selector("[data-panel=sample-detail] dl")
+    assert "risk" in page.locator("[data-panel=sample-detail]").inner_text()
+    # no audit in this store: the panel says how to make one
+    page.wait_for_selector("[data-panel=audit] pre.cmd")
+    assert f"unlearnlab audit {a}" in page.locator("[data-panel=audit]").inner_text()
+    shot(page, artifacts, "attack")
+    # the other feature
+    page.locator("[data-toggle=feature] button[data-value=confidence]").click()
+    page.wait_for_selector("[data-panel=attack-curves] .axis-label >> text=confidence")
+    assert page.locator("[data-panel=attack-curves] path.series").count() == 4
+    shot(page, artifacts, "attack-confidence")
+    page.console.check()
+
+
+def test_empty_and_error_states(page, server, artifacts):
+    base, cls, _rnd = ids(server)
+    sid = cls.scenario["id"]
+    page.goto(f"{base}/#/contrast?s={sid}")
+    page.wait_for_selector(".state.empty >> text=Pick model A and model B")
+    page.goto(f"{base}/#/attack?s={sid}")
+    page.wait_for_selector(".state.empty >> text=Pick model A")
+    shot(page, artifacts, "attack-empty")
+    page.goto(f"{base}/#/attack?s={sid}&a=ffffffffffff")
+    page.wait_for_selector(".state.error >> text=unknown run")
+    shot(page, artifacts, "attack-error")
+    # the browser logs the 404 itself; nothing else may be logged
+    page.console.check(allow=("Failed to load resource: the server responded with a status of 404",))
