@@ -70,6 +70,7 @@ export const api = {
   jobs: () => get<Job[]>("/api/jobs"),
   submitJob: (body: unknown) => request<Job>("POST", "/api/jobs", body),
   cancelJob: (id: string) => request<Job>("POST", `/api/jobs/${enc(id)}/cancel`),
+  submitAudit: (runId: string, refs: number) => request<Job>("POST", `/api/runs/${enc(runId)}/audit`, { refs }),
   eventsUrl: (id: string) => `/api/jobs/${enc(id)}/events`,
 };
 

@@ -233,6 +233,9 @@ def test_attack_curves_strategies_and_samples(page, server, artifacts):
     page.wait_for_selector("[data-panel=attack-curves] .axis-label >> text=confidence")
     assert page.locator("[data-panel=attack-curves] path.series").count() == 4
     shot(page, artifacts, "attack-confidence")
+    # ... or queue one on the server: it becomes a job (the session's server cancels it at shutdown)
+    page.locator("[data-run-audit]").click()
+    page.wait_for_selector("[data-audit-queued] >> text=queued as job")
     page.console.check()
 
 

@@ -263,6 +263,13 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
   const [which, setWhich] = useState<string | null>(null);
   const [relRef, relWidth] = useWidth<HTMLDivElement>(480);
   const cmd = `unlearnlab audit ${runId}`;
+  const [queued, setQueued] = useState<string | null>(null);
+  const submit = (refs: number) => {
+    setQueued("submitting…");
+    api.submitAudit(runId, refs).then(
+      (job) => setQueued(`queued as job ${job.id}: its progress is in Build's job list; check again when it is done`),
+      (err) => setQueued(`refused: ${errorText(err)}`));
+  };
   let body;
   if (audits.loading) body = <Spinner label="Loading audits…" />;
   else if (audits.error) {
@@ -273,8 +280,11 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
       <Empty>
         <div>No audit of this run yet. U-LiRA (and F, KLoM, LiRA, relearning) need ensembles of retrained and unlearned models; make them with</div>
         <pre class="cmd">{cmd} --store &lt;this server's store&gt;</pre>
-        <div>(16 members a side by default; <code>--refs 8</code> is quicker), then{" "}
+        <div>(16 members a side by default; <code>--refs 8</code> is quicker), or run it on this server:{" "}
+          <button type="button" class="small" data-run-audit onClick={() => submit(8)}>audit with 8 members</button>{" "}
+          <button type="button" class="small" onClick={() => submit(16)}>with 16</button>{" "}
           <button type="button" class="small" onClick={() => { runAudits.delete(runId); audits.reload(); }}>check again</button></div>
+        {queued && <div class="note" data-audit-queued>{queued}</div>}
       </Empty>
     );
   } else {
