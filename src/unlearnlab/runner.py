@@ -111,14 +111,21 @@ def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str |
     return scenario
 
 
-def load_scenario(spec: Mapping[str, Any]) -> Scenario:
-    """Rebuild a stored scenario (`Store.scenario(id)`) and check that its data did not change."""
+def load_stored_dataset(spec: Mapping[str, Any]) -> Dataset:
+    """The data set of a stored scenario (`Store.scenario(id)`), checked by fingerprint. Draws from no
+    global random generator (unlike `load_scenario`, which builds a model)."""
     ds_spec = spec["dataset"]
     params = {k: v for k, v in ds_spec["params"].items() if k != "seed"}
     dataset = load_dataset(ds_spec["name"], seed=ds_spec["params"].get("seed", spec["seed"]), **params)
     if dataset.fingerprint != ds_spec["fingerprint"]:
         raise BadInput(f"dataset {ds_spec['name']!r} no longer matches the stored scenario (fingerprint "
                        f"{dataset.fingerprint[:12]} != {ds_spec['fingerprint'][:12]}); its files changed")
+    return dataset
+
+
+def load_scenario(spec: Mapping[str, Any]) -> Scenario:
+    """Rebuild a stored scenario (`Store.scenario(id)`) and check that its data did not change."""
+    dataset = load_stored_dataset(spec)
     scenario = prepare(dataset, spec["model"]["name"], spec["forget"], seed=spec["seed"], train=spec["train"],
                        model_kwargs=spec["model"]["kwargs"], prune=spec.get("prune"))
     if scenario.spec()["forget_indices_sha256"] != spec["forget_indices_sha256"]:

@@ -21,7 +21,7 @@ from ..analysis.compare import CACHE_KIND, cache_key, resolve_runs
 from ..errors import BadInput
 from ..executors import ProcessExecutor
 from ..store import Store
-from ..data import load_dataset
+from ..runner import load_stored_dataset
 from .jobs import clean, reads_files
 
 log = logging.getLogger(__name__)
@@ -139,18 +139,13 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
     datasets: dict[str, Any] = {}
 
     def _dataset(spec: dict[str, Any]):
-        # data only: load_scenario would build a model too, drawing from the global RNG a job trains with
         ds = spec["dataset"]
         if reads_files(ds["name"]):
             raise BadInput(f"data set {ds['name']!r} reads files; the web API does not serve its inputs")
         if spec["id"] not in datasets:
-            params = {k: v for k, v in ds["params"].items() if k != "seed"}
-            data = load_dataset(ds["name"], seed=ds["params"].get("seed", spec["seed"]), **params)
-            if data.fingerprint != ds["fingerprint"]:
-                raise BadInput(f"data set {ds['name']!r} no longer matches scenario {spec['id']!r}")
             if len(datasets) > 8:
                 datasets.clear()
-            datasets[spec["id"]] = data
+            datasets[spec["id"]] = load_stored_dataset(spec)
         return datasets[spec["id"]]
 
     return worker

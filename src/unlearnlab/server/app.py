@@ -30,10 +30,10 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..api import list_methods
-from ..data import DATASETS, load_dataset, parse_forget, select_forget
+from ..data import DATASETS, parse_forget, select_forget
 from ..errors import BadInput
 from ..models import MODELS
-from ..runner import GOLD
+from ..runner import GOLD, load_stored_dataset
 from ..store import Store
 from ..training import TrainConfig
 from . import schemas as S
@@ -250,13 +250,10 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
             return layouts[spec["id"]]
         out = None
         try:
-            ds = spec["dataset"]
-            if not reads_files(ds["name"]):
-                params = {k: v for k, v in ds["params"].items() if k != "seed"}
-                data = load_dataset(ds["name"], seed=ds["params"].get("seed", spec["seed"]), **params)
-                if data.fingerprint == ds["fingerprint"]:
-                    idx = select_forget(parse_forget(spec["forget"]), data, seed=spec["seed"])
-                    out = (idx, data.y_train[idx])
+            if not reads_files(spec["dataset"]["name"]):
+                data = load_stored_dataset(spec)  # BadInput if the data changed
+                idx = select_forget(parse_forget(spec["forget"]), data, seed=spec["seed"])
+                out = (idx, data.y_train[idx])
         except Exception:  # a plugin data set that is gone, a changed generator: samples lose index/label
             out = None
         if len(layouts) > 32:

@@ -532,47 +532,15 @@ class JobManager:
             store.close()
 
     def _run(self, job: Job, store: Store) -> None:
+        """Run a job to its terminal event, whatever happens in it."""
         plan = job.plan
         assert plan is not None
-        if isinstance(plan, AuditPlan):
-            self._run_audit(job, store, plan)
-            return
-        progress = JobProgress(job, plan.track_forget_accuracy)
-        n = len(plan.methods)
         job.emit("job_started", scenario_id=job.scenario_id, configs=job.configs)
         try:
-            # prepare (the runner's own checks) runs here, in the one thread that uses the global RNGs
-            scenario = prepare(**plan.prepare_args)
-            job.scenario_id = scenario.id
-            progress.set_forget(scenario)
-            progress.context = {"index": None, "method": "references"}
-            job.current = dict(progress.context)
-            job.emit("references_started", scenario_id=scenario.id)
-            try:
-                refs = execute(scenario, [], store, device=plan.device, progress=progress, cancel=job.cancel)
-            except Cancelled:
-                job.run_ids += self._cancelled_references(store, scenario.id, job.started or 0.0)
-                raise
-            for r in refs.runs:
-                job.run_ids.append(r.run_id)
-                job.emit("run_finished", **run_event(r, None))
-            t_methods = time.perf_counter()
-            for i, method in enumerate(plan.methods):
-                if job.cancel.is_set():
-                    raise Cancelled("cancelled by request")
-                progress.context = {"index": i, "method": method.name}
-                if i:
-                    per = (time.perf_counter() - t_methods) / i
-                    progress.job_eta_s = per * (n - i)
-                job.current = dict(progress.context)
-                job.emit("method_started", index=i, total=n, method=method.name, hparams=method.get_params())
-                result = execute(scenario, [method], store, device=plan.device, progress=progress,
-                                 cancel=job.cancel)
-                run = result.runs[-1]
-                job.run_ids.append(run.run_id)
-                job.emit("run_finished", **run_event(run, i))
-                if run.status == "cancelled":
-                    raise Cancelled(run.reason or "cancelled by request")
+            if isinstance(plan, AuditPlan):
+                self._run_audit(job, store, plan)
+            else:
+                self._run_methods(job, store, plan)
             job.finish("done", "job_done")
         except Cancelled:
             job.finish("cancelled", "job_cancelled", reason="cancelled by request")
@@ -584,28 +552,52 @@ class JobManager:
             job.error = f"{type(err).__name__}: {err}"
             job.finish("failed", "job_failed", error=job.error)
 
+    def _run_methods(self, job: Job, store: Store, plan: JobPlan) -> None:
+        progress = JobProgress(job, plan.track_forget_accuracy)
+        n = len(plan.methods)
+        # prepare (the runner's own checks) runs here, in the one thread that uses the global RNGs
+        scenario = prepare(**plan.prepare_args)
+        job.scenario_id = scenario.id
+        progress.set_forget(scenario)
+        progress.context = {"index": None, "method": "references"}
+        job.current = dict(progress.context)
+        job.emit("references_started", scenario_id=scenario.id)
+        try:
+            refs = execute(scenario, [], store, device=plan.device, progress=progress, cancel=job.cancel)
+        except Cancelled:
+            job.run_ids += self._cancelled_references(store, scenario.id, job.started or 0.0)
+            raise
+        for r in refs.runs:
+            job.run_ids.append(r.run_id)
+            job.emit("run_finished", **run_event(r, None))
+        t_methods = time.perf_counter()
+        for i, method in enumerate(plan.methods):
+            if job.cancel.is_set():
+                raise Cancelled("cancelled by request")
+            progress.context = {"index": i, "method": method.name}
+            if i:
+                per = (time.perf_counter() - t_methods) / i
+                progress.job_eta_s = per * (n - i)
+            job.current = dict(progress.context)
+            job.emit("method_started", index=i, total=n, method=method.name, hparams=method.get_params())
+            result = execute(scenario, [method], store, device=plan.device, progress=progress,
+                             cancel=job.cancel)
+            run = result.runs[-1]
+            job.run_ids.append(run.run_id)
+            job.emit("run_finished", **run_event(run, i))
+            if run.status == "cancelled":
+                raise Cancelled(run.reason or "cancelled by request")
+
     def _run_audit(self, job: Job, store: Store, plan: AuditPlan) -> None:
         from ..audits import audit_run
 
         progress = JobProgress(job, track_forget=False)
         progress.context = {"index": 0, "method": f"audit of {plan.method}"}
-        job.emit("job_started", scenario_id=job.scenario_id, configs=job.configs)
-        try:
-            result = audit_run(store, plan.run_id, against=plan.against, refs=plan.refs, progress=progress,
-                               cancel=job.cancel)
-            job.emit("audit_finished", audit_id=result["id"], run_id=plan.run_id, verdicts=result["verdicts"],
-                     ulira_accuracy=result["ulira"]["accuracy"], forgetting_quality=result["forgetting_quality"],
-                     klom_forget_median=result["klom"]["forget"]["median"])
-            job.finish("done", "job_done")
-        except Cancelled:
-            job.finish("cancelled", "job_cancelled", reason="cancelled by request")
-        except UnlearnlabError as err:
-            job.error = str(err)
-            job.finish("failed", "job_failed", error=job.error)
-        except Exception as err:
-            log.exception("audit job %s failed", job.id)
-            job.error = f"{type(err).__name__}: {err}"
-            job.finish("failed", "job_failed", error=job.error)
+        result = audit_run(store, plan.run_id, against=plan.against, refs=plan.refs, progress=progress,
+                           cancel=job.cancel)
+        job.emit("audit_finished", audit_id=result["id"], run_id=plan.run_id, verdicts=result["verdicts"],
+                 ulira_accuracy=result["ulira"]["accuracy"], forgetting_quality=result["forgetting_quality"],
+                 klom_forget_median=result["klom"]["forget"]["median"])
 
     @staticmethod
     def _cancelled_references(store: Store, scenario_id: str, since: float) -> list[str]:
