@@ -29,11 +29,16 @@ def test_audit_prints_the_table_and_writes_json(small_store, tmp_path):
     out = tmp_path / "audit.json"
     result = invoke("audit", comparison.run("rl").run_id, "--store", root, "--json", out, *SMALL)
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    for needle in ("U-LiRA accuracy", "Forgetting quality F", "KLoM forget median", "Relearning attack", "null"):
+    for needle in ("U-LiRA accuracy", "Forgetting quality F", "F two-sided", "KLoM forget median",
+                   "Relearning attack", "Null", "Effect", "swap test"):
         assert needle in result.stdout
+    # 6 members are too few for KLoM: the reason, not a verdict
+    assert "too few models (need 16)" in result.stdout
     payload = json.loads(out.read_text())
     assert payload["run_id"] == comparison.run("rl").run_id and payload["refs"] == 6
-    assert set(payload["verdicts"]) == {"ulira_accuracy", "forgetting_quality", "klom_forget_median"}
+    assert set(payload["verdicts"]) == {"ulira_accuracy", "ulira_auc", "forgetting_quality",
+                                        "forgetting_quality_two_sided", "klom_forget_median", "lira_after_online_auc"}
+    assert {"p", "effect", "z", "null", "null_ci"} <= set(payload["ulira"]["auc"])
     # the Python API returns the stored audit, same numbers
     again = ul.audit(comparison.run("rl").run_id, refs=6, store=root, executor="serial", partitions=6)
     assert again["ulira"] == payload["ulira"]

@@ -81,17 +81,21 @@ def test_audit_is_stored_with_per_sample_arrays_and_reused(tiny):
     store, comp = tiny
     rl = comp.run("rl").run_id
     result = audit_run(store, rl, refs=N, executor=SerialExecutor(), partitions=8, n_boot=20, relearn_steps=5)
-    for key in ("ulira", "forgetting_quality", "final_score", "klom", "lira", "relearn", "verdicts", "accuracy"):
+    for key in ("ulira", "forgetting_quality", "forgetting_quality_two_sided", "final_score", "klom", "lira",
+                "relearn", "verdicts", "accuracy", "test"):
         assert key in result
     assert set(result["klom"]) == {"forget", "retain", "test"}
-    for stat in (result["ulira"]["accuracy"], result["forgetting_quality"], result["klom"]["forget"]["median"]):
-        assert set(stat) == {"value", "ci", "null", "null_ci"}
+    for stat in (result["ulira"]["accuracy"], result["forgetting_quality"], result["klom"]["forget"]["median"],
+                 result["lira"]["after"]["online"]["auc"]):
+        assert {"value", "ci", "null", "null_ci", "p", "effect", "z"} <= set(stat)
+    # N = 6 is below the ensemble size where KLoM discriminates: no verdict, the reason instead
+    assert result["verdicts"]["klom_forget_median"] == "too few models (need 16)"
     assert len(result["relearn"]["heldout_accuracy"]["unlearned"]) == 6
     assert result["refs"] == N and result["halves"] == N // 2
     [stored] = store.audits(rl)
     assert stored["id"] == result["id"]
     arrays = store.audit_arrays(result["id"])
-    assert arrays["ulira_auc"].shape == arrays["klom_forget"].shape == (146,)
+    assert arrays["ulira_auc"].shape == arrays["klom_forget"].shape == arrays["challenge_eps_two_sided"].shape == (146,)
     assert arrays["klom_retain"].shape == (len(comp.scenario and store.load_outputs(rl)["retain"]),)
     assert arrays["phi_candidate"].shape == (146, N)
     counting = CountingExecutor()

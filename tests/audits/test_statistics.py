@@ -1,15 +1,16 @@
-"""The ensemble statistics on synthetic φ: identical distributions sit within their null, shifted
-ones do not; partitions never pair member i with member i."""
+"""The ensemble statistics on synthetic φ: values, intervals of those values, the swap test's null,
+p-values and effect sizes; U-LiRA's and LiRA's symmetric fits; partitions never pair member i
+with member i. Calibration by simulation: test_calibration.py."""
 
 import numpy as np
 import pytest
 
 from unlearnlab.audits.statistics import (challenge_audit, klom_audit, lira_audit, partitions, per_example_auc,
-                                         ulira_audit, ulira_loo, verdict)
+                                         swaps, ulira_audit, ulira_scores, verdict)
 from unlearnlab.errors import BadInput
 from unlearnlab.metrics.lira import gaussian_llr
 
-OPTS = {"partitions_m": 20, "level": 0.95, "seed": 0}
+OPTS = {"partitions_m": 10, "permutations": 39, "n_boot": 50, "level": 0.95, "seed": 0}
 
 
 def ensembles(shift: float, n_examples=60, n_models=16, seed=0):
@@ -30,14 +31,28 @@ def test_partitions_are_disjoint_halves_and_seeded():
         partitions(4, 2, 0)
 
 
-def test_leave_one_out_scores_match_a_direct_fit():
+def test_swaps_leave_the_first_row_observed():
+    s = swaps(8, 30, seed=1)
+    assert s.shape == (31, 8) and not s[0].any() and 0.3 < s[1:].mean() < 0.7
+
+
+def test_ulira_targets_meet_the_same_held_out_fit():
     c, r = ensembles(1.0, n_examples=5, n_models=8)
-    sc, sr = ulira_loo(c, r)
+    sc, sr = ulira_scores(c, r)
     assert sc.shape == sr.shape == (5, 8)
-    expected = gaussian_llr(c[:, 2], np.delete(c, 2, axis=1), r)
-    np.testing.assert_allclose(sc[:, 2], expected)
-    expected = gaussian_llr(r[:, 5], c, np.delete(r, 5, axis=1))
-    np.testing.assert_allclose(sr[:, 5], expected)
+    shadows_c, shadows_r = np.delete(c, 2, axis=1), np.delete(r, 2, axis=1)
+    np.testing.assert_allclose(sc[:, 2], gaussian_llr(c[:, 2], shadows_c, shadows_r))
+    np.testing.assert_allclose(sr[:, 2], gaussian_llr(r[:, 2], shadows_c, shadows_r))
+
+
+def test_a_perfect_unlearner_reads_near_half():
+    # One-sided leave-one-out read ≈ 0.4 here; the symmetric fit is unbiased: mean AUC over seeds ≈ 0.5.
+    aucs = [ulira_audit(*ensembles(0.0, n_models=16, seed=s), partitions_m=5, permutations=19, n_boot=1)[0]["auc"]
+            for s in range(20)]
+    values = np.array([a["value"] for a in aucs])
+    # 20 seeds: the standard error of the mean is about 0.03 / sqrt(20) < 0.01
+    assert abs(values.mean() - 0.5) < 0.03, values
+    assert all(abs(a["null"] - 0.5) < 0.05 for a in aucs)
 
 
 def test_per_example_auc_by_hand():
@@ -47,16 +62,22 @@ def test_per_example_auc_by_hand():
     np.testing.assert_allclose(per_example_auc(sc, sr), [0.875, 0.25])
 
 
-def test_identical_distributions_sit_within_their_null():
+def test_every_statistic_reports_value_interval_null_p_and_effect():
     c, r = ensembles(0.0)
     ulira, auc = ulira_audit(c, r, **OPTS)
     quality, eps = challenge_audit(c, r, **OPTS)
     klom, kl = klom_audit(c, r, **OPTS)
-    for stat, worse in ((ulira["accuracy"], "higher"), (quality, "lower"), (klom["median"], "higher")):
-        assert verdict(stat["value"], stat["null_ci"], worse) == "within null", stat
-    # the small-N biases the null makes visible: accuracy above 0.5, F far below 1, KLoM above 0
-    assert ulira["accuracy"]["null"] > 0.5 and quality["null"] < 0.6 and klom["median"]["null"] > 0
-    assert auc.shape == eps.shape == kl.shape == (60,)
+    for stat in (ulira["accuracy"], quality["forgetting_quality"], quality["forgetting_quality_two_sided"],
+                 klom["median"]):
+        assert {"value", "ci", "null", "null_ci", "p", "effect", "z"} <= set(stat)
+        assert stat["ci"][0] <= stat["value"] <= stat["ci"][1]  # the interval is of the value itself
+        assert stat["null_ci"][0] <= stat["null"] <= stat["null_ci"][1]
+        assert 1 / 40 <= stat["p"] <= 1 and stat["effect"] == pytest.approx(stat["value"] - stat["null"])
+    # the small-N biases the null makes visible: accuracy above 0.5, F below 1, KLoM above 0
+    assert ulira["accuracy"]["null"] > 0.5 and quality["forgetting_quality"]["null"] < 0.7
+    assert quality["forgetting_quality_two_sided"]["null"] < quality["forgetting_quality"]["null"]
+    assert klom["median"]["null"] > 0
+    assert auc.shape == kl.shape == eps["challenge_eps"].shape == eps["challenge_eps_two_sided"].shape == (60,)
 
 
 def test_a_shifted_candidate_is_distinguishable_on_every_statistic():
@@ -64,12 +85,20 @@ def test_a_shifted_candidate_is_distinguishable_on_every_statistic():
     ulira, auc = ulira_audit(c, r, **OPTS)
     quality, _ = challenge_audit(c, r, **OPTS)
     klom, _ = klom_audit(c, r, **OPTS)
-    assert verdict(ulira["accuracy"]["value"], ulira["accuracy"]["null_ci"], "higher") == "distinguishable"
-    assert verdict(quality["value"], quality["null_ci"], "lower") == "distinguishable"
-    assert verdict(klom["median"]["value"], klom["median"]["null_ci"], "higher") == "distinguishable"
-    assert ulira["accuracy"]["value"] > 0.8 and auc.mean() > 0.8
-    lo, hi = ulira["accuracy"]["ci"]
-    assert lo <= ulira["accuracy"]["value"] <= hi
+    for stat in (ulira["accuracy"], ulira["auc"], quality["forgetting_quality"],
+                 quality["forgetting_quality_two_sided"], klom["median"]):
+        assert verdict(stat) == "distinguishable" and stat["p"] == pytest.approx(1 / 40), stat
+    assert ulira["auc"]["value"] > 0.7 and auc.mean() > 0.7 and ulira["auc"]["z"] > 3
+    assert quality["forgetting_quality"]["effect"] < 0 and klom["median"]["effect"] > 0
+
+
+def test_the_notebook_f_sees_one_direction_only():
+    # A candidate *less* confident than retraining: the notebook's rule "unlearned iff φ > t" cannot
+    # see it, the two-sided variant can.
+    c, r = ensembles(-2.0)
+    quality, _ = challenge_audit(c, r, **OPTS)
+    assert verdict(quality["forgetting_quality_two_sided"]) == "distinguishable"
+    assert quality["forgetting_quality"]["p"] > 0.05
 
 
 def test_same_seed_same_numbers():
@@ -78,22 +107,35 @@ def test_same_seed_same_numbers():
     assert ulira_audit(c, r, **OPTS)[0] != ulira_audit(c, r, **{**OPTS, "seed": 1})[0]
 
 
-def test_lira_separates_members_from_non_members():
+def test_lira_before_and_after():
     rng = np.random.default_rng(1)
     centre = rng.normal(0, 2, size=(80, 1))
     original = centre + 3 + rng.normal(size=(80, 12))  # IN: trained on the example
     retrain = centre + rng.normal(size=(80, 12))  # OUT
     before = lira_audit(original, retrain, n_boot=50)
     assert before["online"]["auc"]["value"] > 0.95 and before["offline"]["auc"]["value"] > 0.9
+    assert "p" not in before["online"]["auc"]  # θ_o is the baseline, not tested
     after = lira_audit(original, retrain, centre + rng.normal(size=(80, 12)), n_boot=50)  # a perfect unlearner
-    assert 0.4 < after["online"]["auc"]["value"] < 0.6
+    assert 0.4 < after["online"]["auc"]["value"] < 0.6 and abs(after["online"]["auc"]["null"] - 0.5) < 0.05
+    assert after["online"]["auc"]["p"] > 0.05
+    kept = lira_audit(original, retrain, original + 0.1 * rng.normal(size=(80, 12)), n_boot=50)  # no unlearning
+    assert kept["online"]["auc"]["value"] > 0.9 and verdict(kept["online"]["auc"]) == "distinguishable"
 
 
-def test_verdict_reads_the_direction():
-    assert verdict(0.5, (0.45, 0.55), "higher") == "within null"
-    assert verdict(0.6, (0.45, 0.55), "higher") == "distinguishable"
-    assert verdict(0.4, (0.45, 0.55), "higher") == "better than null"
-    assert verdict(0.1, (0.2, 0.3), "lower") == "distinguishable"
+def test_verdict_reads_the_test():
+    stat = {"p": 0.01, "p_better": 0.99, "degenerate": False}
+    assert verdict(stat) == "distinguishable"
+    assert verdict({**stat, "p": 0.5, "p_better": 0.5}) == "not distinguished"
+    assert verdict({**stat, "p": 0.99, "p_better": 0.01}) == "better than null"
+    assert verdict(stat, too_few=16) == "too few models (need 16)"
+    assert verdict({**stat, "degenerate": True}).startswith("too few models")
+
+
+def test_klom_saturates_with_few_models():
+    # N = 6: three margins a side in 20 bins rarely share a bin; the swap null has (almost) no room
+    c, r = ensembles(0.0, n_models=6)
+    klom, _ = klom_audit(c, r, **OPTS)
+    assert klom["median"]["null_ci"][1] - klom["median"]["null_ci"][0] < 0.2
 
 
 def test_mismatched_ensembles_are_rejected():

@@ -7,9 +7,12 @@ from unlearnlab.errors import BadInput
 from unlearnlab.metrics.challenge import (
     attack_epsilons,
     bin_index,
+    example_epsilon,
+    example_epsilons,
     example_scores,
     final_score,
     forgetting_quality,
+    logistic_regression_attack_rates,
     null_forgetting_quality,
     threshold_attack_rates,
 )
@@ -24,11 +27,25 @@ def test_attack_epsilons_follow_the_challenge_rules():
     assert eps[4] == math.inf  # both 1 − δ − rate < 0: the notebook's nan-nan case
 
 
-def test_threshold_rates_cover_both_directions():
+def test_threshold_rates_follow_the_notebook_and_the_two_sided_variant():
+    # the notebook: "unlearned iff s > t" for t = 0, 1, 2, 3 only
     fpr, fnr = threshold_attack_rates([1.0, 2.0], [0.0, 3.0])
-    # "unlearned iff s > t" for t = 0, 1, 2, 3, then the reversed rules.
+    np.testing.assert_allclose(fpr, [0.5, 0.5, 0.5, 0.0])
+    np.testing.assert_allclose(fnr, [0.0, 0.5, 1.0, 1.0])
+    # the variant adds the reversed rules
+    fpr, fnr = threshold_attack_rates([1.0, 2.0], [0.0, 3.0], two_sided=True)
     np.testing.assert_allclose(fpr, [0.5, 0.5, 0.5, 0.0, 0.5, 0.5, 0.5, 1.0])
     np.testing.assert_allclose(fnr, [0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0])
+
+
+def test_batched_epsilons_match_one_example_at_a_time():
+    rng = np.random.default_rng(3)
+    u, r = np.round(rng.normal(size=(30, 8)), 1), np.round(rng.normal(size=(30, 8)), 1)  # rounding makes ties
+    one, two = example_epsilons(u, r)
+    lr = np.array(logistic_regression_attack_rates(u, r))
+    for i in range(30):
+        assert one[i] == example_epsilon(u[i], r[i], lr_rates=tuple(lr[:, i]))
+        assert two[i] == example_epsilon(u[i], r[i], two_sided=True, lr_rates=tuple(lr[:, i]))
 
 
 def test_bins_and_scores():
@@ -44,13 +61,17 @@ def test_forgetting_quality_hand_cases():
     # Perfectly separable: FPR = FNR = 0 for the threshold between, ε = ∞, H = 2/2^13.
     f, eps = forgetting_quality(np.array([[2.0, 3.0, 4.0]]), np.array([[0.0, 1.0, 1.5]]))
     assert eps[0] == math.inf and f == 2.0 ** -12
-    # u = 1..4, r = 0, 5, 6, 7: the best rule "unlearned iff s ≤ 3" has FPR = FNR = 1/4,
+    # u = 1..4, r = 0, 5, 6, 7: the best two-sided rule "unlearned iff s ≤ 3" has FPR = FNR = 1/4,
     # ε = ln(0.74 / 0.25) ≈ 1.085, bin [1, 1.5) -> n = 3 -> H = 1/4; with a constant row H = 1.
     u = np.array([[1.0, 2.0, 3.0, 4.0], [5.0] * 4])
     r = np.array([[0.0, 5.0, 6.0, 7.0], [5.0] * 4])
-    f, eps = forgetting_quality(u, r, logistic_regression=False)
+    f, eps = forgetting_quality(u, r, logistic_regression=False, two_sided=True)
     assert eps[0] == pytest.approx(math.log(0.74 / 0.25))
     assert f == pytest.approx((0.25 + 1.0) / 2)
+    # the notebook's rules "unlearned iff s > t" only: the best is t = 0 (FPR 3/4, FNR 0: discarded)
+    # or t = 4 (FPR 3/4, FNR 1: ε = ln(0.99 − 0.75) − ln 0.75 < 0 and ln(−0.01) nan: ε = 0)
+    f, eps = forgetting_quality(u, r, logistic_regression=False)
+    assert eps[0] < 0.5 and f == 1.0
 
 
 def test_forgetting_quality_rejects_bad_shapes():
@@ -67,9 +88,12 @@ def test_final_score_by_hand():
 
 
 def test_small_n_bias_of_a_perfect_unlearner():
-    # Two samples of one distribution: F ≈ 0.25 at N ≤ 128 and ≈ 0.7 at N = 512 (spec §2).
-    f64 = null_forgetting_quality(64, n_examples=60, seed=0)
-    f512 = null_forgetting_quality(512, n_examples=100, seed=0)
+    # Two samples of one distribution, the notebook's attacks: F ≈ 0.42 at N = 16 (issue 9's figure)
+    f16 = null_forgetting_quality(16, n_examples=200, seed=0)
+    assert 0.35 < f16 < 0.5
+    # the two-sided variant: F ≈ 0.25 at N ≤ 128 and ≈ 0.7 at N = 512 (spec §2)
+    f64 = null_forgetting_quality(64, n_examples=60, seed=0, two_sided=True)
+    f512 = null_forgetting_quality(512, n_examples=100, seed=0, two_sided=True)
     assert 0.1 < f64 < 0.45
     assert 0.55 < f512 < 0.85
     assert f512 > f64 + 0.2

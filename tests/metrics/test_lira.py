@@ -185,3 +185,16 @@ def test_roc_points_equal_sklearn_roc_curve_with_ties():
         np.testing.assert_allclose(mine[0], fpr)
         np.testing.assert_allclose(mine[1], tpr)
         assert roc_summary(s, y)["auc"] == pytest.approx(auc(fpr, tpr))
+
+
+def test_batched_roc_summaries_match_roc_summary_with_ties():
+    from unlearnlab.metrics.lira import ROC_KEYS, roc_summaries
+
+    rng = np.random.default_rng(4)
+    for decimals in (0, 1, 3):  # few decimals: many ties
+        y = rng.random(120) < 0.4
+        s = np.round(rng.normal(size=(4, 120)) + y, decimals)
+        got = roc_summaries(s, y)
+        for k in range(4):
+            want = roc_summary(s[k], y)
+            np.testing.assert_allclose(got[k], [want[key] for key in ROC_KEYS], atol=1e-12)

@@ -8,6 +8,12 @@ gives an (FPR, FNR); each (FPR, FNR) implies an ε through the (ε, δ) inequali
 H = 2 / 2^n where n = `np.digitize(ε, [0, 0.5, …, 6])` is the index of its 0.5-wide ε bin
 (n = 1 for ε < 0.5, H = 1; n = 13, H = 2^-12, for ε ≥ 6 or ε = ∞). F = mean H.
 
+The notebook's attacks are the single-threshold rules "unlearned iff s > t" (one direction only)
+and a logistic regression: `forgetting_quality` scores exactly that, so its values compare with
+published ones. `forgetting_quality(..., two_sided=True)` is our variant, which also sweeps the
+reversed rules "unlearned iff s ≤ t": a stronger attack, so its F is lower (null ≈ 0.25 instead of
+≈ 0.42 at N = 16); report it under its own name.
+
 Read F against `null_forgetting_quality` at the same N: with few models even two samples of one
 distribution are told apart by some threshold, so a perfect unlearner scores well below 1.
 """
@@ -26,19 +32,44 @@ NUM_BINS = 13  # the notebook's `bin_index_fn(bin_width=0.5, B=13)`: bin edges 0
 LR_SPLITS = 2  # the notebook's StratifiedShuffleSplit(n_splits=2), test_size 0.1
 
 
-def threshold_attack_rates(unlearned: ArrayLike, retrained: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """(FPR, FNR) of every single-threshold attack, in both directions.
+def threshold_attack_rates(unlearned: ArrayLike, retrained: ArrayLike, *,
+                           two_sided: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(FPR, FNR) of every single-threshold attack.
 
     "Positive" is unlearned (the notebook's label 1). For each distinct pooled value t the rule
-    "unlearned iff s > t" is evaluated (the notebook's sweep), and so is its reverse "unlearned iff
-    s ≤ t", whose rates are (1 − FPR, 1 − FNR). Ties fall on the same side, as in the notebook.
+    "unlearned iff s > t" is evaluated (the notebook's sweep); with `two_sided` its reverse
+    "unlearned iff s ≤ t" too, whose rates are (1 − FPR, 1 − FNR). Ties fall on the same side, as
+    in the notebook.
     """
     u = np.sort(np.asarray(unlearned, dtype=np.float64).ravel())
     r = np.sort(np.asarray(retrained, dtype=np.float64).ravel())
     thresholds = np.unique(np.concatenate([u, r]))
     fpr = 1.0 - np.searchsorted(r, thresholds, side="right") / len(r)
     fnr = np.searchsorted(u, thresholds, side="right") / len(u)
+    if not two_sided:
+        return fpr, fnr
     return np.concatenate([fpr, 1.0 - fpr]), np.concatenate([fnr, 1.0 - fnr])
+
+
+def threshold_attack_rates_batched(unlearned: np.ndarray, retrained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(FPR, FNR) of "unlearned iff s > t" for every pooled value t of each row, shape (P, n_u + n_r)
+    each, nan where t is not the last of a run of tied values (its rule is the same as the last's).
+
+    `unlearned` (P, n_u) and `retrained` (P, n_r): P independent problems; the non-nan entries of a
+    row are `threshold_attack_rates` of that row (one direction).
+    """
+    u = np.asarray(unlearned, dtype=np.float64)
+    r = np.asarray(retrained, dtype=np.float64)
+    pooled = np.concatenate([u, r], axis=1)
+    order = np.argsort(pooled, axis=1, kind="stable")
+    values = np.take_along_axis(pooled, order, axis=1)
+    is_u = order < u.shape[1]
+    # counts of values ≤ t are read at the last member of each run of ties
+    last = np.ones(values.shape, dtype=bool)
+    last[:, :-1] = values[:, 1:] != values[:, :-1]
+    fnr = np.cumsum(is_u, axis=1) / u.shape[1]
+    fpr = 1.0 - np.cumsum(~is_u, axis=1) / r.shape[1]
+    return np.where(last, fpr, np.nan), np.where(last, fnr, np.nan)
 
 
 def logistic_regression_1d(x: np.ndarray, labels: np.ndarray, c: float = 1.0, iters: int = 100,
@@ -126,12 +157,12 @@ def attack_epsilons(fpr: ArrayLike, fnr: ArrayLike, delta: float = CHALLENGE_DEL
 
 
 def example_epsilon(unlearned: ArrayLike, retrained: ArrayLike, delta: float = CHALLENGE_DELTA, *,
-                    logistic_regression: bool = True, random_state: int = 0,
+                    logistic_regression: bool = True, random_state: int = 0, two_sided: bool = False,
                     lr_rates: tuple[float, float] | None = None) -> float:
     """ε of one forget example: the max over all threshold attacks and the logistic regression
     attack; 0 when every attack is discarded (the notebook starts its list with 0).
     `lr_rates`: the logistic regression's (FPR, FNR) if already computed (batched)."""
-    fpr, fnr = threshold_attack_rates(unlearned, retrained)
+    fpr, fnr = threshold_attack_rates(unlearned, retrained, two_sided=two_sided)
     if logistic_regression:
         lr_fpr, lr_fnr = lr_rates or logistic_regression_attack_rates(unlearned, retrained,
                                                                       random_state=random_state)
@@ -139,6 +170,33 @@ def example_epsilon(unlearned: ArrayLike, retrained: ArrayLike, delta: float = C
     eps = attack_epsilons(fpr, fnr, delta)
     kept = eps[~np.isnan(eps)]
     return float(max(0.0, kept.max())) if kept.size else 0.0
+
+
+def _max_eps(fpr: np.ndarray, fnr: np.ndarray, delta: float) -> np.ndarray:
+    """Row-wise max of the kept attacks' ε, 0 when none is kept; nan rates mark absent attacks."""
+    absent = np.isnan(fpr)
+    eps = attack_epsilons(np.where(absent, 0.5, fpr), np.where(absent, 0.5, fnr), delta)
+    eps = np.where(absent | np.isnan(eps), 0.0, eps)
+    return eps.max(axis=1)
+
+
+def example_epsilons(unlearned: ArrayLike, retrained: ArrayLike, delta: float = CHALLENGE_DELTA, *,
+                     logistic_regression: bool = True, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(ε of the notebook's attacks, ε of the two-sided variant) of every row, (P,) each, from
+    (P, n_models) arrays: `example_epsilon` of each row, vectorised (an audit scores millions of rows).
+
+    Both share the logistic regression; the two-sided ε also maximises over the reversed rules.
+    """
+    u = np.asarray(unlearned, dtype=np.float64)
+    r = np.asarray(retrained, dtype=np.float64)
+    fpr, fnr = threshold_attack_rates_batched(u, r)
+    forward = _max_eps(fpr, fnr, delta)
+    reverse = _max_eps(1.0 - fpr, 1.0 - fnr, delta)
+    if logistic_regression:
+        lr_fpr, lr_fnr = logistic_regression_attack_rates(u, r, random_state=random_state)
+        lr = _max_eps(lr_fpr[:, None], lr_fnr[:, None], delta)
+        forward = np.maximum(forward, lr)
+    return forward, np.maximum(forward, reverse)
 
 
 def bin_index(eps: ArrayLike) -> np.ndarray:
@@ -163,12 +221,13 @@ def _check(outputs: ArrayLike, name: str) -> np.ndarray:
 
 def forgetting_quality(unlearned_outputs: ArrayLike, retrained_outputs: ArrayLike,
                        delta: float = CHALLENGE_DELTA, *, logistic_regression: bool = True,
-                       random_state: int = 0) -> tuple[float, np.ndarray]:
+                       random_state: int = 0, two_sided: bool = False) -> tuple[float, np.ndarray]:
     """(F, per-example ε) from (n_examples, N) arrays of one scalar output per forget example and
     model (note: examples on rows; the notebook's arrays are (N, n_examples)).
 
     Unlike the later DeepMind paper code (per-example positive class by median, double thresholds,
-    ε capped at 50, bins up to ceil(ln(N − 1))), this follows the Kaggle leaderboard notebook.
+    ε capped at 50, bins up to ceil(ln(N − 1))), this follows the Kaggle leaderboard notebook;
+    `two_sided=True` adds the reversed threshold rules (our variant, not the challenge's score).
     """
     u = _check(unlearned_outputs, "unlearned_outputs")
     r = _check(retrained_outputs, "retrained_outputs")
@@ -176,10 +235,8 @@ def forgetting_quality(unlearned_outputs: ArrayLike, retrained_outputs: ArrayLik
         raise BadInput(f"unlearned_outputs {u.shape} and retrained_outputs {r.shape} must have the same shape")
     if not 0.0 <= delta < 1.0:
         raise BadInput(f"delta={delta!r} is not allowed; it must be in [0, 1)")
-    lr = (np.stack(logistic_regression_attack_rates(u, r, random_state=random_state), axis=1)
-          if logistic_regression else [None] * len(u))
-    eps = np.array([example_epsilon(u[i], r[i], delta, logistic_regression=logistic_regression,
-                                    lr_rates=None if lr[i] is None else tuple(lr[i])) for i in range(len(u))])
+    one, two = example_epsilons(u, r, delta, logistic_regression=logistic_regression, random_state=random_state)
+    eps = two if two_sided else one
     return float(example_scores(eps).mean()), eps
 
 
@@ -191,7 +248,8 @@ def final_score(forget_quality: float, ra_u: float, ra_r: float, ta_u: float, ta
 
 
 def null_forgetting_quality(n_models: int, n_examples: int = 50, delta: float = CHALLENGE_DELTA,
-                            seed: int = 0, trials: int = 1, *, logistic_regression: bool = True) -> float:
+                            seed: int = 0, trials: int = 1, *, logistic_regression: bool = True,
+                            two_sided: bool = False) -> float:
     """Mean F, over `trials`, of two samples of one standard normal: what a perfect unlearner (whose
     outputs follow the retrained distribution exactly) scores with `n_models` models per side."""
     if n_models < 2 or n_examples < 1 or trials < 1:
@@ -202,7 +260,8 @@ def null_forgetting_quality(n_models: int, n_examples: int = 50, delta: float = 
     for _ in range(trials):
         a = rng.standard_normal((n_examples, n_models))
         b = rng.standard_normal((n_examples, n_models))
-        scores.append(forgetting_quality(a, b, delta, logistic_regression=logistic_regression)[0])
+        scores.append(forgetting_quality(a, b, delta, logistic_regression=logistic_regression,
+                                         two_sided=two_sided)[0])
     return float(np.mean(scores))
 
 
@@ -210,6 +269,7 @@ __all__ = [
     "attack_epsilons",
     "bin_index",
     "example_epsilon",
+    "example_epsilons",
     "example_scores",
     "final_score",
     "forgetting_quality",
@@ -217,4 +277,5 @@ __all__ = [
     "logistic_regression_attack_rates",
     "null_forgetting_quality",
     "threshold_attack_rates",
+    "threshold_attack_rates_batched",
 ]
