@@ -23,6 +23,8 @@ from .methods import load_method_file
 from .methods.plugins import PLUGIN_ERRORS
 from .progress import RichProgress
 from .report import FORMATS, table_rows
+from .report import notes as report_notes
+from .report import warnings as report_warnings
 from .runner import Comparison
 from .store import Store
 from .training import TrainConfig
@@ -94,6 +96,11 @@ def _print_comparison(result: Comparison) -> None:
     for run in result.runs:
         if run.reason:
             out.print(f"  {run.method}: {run.status}: {run.reason}", highlight=False)
+    runs = [r.to_contract() for r in result.runs]
+    for line in report_warnings(runs):
+        out.print(Text.assemble(("warning:", "bold yellow"), " ", line), highlight=False, soft_wrap=True)
+    for line in report_notes(runs):
+        out.print(Text.assemble(("note:", "bold"), " ", line), highlight=False, soft_wrap=True)
 
 
 def _write_json(path: Optional[Path], payload: Any) -> None:
@@ -139,7 +146,9 @@ def demo(store: Optional[Path] = StoreOpt,
 
 @app.command()
 @_user_errors
-def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_samples=N] | arrays:PATH.npz"),
+def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_samples=N] | arrays:PATH.npz"
+                                    "[,standardize=false][,test_size=F] (arrays standardises features on the "
+                                    "training split unless standardize=false)"),
         model: str = typer.Option("cnn", help="mlp | cnn | resnet18"),
         forget: str = typer.Option("class:3", help="class:C[,C] | random:F | random:N | indices:PATH"),
         methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),

@@ -1,13 +1,17 @@
-"""Results tables: one row per run, the same columns in the terminal, markdown, csv and LaTeX."""
+"""Results tables: one row per run, the same columns in the terminal, markdown, csv and LaTeX, and
+under them the notes that say what a number cannot show: request-level warnings (θ_o at chance),
+metrics withheld on degenerate input, and the terms an Avg. Gap averaged."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import BadInput
+from .metrics.gap import AVG_GAP_KEYS
 
 #: (metric key, header, kind): "pct" fractions shown as percentages.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -30,9 +34,15 @@ def _fmt(value: Any, kind: str) -> str:
     return f"{value:.3f}"
 
 
+def _details(run: Mapping[str, Any]) -> Mapping[str, Any]:
+    return run.get("details") or {}
+
+
 def table_rows(runs: Sequence[Mapping[str, Any]], columns=COLUMNS) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted rows from runs given as dicts with method, status and metrics."""
-    used = [c for c in columns if any(r["metrics"].get(c[0]) is not None for r in runs)]
+    """Header and formatted rows from runs given as dicts with method, status and metrics. A column
+    is shown when some run has a value for it, or a note saying why it has none."""
+    used = [c for c in columns if any(r["metrics"].get(c[0]) is not None
+                                      or c[0] in _details(r).get("metric_notes", {}) for r in runs)]
     header = ["Method", "Status", *(h for _, h, _ in used)]
     rows = []
     for r in runs:
@@ -41,23 +51,72 @@ def table_rows(runs: Sequence[Mapping[str, Any]], columns=COLUMNS) -> tuple[list
     return header, rows
 
 
+_HEADERS = {key: header for key, header, _ in COLUMNS}
+
+
+def warnings(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Request-level warnings of the runs (e.g. θ_o at chance: the request is unusable), each once."""
+    return list(dict.fromkeys(w for r in runs for w in _details(r).get("warnings", [])))
+
+
+def notes(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per metric withheld on degenerate input (which run, which metric, why), then one per
+    group of runs whose Avg. Gap left terms out (their gap is not comparable with a full one)."""
+    # Runs withheld for the same kind of reason (the text before its first ':') share one line, with
+    # retrain's full reason (or the first run's) as the example; each run's own is in its details.
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for r in runs:
+        for key, why in _details(r).get("metric_notes", {}).items():
+            groups.setdefault((key, why.split(":", 1)[0]), []).append((r["method"], why))
+    lines = []
+    for (key, _), members in groups.items():
+        method, why = next((m for m in members if m[0] == "retrain"), members[0])
+        if len(members) == 1:
+            lines.append(f"{method}: {_HEADERS.get(key, key)} withheld: {why}")
+        else:
+            lines.append(f"{_HEADERS.get(key, key)} withheld for {', '.join(m for m, _ in members)} "
+                         f"({len(members)} runs); e.g. {method}: {why}")
+    partial: dict[tuple[str, ...], list[str]] = {}
+    for r in runs:
+        keys = _details(r).get("avg_gap_keys")
+        if keys is not None and tuple(keys) != AVG_GAP_KEYS and r["metrics"].get("avg_gap") is not None:
+            partial.setdefault(tuple(keys), []).append(r["method"])
+    for keys, methods in partial.items():
+        left_out = [_HEADERS.get(k, k) for k in AVG_GAP_KEYS if k not in keys]
+        averaged = ", ".join(_HEADERS.get(k, k) for k in keys) or "nothing"
+        lines.append(f"Avg. Gap of {', '.join(methods)} averages {averaged} only: {', '.join(left_out)} "
+                     "withheld for the run or for retrain")
+    return lines
+
+
 def render(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown") -> str:
+    """The table in `fmt`, with the warnings and notes under it."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
     header, rows = table_rows(runs)
+    below = [f"warning: {w}" for w in warnings(runs)] + [f"note: {n}" for n in notes(runs)]
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+        # Rows as wide as the table whose first cell starts with '#': readers that skip comments
+        # (pandas: comment="#") still get a clean table, and every row keeps the header's width.
+        writer.writerows([f"# {line}", *[""] * (len(header) - 1)] for line in below)
         return buf.getvalue()
     if fmt == "latex":
-        esc = lambda s: s.replace("_", r"\_").replace("%", r"\%")  # noqa: E731
+        def esc(text: str) -> str:
+            return re.sub(r"[\\&%$#_{}]", lambda m: r"\textbackslash{}" if m[0] == "\\" else "\\" + m[0], text)
+
         lines = [r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}", r"\toprule",
                  " & ".join(map(esc, header)) + r" \\", r"\midrule"]
         lines += [" & ".join(map(esc, row)) + r" \\" for row in rows]
-        return "\n".join(lines + [r"\bottomrule", r"\end{tabular}"]) + "\n"
+        lines += [r"\bottomrule"]
+        lines += [rf"\multicolumn{{{len(header)}}}{{l}}{{{esc(line)}}} \\" for line in below]
+        return "\n".join(lines + [r"\end{tabular}"]) + "\n"
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     sep = "|" + "|".join(("-" * (w + 1) + ":") if i >= 2 else "-" * (w + 2) for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(header), sep, *(line(r) for r in rows)]) + "\n"
+    table = "\n".join([line(header), sep, *(line(r) for r in rows)]) + "\n"
+    return table + ("\n" + "".join(f"- **{b.split(':', 1)[0]}:**{b.split(':', 1)[1]}\n" for b in below)
+                    if below else "")

@@ -25,7 +25,8 @@ from torch import nn
 from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget
 from .errors import BadInput, Cancelled, Diverged
 from .methods import METHODS, Method, UnlearningTask, build_method, method_names, run_method
-from .metrics import EvalContext, ModelOutputs, avg_gap, compute_metrics, per_class_accuracy, speedup
+from .metrics import (EvalContext, ModelOutputs, avg_gap, avg_gap_keys, compute_metrics_with_notes,
+                      model_chance_check, per_class_accuracy, speedup)
 from .models import create_model
 from .store import Store
 from .training import (RunContext, TrainConfig, apply_masks, global_magnitude_masks, pick_device, predict_logits,
@@ -190,6 +191,8 @@ class Evaluator:
         self.labels = {"forget": ds.y_train[idx], "retain": ds.y_train[retain], "test": ds.y_test}
         self.reference: ModelOutputs | None = None
         self.reference_metrics: dict[str, float | None] | None = None
+        #: Request-level warnings (θ_o at chance), written into every run's details.
+        self.warnings: list[str] = []
 
     def outputs(self, model: nn.Module) -> ModelOutputs:
         out = ModelOutputs(**{k: predict_logits(model, v) for k, v in self.splits.items()})
@@ -203,7 +206,7 @@ class Evaluator:
         ctx = EvalContext(outputs=out, reference=self.reference, y_forget=self.labels["forget"],
                           y_retain=self.labels["retain"], y_test=self.labels["test"],
                           num_classes=sc.dataset.num_classes, forget_classes=sc.forget_classes, seed=sc.seed)
-        metrics = compute_metrics(ctx)
+        metrics, notes = compute_metrics_with_notes(ctx)
         metrics["avg_gap"] = avg_gap(metrics, self.reference_metrics) if self.reference_metrics else None
         metrics["run_time_s"] = seconds
         metrics["speedup_vs_retrain"] = speedup(retrain_seconds, seconds) if seconds and retrain_seconds else None
@@ -212,6 +215,13 @@ class Evaluator:
         train_logits = np.concatenate([out.forget, out.retain])
         details = {"per_class_test": _nan_to_none(per_class_accuracy(out.test, self.labels["test"], k)),
                    "per_class_train": _nan_to_none(per_class_accuracy(train_logits, y_train, k))}
+        if notes:  # why a metric is None: e.g. an MIA attacker at chance
+            details["metric_notes"] = notes
+        if self.reference_metrics:
+            details["avg_gap_keys"] = avg_gap_keys(metrics, self.reference_metrics)
+        if self.warnings:
+            details["warnings"] = list(self.warnings)
+            details["request_usable"] = False
         return metrics, details
 
     @staticmethod
@@ -336,6 +346,13 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
         dense_s = o_meta["seconds"]
         original, o_meta = reference_model("original", x, y, scenario.prune)
         o_meta = {**o_meta, "seconds": o_meta["seconds"] + dense_s}
+    # A θ_o no better than the majority class (e.g. collapsed on unscaled features) learned nothing to
+    # unlearn: every method would copy it and score "perfectly" against an equally constant θ_r.
+    o_check = model_chance_check(predict_logits(original, evaluator.splits["test"]), ds.y_test)
+    if o_check.at_chance:
+        evaluator.warnings.append(
+            f"request unusable: the original model is at chance (test {o_check.describe()}, the majority-class "
+            "rate), so it learned nothing to unlearn; check the feature scaling and train.epochs / train.lr")
     retain = torch.as_tensor(scenario.retain_idx, device=dev)
     retrained, r_meta = reference_model(GOLD, x.index_select(0, retain), y.index_select(0, retain), scenario.prune)
     retrain_s = r_meta["seconds"]

@@ -180,7 +180,7 @@ def test_from_arrays_string_labels_1d_inputs() -> None:
     names = np.array(["dog", "cat", "eel"])
     y = names[np.arange(n) % 3]
     groups = np.arange(n) // 5
-    d = from_arrays(X, y, groups, seed=2)
+    d = from_arrays(X, y, groups, seed=2, standardize=False)  # raw values trace rows back
     assert d.num_classes == 3 and d.class_names == ("cat", "dog", "eel")
     assert d.input_shape == (5,) and len(d.y_train) == 24 and len(d.y_test) == 6
     assert np.array_equal(np.bincount(d.y_test), [2, 2, 2])  # stratified
@@ -190,26 +190,27 @@ def test_from_arrays_string_labels_1d_inputs() -> None:
         assert [d.class_names[c] for c in code] == list(y[rows]), part
     assert np.array_equal(d.groups_train, groups[d.x_train[:, 0].astype(int)])
     assert sorted(np.concatenate([d.x_train[:, 0], d.x_test[:, 0]]).astype(int)) == list(range(n))
-    assert d.params == {"seed": 2, "test_size": 0.2}
+    assert d.params == {"seed": 2, "test_size": 0.2, "standardize": False}
 
 
 def test_from_arrays_int_labels_sorted_numerically_and_plain_split() -> None:
     X = np.arange(10, dtype=np.float64)[:, None]
     y = [100, 7, 7, 7, 3, 3, 3, 3, 100, 42]  # 42 has one sample: no stratified split possible
-    d = from_arrays(X, y, test_size=0.3, seed=0)
+    d = from_arrays(X, y, test_size=0.3, seed=0, standardize=False)
     assert d.class_names == ("3", "7", "42", "100")
     assert len(d.y_train) == 7 and len(d.y_test) == 3
     for x, code in [(d.x_train, d.y_train), (d.x_test, d.y_test)]:
         assert [int(d.class_names[c]) for c in code] == [y[int(i)] for i in x[:, 0]]
-    assert from_arrays(X, y, test_size=0.3, seed=0).fingerprint == d.fingerprint
-    assert from_arrays(X, y, test_size=0.3, seed=1).fingerprint != d.fingerprint
+    assert from_arrays(X, y, test_size=0.3, seed=0, standardize=False).fingerprint == d.fingerprint
+    assert from_arrays(X, y, test_size=0.3, seed=1, standardize=False).fingerprint != d.fingerprint
+    assert from_arrays(X, y, test_size=0.3, seed=0).fingerprint != d.fingerprint  # standardised content
 
 
 def test_from_arrays_with_test_set_keeps_order() -> None:
     rng = np.random.default_rng(0)
     X, X_test = rng.random((12, 3, 4, 4)), rng.random((5, 3, 4, 4))
     y, y_test = np.array([1, 2] * 6), np.array([2, 2, 1, 1, 2])
-    d = from_arrays(X, y, X_test=X_test, y_test=y_test, name="imgs")
+    d = from_arrays(X, y, X_test=X_test, y_test=y_test, name="imgs", standardize=False)
     assert d.name == "imgs" and d.input_shape == (3, 4, 4)
     assert np.array_equal(d.x_train, X.astype(np.float32))
     assert np.array_equal(d.x_test, X_test.astype(np.float32))
@@ -253,17 +254,17 @@ def test_arrays_npz_string_labels(tmp_path: Path) -> None:
     X = np.arange(40, dtype=np.float64).reshape(20, 2)
     y = np.array(["b", "a"] * 10)
     np.savez(path, X=X, y=y, groups=np.arange(20) % 4)
-    d = load_dataset("arrays", path=str(path), seed=1, test_size=0.25)
+    d = load_dataset("arrays", path=str(path), seed=1, test_size=0.25, standardize=False)
     assert d.class_names == ("a", "b") and d.num_classes == 2 and d.input_shape == (2,)
     assert len(d.y_train) == 15 and len(d.y_test) == 5
     rows = (d.x_train[:, 0] / 2).astype(int)
     assert [d.class_names[c] for c in d.y_train] == list(y[rows])
     assert np.array_equal(d.groups_train, rows % 4)
-    assert d.params == {"path": str(path), "seed": 1, "test_size": 0.25}
+    assert d.params == {"path": str(path), "seed": 1, "test_size": 0.25, "standardize": False}
     # Same content under another path: same fingerprint, different params.
     other = tmp_path / "copy.npz"
     np.savez(other, X=X, y=y, groups=np.arange(20) % 4)
-    e = load_dataset("arrays", path=str(other), seed=1, test_size=0.25)
+    e = load_dataset("arrays", path=str(other), seed=1, test_size=0.25, standardize=False)
     assert e.fingerprint == d.fingerprint and e.params["path"] == str(other)
 
 
@@ -273,7 +274,8 @@ def test_arrays_npz_image_shaped_with_test_set_via_spec(tmp_path: Path) -> None:
     X, X_test = rng.random((9, 1, 5, 5)).astype(np.float32), rng.random((4, 1, 5, 5)).astype(np.float32)
     y, y_test = np.array([0, 1, 2] * 3), np.array([2, 1, 0, 0])
     np.savez(path, X=X, y=y, X_test=X_test, y_test=y_test)
-    name, params = parse_dataset_spec(f"arrays:{path}")
+    name, params = parse_dataset_spec(f"arrays:{path},standardize=false")
+    assert params == {"path": str(path), "standardize": False}
     d = load_dataset(name, **params)
     assert np.array_equal(d.x_train, X) and np.array_equal(d.x_test, X_test)
     assert d.y_train.tolist() == y.tolist() and d.y_test.tolist() == y_test.tolist()
@@ -360,3 +362,47 @@ def test_parse_dataset_spec_errors(spec: str, needle: str) -> None:
 def test_seed_in_the_dataset_spec_is_refused_by_name():
     with pytest.raises(BadInput, match=r"'seed' \(seed=3\) is not allowed"):
         parse_dataset_spec("digits:seed=3")
+
+
+# --- arrays: standardisation -------------------------------------------------------------------------
+
+
+def test_arrays_standardise_with_training_statistics_by_default(tmp_path: Path) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    raw = load_breast_cancer()  # features from ~1e-3 to ~4e3: raw, an MLP collapses to the majority class
+    path = tmp_path / "bc.npz"
+    np.savez(path, X=raw.data, y=raw.target)
+    d = load_dataset("arrays", path=str(path))
+    plain = load_dataset("arrays", path=str(path), standardize=False)
+    assert d.params["standardize"] is True and plain.params["standardize"] is False
+    assert d.fingerprint != plain.fingerprint
+    np.testing.assert_allclose(d.x_train.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(d.x_train.std(axis=0), 1.0, atol=1e-4)
+    # The test split is mapped with the training split's statistics, not its own.
+    mean, std = plain.x_train.astype(np.float64).mean(0), plain.x_train.astype(np.float64).std(0)
+    np.testing.assert_allclose(d.x_test, (plain.x_test - mean) / std, rtol=1e-4, atol=1e-4)
+    assert np.array_equal(d.y_train, plain.y_train) and np.array_equal(d.y_test, plain.y_test)
+
+
+def test_standardise_keeps_constant_features_finite() -> None:
+    X = np.stack([np.arange(20.0), np.full(20, 7.0), np.full(20, 1e6) + 1e-9], axis=1)
+    d = from_arrays(X, np.arange(20) % 2, seed=0)
+    assert np.isfinite(d.x_train).all() and np.isfinite(d.x_test).all()
+    assert np.all(d.x_train[:, 1] == 0.0) and np.all(d.x_test[:, 1] == 0.0)  # centred, not divided by 0
+
+
+def test_standardize_must_be_a_boolean(tmp_path: Path) -> None:
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((6, 2)), y=[0, 1] * 3)
+    bad(lambda: load_dataset("arrays", path=str(path), standardize="no"), "standardize='no'", "true or false")
+    bad(lambda: from_arrays(np.zeros((6, 2)), [0, 1] * 3, standardize=1), "standardize=1")
+
+
+def test_arrays_spec_peels_known_options_off_the_path() -> None:
+    assert parse_dataset_spec("arrays:d.npz,standardize=false") == ("arrays", {"path": "d.npz", "standardize": False})
+    assert parse_dataset_spec("arrays:d.npz, test_size=0.3, standardize=true") == (
+        "arrays", {"path": "d.npz", "test_size": 0.3, "standardize": True})
+    # Anything else stays part of the path (paths may hold ',' and '=').
+    assert parse_dataset_spec("arrays:a,b=1.npz") == ("arrays", {"path": "a,b=1.npz"})
+    assert parse_dataset_spec("arrays:a,standardize=x/b.npz") == ("arrays", {"path": "a,standardize=x/b.npz"})

@@ -178,3 +178,17 @@ def test_bad_input_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         parse_forget("nope:1")
     assert issubclass(BadInput, ValueError)
+
+
+def test_class_request_must_leave_two_classes_to_learn() -> None:
+    from unlearnlab.data import from_arrays
+
+    rng = np.random.default_rng(0)
+    two = from_arrays(rng.normal(size=(40, 3)), np.arange(40) % 2)
+    with pytest.raises(BadInput, match=r"forget 'class:1' leaves only class 0 in the retain set") as err:
+        select_forget(parse_forget("class:1"), two)
+    assert "random:F, random:N or indices:PATH" in str(err.value)
+    three = from_arrays(rng.normal(size=(60, 3)), np.arange(60) % 3)
+    with pytest.raises(BadInput, match=r"forget at most 1 of its 3 classes"):
+        select_forget(parse_forget("class:0,2"), three)
+    assert len(select_forget(parse_forget("class:2"), three)) == np.sum(three.y_train == 2)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from unlearnlab.errors import BadInput
-from unlearnlab.metrics import METRICS, EvalContext, ModelOutputs, compute_metrics
+from unlearnlab.metrics import METRICS, EvalContext, ModelOutputs, compute_metrics, compute_metrics_with_notes
 
 EXPECTED = {"ua", "ra", "ra_class_mean", "ta", "tua", "tra", "mia_efficacy", "privacy_score"}
 
@@ -24,10 +24,12 @@ def small_context(forget_classes: tuple[int, ...] | None, with_reference: bool) 
 @pytest.mark.parametrize("forget_classes", [(3,), None])
 def test_compute_metrics_returns_every_registered_metric(forget_classes: tuple[int, ...] | None) -> None:
     assert EXPECTED <= set(METRICS.names())
-    m = compute_metrics(small_context(forget_classes, with_reference=True))
+    m, notes = compute_metrics_with_notes(small_context(forget_classes, with_reference=True))
     assert set(m) == set(METRICS.names())
+    # Random logits: the membership attacker cannot beat chance, so MIA-Efficacy is withheld, with why.
+    assert set(notes) == {"mia_efficacy"} and notes["mia_efficacy"].startswith("attacker at chance")
     for name, value in m.items():
-        if forget_classes is None and name in ("tua", "tra"):
+        if name == "mia_efficacy" or forget_classes is None and name in ("tua", "tra"):
             assert value is None
         else:
             assert type(value) is float and 0.0 <= value <= 1.0, name

@@ -26,3 +26,14 @@ def test_speedup() -> None:
     assert speedup(100.0, 4.0) == pytest.approx(25.0)
     assert speedup(None, 4.0) is None
     assert speedup(100.0, 0.0) is None
+
+
+def test_avg_gap_keys_say_which_terms_were_averaged() -> None:
+    from unlearnlab.metrics import AVG_GAP_KEYS, avg_gap_keys
+
+    full = {"ua": 0.1, "ra": 0.9, "ta": 0.8, "mia_efficacy": 0.2}
+    assert avg_gap_keys(full, full) == list(AVG_GAP_KEYS)
+    # MIA-Efficacy withheld (None) on either side drops out of the gap, and the keys say so.
+    assert avg_gap_keys({**full, "mia_efficacy": None}, full) == ["ua", "ra", "ta"]
+    assert avg_gap_keys(full, {**full, "mia_efficacy": None}) == ["ua", "ra", "ta"]
+    assert avg_gap({**full, "mia_efficacy": None}, {**full, "ua": 0.4}) == pytest.approx(0.3 / 3)

@@ -207,6 +207,7 @@ def load_dataset(name: str, seed: int = 0, **params: Any) -> Dataset:
 
 
 _INT = re.compile(r"[+-]?\d+")
+_ARRAYS_OPTION = re.compile(r",\s*(standardize|test_size)\s*=([^,=/\\]*)$")
 
 
 def _parse_value(text: str) -> int | float | bool | str:
@@ -225,13 +226,18 @@ def parse_dataset_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """CLI form `name[:k=v,...]`, or `arrays:PATH` -> (name, params) for `load_dataset`."""
     name, sep, rest = spec.strip().partition(":")
     name = name.strip()
-    form = "allowed forms: NAME, NAME:key=value[,key=value...], arrays:PATH"
+    form = "allowed forms: NAME, NAME:key=value[,key=value...], arrays:PATH[,standardize=false][,test_size=F]"
     if not name:
         raise BadInput(f"dataset spec {spec!r} has no name; {form}")
     if name == "arrays":
-        if not rest.strip():
+        # A path may hold ',' and '=' itself, so only known options are peeled off its end.
+        path, options = rest.strip(), {}
+        while (m := _ARRAYS_OPTION.search(path)) and m.group(1) not in options:
+            options[m.group(1)] = _parse_value(m.group(2).strip())
+            path = path[:m.start()].strip()
+        if not path:
             raise BadInput(f"dataset spec {spec!r} has no path; {form}")
-        return name, {"path": rest.strip()}
+        return name, {"path": path, **dict(reversed(options.items()))}
     params: dict[str, Any] = {}
     if sep and not rest.strip():
         raise BadInput(f"dataset spec {spec!r} has nothing after ':'; {form}")
@@ -298,9 +304,14 @@ def mnist1d(seed: int = 0, test_size: float = 0.2, num_samples: int = 5000) -> D
 
 
 @register_dataset("arrays")
-def arrays(seed: int = 0, test_size: float = 0.2, *, path: str) -> Dataset:
-    """User arrays from an .npz with X, y and optionally groups and X_test/y_test."""
+def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: bool = True) -> Dataset:
+    """User arrays from an .npz with X, y and optionally groups and X_test/y_test.
+
+    `standardize` (default on) rescales every feature to mean 0 and standard deviation 1 on the training
+    split, as scikit-learn's StandardScaler; see `from_arrays`.
+    """
     _check_common(seed, test_size)
+    _check_bool("standardize", standardize)
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise BadInput(f"path={path!r} is not allowed; give the path of an .npz file with arrays X and y")
     path = os.fspath(path)
@@ -332,7 +343,7 @@ def arrays(seed: int = 0, test_size: float = 0.2, *, path: str) -> Dataset:
     return _build(
         found["X"], found["y"], found.get("groups"), found.get("X_test"), found.get("y_test"),
         test_size=test_size, seed=seed, name="arrays",
-        params={"path": path}, where=where,
+        params={"path": path}, where=where, standardize=standardize,
     )
 
 
@@ -346,10 +357,39 @@ def from_arrays(
     test_size: float = 0.2,
     seed: int = 0,
     name: str = "arrays",
+    standardize: bool = True,
 ) -> Dataset:
-    """Dataset from in-memory arrays; labels (ints or strings) are mapped to 0..K-1 in sorted order."""
+    """Dataset from in-memory arrays; labels (ints or strings) are mapped to 0..K-1 in sorted order.
+
+    `standardize=True` (the default) rescales every feature (every element of `input_shape`) to mean 0
+    and standard deviation 1 with statistics of the training split only, applied to both splits;
+    constant features are only centred. Raw tabular features on scales like 1e3 make SGD-trained
+    networks collapse to the majority class, which no metric downstream can detect. Pass
+    `standardize=False` for inputs already on a common scale (e.g. images in [0, 1]). The choice is
+    recorded in `params` and changes the content, hence the fingerprint.
+    """
+    _check_bool("standardize", standardize)
     return _build(X, y, groups, X_test, y_test, test_size=test_size, seed=seed, name=name,
-                  params={}, where="from_arrays")
+                  params={}, where="from_arrays", standardize=standardize)
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise BadInput(f"{name}={value!r} is not allowed; it must be true or false")
+
+
+def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x − mean) / std per feature, with the training split's statistics (float64, then float32).
+
+    Fit on the training split only so that no test information shapes the inputs. The forget set is
+    part of that split, as in any preprocessing fitted before a forget request is known.
+    """
+    mean = x_train.mean(axis=0, dtype=np.float64)
+    std = x_train.std(axis=0, dtype=np.float64)
+    # As StandardScaler: a spread at rounding level is a constant feature; dividing by it would turn
+    # float noise into unit-variance signal, so such features are only centred.
+    scale = np.where(std > 10 * np.finfo(np.float64).eps * np.abs(mean), std, 1.0)
+    return (((x_train - mean) / scale).astype(np.float32), ((x_test - mean) / scale).astype(np.float32))
 
 
 def _check_x(x: Any, key: str, where: str) -> np.ndarray:
@@ -393,10 +433,10 @@ def _check_labels(y: Any, key: str, n: int, where: str) -> np.ndarray:
 
 def _build(
     X: Any, y: Any, groups: Any, X_test: Any, y_test: Any, *,
-    test_size: Any, seed: Any, name: str, params: dict[str, Any], where: str,
+    test_size: Any, seed: Any, name: str, params: dict[str, Any], where: str, standardize: bool,
 ) -> Dataset:
     _check_common(seed, test_size)
-    params = {**params, "seed": int(seed), "test_size": float(test_size)}
+    params = {**params, "seed": int(seed), "test_size": float(test_size), "standardize": bool(standardize)}
     x = _check_x(X, "X", where)
     labels = _check_labels(y, "y", len(x), where)
     if len(x) < 2:
@@ -430,6 +470,8 @@ def _build(
                 f"allowed: {', '.join(map(str, classes.tolist()))}"
             )
         x_tr, y_tr, y_te = x, codes, pos.astype(np.int64)
+    if standardize:
+        x_tr, x_te = _standardize(x_tr, x_te)
     return Dataset(
         name=name, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, num_classes=len(classes),
         params=params, groups_train=g, class_names=tuple(str(c) for c in classes.tolist()),

@@ -152,6 +152,17 @@ def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0) -> np
             if not np.any(dataset.y_train == c):
                 raise BadInput(f"forget class {c} has no training samples in {dataset.name!r}; "
                                "choose a class that does")
+        present = np.unique(dataset.y_train).tolist()
+        kept = [c for c in present if c not in request.classes]
+        if len(kept) == 1:  # none kept: the "selects all" error below
+            # θ_r trained on one class is a constant predictor: UA is 100 % by construction, every
+            # test metric measures the class prior, and the MIA attacker sees one label only.
+            left = f"only class {kept[0]}"
+            others = "use random:F, random:N or indices:PATH"
+            hint = (others if len(present) <= 2 else
+                    f"forget at most {len(present) - 2} of its {len(present)} classes, or {others}")
+            raise BadInput(f"forget {request.spec()!r} leaves {left} in the retain set of {dataset.name!r}; "
+                           f"a class request must leave at least 2 classes to learn: {hint}")
         idx = np.flatnonzero(np.isin(dataset.y_train, request.classes))
     elif request.kind == "random":
         check_int("seed", seed, 0)

@@ -2,7 +2,8 @@
 `EvalContext` (one model's logits on the forget, retain and test splits, plus θ_r's if known).
 
 `compute_metrics(ctx)` returns every registered scalar: ua, ra, ra_class_mean, ta, tua, tra,
-mia_efficacy, privacy_score (fractions in [0, 1]; None where a metric does not apply).
+mia_efficacy, privacy_score (fractions in [0, 1]; None where a metric does not apply);
+`compute_metrics_with_notes(ctx)` also says why a metric is None on degenerate input.
 """
 
 from __future__ import annotations
@@ -64,28 +65,52 @@ class EvalContext:
         return ~np.isin(self.y_test, self.forget_classes)
 
 
-MetricFn = Callable[[EvalContext], float | None]
+@dataclass(frozen=True)
+class NoValue:
+    """A metric's answer on degenerate input (e.g. an attacker at chance): no number, and why.
+
+    A number computed from such input would look like a finding; `compute_metrics` reports None and
+    `compute_metrics_with_notes` also returns the reason, which travels with the run.
+    """
+
+    reason: str
+
+
+MetricFn = Callable[[EvalContext], "float | NoValue | None"]
 METRICS: Registry[MetricFn] = Registry("metric")
 
 
 def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
-    """Register a scalar metric `fn(ctx) -> float | None` under `name`."""
+    """Register a scalar metric `fn(ctx) -> float | NoValue | None` under `name` (None: the metric does
+    not apply to this request; NoValue: it applies but the input cannot support a number)."""
     return METRICS.register(name)
+
+
+def compute_metrics_with_notes(ctx: EvalContext, names: Iterable[str] | None = None
+                               ) -> tuple[dict[str, float | None], dict[str, str]]:
+    """(metrics, notes): named scalar metrics as Python floats or None, and for each metric left None
+    because its input was degenerate, the reason."""
+    result: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    for name in METRICS.names() if names is None else names:
+        value = METRICS.get(name)(ctx)
+        if isinstance(value, NoValue):
+            notes[name] = value.reason
+            value = None
+        result[name] = None if value is None else float(value)
+    return result, notes
 
 
 def compute_metrics(ctx: EvalContext, names: Iterable[str] | None = None) -> dict[str, float | None]:
     """Named scalar metrics of `ctx` (every registered one by default), as Python floats or None."""
-    result: dict[str, float | None] = {}
-    for name in METRICS.names() if names is None else names:
-        value = METRICS.get(name)(ctx)
-        result[name] = None if value is None else float(value)
-    return result
+    return compute_metrics_with_notes(ctx, names)[0]
 
 
 # Imported last: these modules register their metrics through `register_metric` defined above.
 from .accuracy import accuracy, class_mean_accuracy, per_class_accuracy  # noqa: E402
-from .gap import avg_gap, speedup  # noqa: E402
-from .mia import mia_efficacy, true_label_probability  # noqa: E402
+from .chance import ChanceCheck, chance_check, majority_rate, model_chance_check  # noqa: E402
+from .gap import AVG_GAP_KEYS, avg_gap, avg_gap_keys, speedup  # noqa: E402
+from .mia import MiaAttack, mia_attack, mia_efficacy, true_label_probability  # noqa: E402
 from .privacy import (  # noqa: E402
     AttackCurve,
     PrivacyAttack,
@@ -98,20 +123,30 @@ from .privacy import (  # noqa: E402
 )
 
 __all__ = [
+    "AVG_GAP_KEYS",
     "METRICS",
     "AttackCurve",
+    "ChanceCheck",
+    "MiaAttack",
+    "NoValue",
     "EvalContext",
     "ModelOutputs",
     "PrivacyAttack",
     "accuracy",
     "attack_score",
     "avg_gap",
+    "avg_gap_keys",
+    "chance_check",
     "class_mean_accuracy",
     "compute_metrics",
+    "compute_metrics_with_notes",
     "confidence_feature",
     "entropy_feature",
     "epsilon",
+    "majority_rate",
+    "mia_attack",
     "mia_efficacy",
+    "model_chance_check",
     "per_class_accuracy",
     "privacy_attack",
     "privacy_score",

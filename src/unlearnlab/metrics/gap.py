@@ -9,12 +9,20 @@ from collections.abc import Iterable, Mapping
 AVG_GAP_KEYS = ("ua", "ra", "ta", "mia_efficacy")
 
 
+def avg_gap_keys(metrics: Mapping[str, float | None], retrain_metrics: Mapping[str, float | None],
+                 keys: Iterable[str] = AVG_GAP_KEYS) -> list[str]:
+    """The keys of `keys` that `avg_gap` averages: those both sides have as a number. A metric left
+    None on degenerate input (e.g. MIA-Efficacy with an attacker at chance) drops out here, and the
+    run should say so, since a gap over three terms is not comparable with one over four."""
+    return [k for k in keys if metrics.get(k) is not None and retrain_metrics.get(k) is not None]
+
+
 def avg_gap(metrics: Mapping[str, float | None], retrain_metrics: Mapping[str, float | None],
             keys: Iterable[str] = AVG_GAP_KEYS) -> float:
-    """Mean of |m[k] − m_r[k]| over `keys`, skipping keys that either side lacks or has as None;
-    nan when no key is left. Lower = closer to retraining."""
-    gaps = [abs(float(a) - float(b)) for k in keys
-            if (a := metrics.get(k)) is not None and (b := retrain_metrics.get(k)) is not None]
+    """Mean of |m[k] − m_r[k]| over `keys`, skipping keys that either side lacks or has as None
+    (`avg_gap_keys` says which are left); nan when no key is left. Lower = closer to retraining."""
+    gaps = [abs(float(metrics[k]) - float(retrain_metrics[k]))  # type: ignore[arg-type]
+            for k in avg_gap_keys(metrics, retrain_metrics, keys)]
     return sum(gaps) / len(gaps) if gaps else math.nan
 
 

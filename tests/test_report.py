@@ -1,0 +1,44 @@
+"""Warnings and notes travel under the results table in every report format."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from unlearnlab.report import notes, render, warnings
+
+RUNS = [
+    {"method": "original", "status": "done", "metrics": {"ua": 0.1, "mia_efficacy": None, "avg_gap": 0.05},
+     "details": {"warnings": ["request unusable: θ_o at 50% & more"], "avg_gap_keys": ["ua", "ra", "ta"],
+                 "metric_notes": {"mia_efficacy": "attacker at chance: held-out accuracy 0.51"}}},
+    {"method": "retrain", "status": "done", "metrics": {"ua": 0.2, "mia_efficacy": None, "avg_gap": 0.0},
+     "details": {"warnings": ["request unusable: θ_o at 50% & more"],
+                 "metric_notes": {"mia_efficacy": "attacker at chance: held-out accuracy 0.49"}}},
+    {"method": "ft", "status": "done", "metrics": {"ua": 0.3, "mia_efficacy": 0.4, "avg_gap": 0.1},
+     "details": {"avg_gap_keys": ["ua", "ra", "ta", "mia_efficacy"]}},
+]
+
+
+def test_warnings_once_and_notes_grouped() -> None:
+    assert warnings(RUNS) == ["request unusable: θ_o at 50% & more"]
+    lines = notes(RUNS)
+    assert lines[0].startswith("MIA-Eff. withheld for original, retrain (2 runs); e.g. retrain: attacker at chance")
+    assert lines[1] == ("Avg. Gap of original averages UA, RA, TA only: MIA-Eff. withheld for the run or for "
+                        "retrain")
+    assert len(lines) == 2  # ft averaged every term: nothing to say
+
+
+def test_every_format_prints_them_under_the_table() -> None:
+    md = render(RUNS, "markdown")
+    assert md.index("| ft") < md.index("- **warning:** request unusable") < md.index("- **note:** MIA-Eff.")
+    rows = list(csv.reader(io.StringIO(render(RUNS, "csv"))))
+    assert all(len(r) == len(rows[0]) for r in rows)
+    assert [r[0][:9] for r in rows[4:]] == ["# warning", "# note: M", "# note: A"]
+    tex = render(RUNS, "latex")
+    assert tex.rstrip().endswith(r"\end{tabular}")
+    assert r"\multicolumn{5}{l}{warning: request unusable: θ\_o at 50\% \& more} \\" in tex
+
+
+def test_a_column_withheld_for_every_run_still_shows() -> None:
+    runs = [{**r, "metrics": {**r["metrics"], "mia_efficacy": None}} for r in RUNS]
+    assert "MIA-Eff." in render(runs).splitlines()[0]
