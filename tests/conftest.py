@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# unlearnlab first: it pins the CPU kernels (numerics.apply) before NumPy loads its BLAS.
+import unlearnlab  # noqa: F401, I001
+
 import numpy as np
 import pytest
 import torch

@@ -42,3 +42,26 @@ def test_every_format_prints_them_under_the_table() -> None:
 def test_a_column_withheld_for_every_run_still_shows() -> None:
     runs = [{**r, "metrics": {**r["metrics"], "mia_efficacy": None}} for r in RUNS]
     assert "MIA-Eff." in render(runs).splitlines()[0]
+
+
+def test_report_names_the_environment_and_what_differs():
+    from unlearnlab import numerics
+    from unlearnlab.report import environments
+
+    env = numerics.manifest("cpu", "a" * 64)
+    other = {**env, "threads": {**env["threads"], "torch": 8}}
+    same = [{"method": m, "status": "done", "metrics": {"ua": 0.5}, "details": {"environment": env}}
+            for m in ("original", "retrain")]
+    assert environments(same) == [numerics.summary(env)]
+    assert "- **environment:** " + numerics.summary(env) in ul_render(same)
+    mixed = same + [{"method": "ft", "status": "done", "metrics": {"ua": 0.5}, "details": {"environment": other}}]
+    lines = environments(mixed)
+    assert len(lines) == 2 and lines[0].startswith("original, retrain: ")
+    assert lines[1].startswith("ft: ") and lines[1].endswith("(differs in threads.torch)")
+    assert environments([{"method": "x", "status": "done", "metrics": {}}]) == []
+
+
+def ul_render(runs):
+    from unlearnlab.report import render
+
+    return render(runs, "markdown")

@@ -1,5 +1,11 @@
 """unlearnlab: run machine-unlearning methods on forget requests and audit them against retraining."""
 
+# First, before NumPy or torch compute anything: pin the CPU kernels (see numerics.py).
+from . import numerics
+
+numerics.apply()
+
+
 from .api import audit, compare, demo, list_methods, report, run
 from .data import Dataset, ForgetRequest, from_arrays, load_dataset
 from .errors import BadInput, Cancelled, Diverged, UnlearnlabError

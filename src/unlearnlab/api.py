@@ -35,15 +35,16 @@ def _open(store: str | os.PathLike | Store | None, create: bool = True) -> Store
 def run(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | ForgetRequest = "class:3",
         methods: Sequence[str] | None = None, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
         train: TrainConfig | Mapping[str, Any] | None = None, seed: int = 0, prune: float | None = None,
-        store: str | os.PathLike | Store | None = None, device: str | None = None, progress=None,
-        cancel: threading.Event | None = None) -> Comparison:
+        retrain_seed: str = "independent", store: str | os.PathLike | Store | None = None,
+        device: str | None = None, progress=None, cancel: threading.Event | None = None) -> Comparison:
     """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request.
 
     `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. `prune=S` prunes
-    θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. Every input
+    θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. `retrain_seed`:
+    "independent" trains θ_r from its own seed, "shared" from θ_o's initialisation and batch order. Every input
     is validated before anything is written; bad input raises BadInput.
     """
-    scenario = prepare(dataset, model, forget, seed=seed, train=train, prune=prune)
+    scenario = prepare(dataset, model, forget, seed=seed, train=train, prune=prune, retrain_seed=retrain_seed)
     resolved = resolve_methods(methods, overrides)
     pick_device(device)  # validated before the store is opened
     st = _open(store)
@@ -97,7 +98,7 @@ def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str |
 
     Trains the missing members of `refs`-member ensembles with `executor` ("process": one worker per
     core; "serial") and stores the audit with its per-sample arrays. `options` go to
-    `audit.audit_run` (partitions, n_boot, level, relearn_steps, relearn_share, relearn_lr, seed).
+    `audit.audit_run` (partitions, permutations, n_boot, level, relearn_steps, relearn_share, relearn_lr, seed).
     """
     from .audits import audit_run
     from .executors import make_executor

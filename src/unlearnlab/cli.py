@@ -23,6 +23,7 @@ from .methods import load_method_file
 from .methods.plugins import PLUGIN_ERRORS
 from .progress import RichProgress
 from .report import FORMATS, table_rows
+from .report import environments as report_environments
 from .report import notes as report_notes
 from .report import warnings as report_warnings
 from .runner import Comparison
@@ -101,6 +102,8 @@ def _print_comparison(result: Comparison) -> None:
         out.print(Text.assemble(("warning:", "bold yellow"), " ", line), highlight=False, soft_wrap=True)
     for line in report_notes(runs):
         out.print(Text.assemble(("note:", "bold"), " ", line), highlight=False, soft_wrap=True)
+    for line in report_environments(runs):
+        out.print(Text.assemble(("environment:", "dim"), " ", line), highlight=False, soft_wrap=True)
 
 
 def _write_json(path: Optional[Path], payload: Any) -> None:
@@ -155,6 +158,8 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
         seed: int = typer.Option(0),
         prune: Optional[float] = typer.Option(None, help="Prune first, then unlearn: global magnitude sparsity in (0, 1)."),
+        retrain_seed: str = typer.Option("independent", help="independent: θ_r from its own seed (default) | "
+                                         "shared: θ_r with θ_o's initialisation and batch order."),
         store: Optional[Path] = StoreOpt,
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
         device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
@@ -168,7 +173,7 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
         raise BadInput(f"--methods {methods!r} is malformed; expected comma-separated names")
     _check_json_path(json_path)
     result = api.run(dataset, model, forget, names, overrides=overrides, train=train, seed=seed, prune=prune,
-                     store=store, device=device, progress=RichProgress(err))
+                     retrain_seed=retrain_seed, store=store, device=device, progress=RichProgress(err))
     _print_comparison(result)
     _write_json(json_path, result.to_json())
     out.print(f"Store: {result.store}", highlight=False)
@@ -310,29 +315,57 @@ def _ci(stat: dict[str, Any], key: str = "value", ci: str = "ci") -> str:
 
 
 def _print_audit(res: dict[str, Any]) -> None:
+    test = res.get("test", {})
     out.print(f"Audit {res['id']} of {res['method']} (run {res['run_id']}) against {res['reference_method']} · "
-              f"{res['refs']} members per ensemble · null: disjoint halves of the reference ensemble over "
-              f"{res['settings']['partitions']} random partitions", highlight=False, soft_wrap=True)
-    table = Table("Statistic", "Value [CI]", "Null [CI]", "Ideal", "Verdict", title_justify="left",
-                  title="Against the null: a perfect unlearner scores the null, not the ideal")
-    rows = [("U-LiRA accuracy", res["ulira"]["accuracy"], "0.5", res["verdicts"]["ulira_accuracy"]),
-            ("U-LiRA AUC", res["ulira"]["auc"], "0.5", ""),
-            ("U-LiRA TPR @ 1% FPR", res["ulira"]["tpr_at_1pct_fpr"], "0.01", ""),
-            ("Forgetting quality F", res["forgetting_quality"], "1", res["verdicts"]["forgetting_quality"])]
-    rows += [(f"KLoM {split} {key}", res["klom"][split][key], "0",
-              res["verdicts"]["klom_forget_median"] if (split, key) == ("forget", "median") else "")
+              f"{res['refs']} members per ensemble · values over {res['settings']['partitions']} random "
+              f"half-partitions · paired swap test with {test.get('permutations', '?')} swaps, "
+              f"α = {test.get('alpha', 0.05):.2f}", highlight=False, soft_wrap=True)
+    table = Table("Statistic", "Value [CI over examples]", "Null [95 % range]", "p", "Effect (z)", "Verdict",
+                  title_justify="left",
+                  title="Against a perfect unlearner with the same models: the null is what it scores, "
+                        "p how often it scores this badly")
+    verdicts = res["verdicts"]
+    few_klom = verdicts.get("klom_forget_median", "") if str(verdicts.get("klom_forget_median", "")).startswith(
+        "too few") else ""
+    rows = [("U-LiRA accuracy", res["ulira"]["accuracy"], verdicts.get("ulira_accuracy", ""), 3),
+            ("U-LiRA AUC", res["ulira"]["auc"], verdicts.get("ulira_auc", ""), 3),
+            ("U-LiRA TPR @ 1% FPR", res["ulira"]["tpr_at_1pct_fpr"], "", 3),
+            ("Forgetting quality F (challenge)", res["forgetting_quality"], verdicts.get("forgetting_quality", ""), 3)]
+    if "forgetting_quality_two_sided" in res:
+        rows.append(("F two-sided (our variant)", res["forgetting_quality_two_sided"],
+                     verdicts.get("forgetting_quality_two_sided", ""), 3))
+    rows += [(f"KLoM {split} {key}", res["klom"][split][key],
+              verdicts.get("klom_forget_median", "") if (split, key) == ("forget", "median") else few_klom, 2)
              for split in ("forget", "retain", "test") for key in ("median", "p99")]
-    for name, stat, ideal, verdict in rows:
-        style = {"distinguishable": "red", "within null": "green"}.get(verdict, "")
-        table.add_row(name, _ci(stat), _ci(stat, "null", "null_ci"), ideal, Text(verdict, style=style))
+    rows.append(("LiRA after, online AUC", res["lira"]["after"]["online"]["auc"],
+                 verdicts.get("lira_after_online_auc", ""), 3))
+    for name, stat, verdict, digits in rows:
+        style = {"distinguishable": "red", "not distinguished": "green", "within null": "green"}.get(verdict, "")
+        if verdict.startswith("too few"):
+            style = "yellow"
+        value = f"{stat['value']:.{digits}f} [{stat['ci'][0]:.{digits}f}, {stat['ci'][1]:.{digits}f}]"
+        null = (f"{stat['null']:.{digits}f} [{stat['null_ci'][0]:.{digits}f}, {stat['null_ci'][1]:.{digits}f}]"
+                if "null" in stat else "–")
+        p = f"{stat['p']:.3f}" if stat.get("p") is not None else "–"
+        z = stat.get("z")
+        effect = (f"{stat['effect']:+.{digits}f} ({'z ' + format(z, '+.1f') if z is not None else 'no spread'})"
+                  if stat.get("effect") is not None else "–")
+        if verdict.startswith("too few"):  # the numbers cannot be read: say so instead of a p-value
+            p, effect = "–", "–"
+        table.add_row(name, value, null, p, effect, Text(verdict, style=style))
     fs = res["final_score"]
-    table.add_row("Final score F·RA/RA_r·TA/TA_r", f"{fs['value']:.3f}", f"{fs['null']:.3f}", "1", "")
+    table.add_row("Final score F·RA/RA_r·TA/TA_r", f"{fs['value']:.3f}", f"{fs['null']:.3f}", "", "", "")
     out.print(table)
-    table = Table("LiRA on D_f (IN θ_o, OUT θ_r)", "AUC [CI]", "accuracy [CI]", "TPR @ 1% FPR", title_justify="left")
+    table = Table("LiRA on D_f (IN θ_o, OUT θ_r)", "AUC [CI over examples]", "accuracy [CI]", "TPR @ 1% FPR",
+                  "AUC null", "p", title_justify="left")
     for when, label in (("before", "θ_o (before unlearning)"), ("after", f"{res['method']} (after)")):
         for mode in ("online", "offline"):
             st = res["lira"][when][mode]
-            table.add_row(f"{label}, {mode}", _ci(st["auc"]), _ci(st["accuracy"]), f"{st['tpr_at_1pct_fpr']['value']:.3f}")
+            auc = st["auc"]
+            table.add_row(f"{label}, {mode}", _ci(st["auc"]), _ci(st["accuracy"]),
+                          f"{st['tpr_at_1pct_fpr']['value']:.3f}",
+                          f"{auc['null']:.3f}" if "null" in auc else "–",
+                          f"{auc['p']:.3f}" if "p" in auc else "–")
     out.print(table)
     rel = res["relearn"]
     curves = rel["heldout_accuracy"]
@@ -355,7 +388,9 @@ def audit_cmd(run_id: str = typer.Argument(..., help="Run id to audit (see `unle
               store: Optional[Path] = StoreOpt,
               json_path: Optional[Path] = typer.Option(None, "--json", help="Write the full audit as JSON here."),
               workers: Optional[int] = typer.Option(None, help="Worker processes (default: one per CPU core)."),
-              partitions: int = typer.Option(50, help="Random half-partitions for values, nulls and intervals."),
+              partitions: int = typer.Option(50, help="Random half-partitions a statistic's value averages over."),
+              permutations: int = typer.Option(100, help="Swaps of (candidate i, reference i) pairs for each "
+                                               "statistic's null and p-value (at least 19)."),
               seed: int = typer.Option(0, help="Seed of partitions, bootstrap and the relearning split."),
               force: bool = typer.Option(False, help="Recompute even if this audit is stored."),
               device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
@@ -365,7 +400,8 @@ def audit_cmd(run_id: str = typer.Argument(..., help="Run id to audit (see `unle
         load_method_file(path)
     _check_json_path(json_path)
     result = api.audit(run_id, against=against, refs=refs, store=store, workers=workers, device=device,
-                       progress=RichProgress(err), force=force, partitions=partitions, seed=seed)
+                       progress=RichProgress(err), force=force, partitions=partitions,
+                       permutations=permutations, seed=seed)
     _print_audit(result)
     _write_json(json_path, result)
 

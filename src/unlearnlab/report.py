@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import numerics
 from .errors import BadInput
 from .metrics.gap import AVG_GAP_KEYS
 
@@ -89,12 +90,29 @@ def notes(runs: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def environments(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Where the numbers were computed (numerics.summary): one line when every run shares it, else one
+    line per environment with its runs and the manifest keys in which it differs from the first."""
+    groups: dict[str, tuple[Mapping[str, Any], list[str]]] = {}
+    for r in runs:
+        env = _details(r).get("environment")
+        if env:
+            groups.setdefault(numerics.summary(env), (env, []))[1].append(r["method"])
+    if len(groups) <= 1:
+        return list(groups)
+    (first, _), *_ = groups.values()
+    return [f"{', '.join(methods)}: {line}"
+            + (f" (differs in {', '.join(numerics.differences(first, env))})" if env is not first else "")
+            for line, (env, methods) in groups.items()]
+
+
 def render(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown") -> str:
     """The table in `fmt`, with the warnings and notes under it."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
     header, rows = table_rows(runs)
-    below = [f"warning: {w}" for w in warnings(runs)] + [f"note: {n}" for n in notes(runs)]
+    below = ([f"warning: {w}" for w in warnings(runs)] + [f"note: {n}" for n in notes(runs)]
+             + [f"environment: {e}" for e in environments(runs)])
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import numerics
 from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget
 from .errors import BadInput, Cancelled, Diverged
 from .methods import METHODS, Method, UnlearningTask, build_method, method_names, run_method
@@ -31,11 +32,12 @@ from .models import create_model
 from .store import Store
 from .training import (RunContext, TrainConfig, apply_masks, global_magnitude_masks, pick_device, predict_logits,
                        seed_everything, train_classifier)
-from .validation import check_range
+from .validation import check_choice, check_range
 
 log = logging.getLogger(__name__)
 
 GOLD = "retrain"
+RETRAIN_SEEDS = ("independent", "shared")
 #: The keys of the machine-readable contract (`run --json`); extra metrics ride along.
 CONTRACT_KEYS = ("ua", "ra", "ta", "tua", "tra", "mia_efficacy", "privacy_score", "avg_gap", "run_time_s",
                  "speedup_vs_retrain")
@@ -58,6 +60,10 @@ class Scenario:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     #: Sparsity of one-shot global magnitude pruning applied before unlearning (None: dense).
     prune: float | None = None
+    #: "independent": θ_r starts from its own initialisation and batch order (a seed derived from
+    #: `seed`); "shared": θ_r reuses θ_o's, which makes θ_o-derived models look closer to θ_r than
+    #: a real retraining would (the single-run privacy score notably).
+    retrain_seed: str = "independent"
 
     @cached_property
     def retain_idx(self) -> np.ndarray:
@@ -78,7 +84,14 @@ class Scenario:
             "seed": self.seed,
             "train": self.train.to_dict(),
             "prune": self.prune,
+            "retrain_seed": self.retrain_seed,
         }
+
+    def seed_of(self, kind: str) -> int:
+        """The training seed of θ_o ("original") or θ_r ("retrain")."""
+        if kind == GOLD and self.retrain_seed == "independent":
+            return int(np.random.SeedSequence([self.seed, 1]).generate_state(1)[0])
+        return self.seed
 
     @property
     def id(self) -> str:
@@ -90,7 +103,8 @@ class Scenario:
 
 def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | ForgetRequest = "class:3",
             seed: int = 0, train: TrainConfig | Mapping[str, Any] | None = None,
-            model_kwargs: Mapping[str, Any] | None = None, prune: float | None = None) -> Scenario:
+            model_kwargs: Mapping[str, Any] | None = None, prune: float | None = None,
+            retrain_seed: str = "independent") -> Scenario:
     """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing."""
     if isinstance(dataset, str):
         name, params = parse_dataset_spec(dataset)
@@ -105,8 +119,9 @@ def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str |
         train = TrainConfig(**(train or {}))
     if prune is not None:
         check_range("prune", prune, 0.0, 1.0, closed="neither")
+    check_choice("retrain_seed", retrain_seed, RETRAIN_SEEDS)
     scenario = Scenario(dataset, model, request, idx, int(seed), train, dict(model_kwargs or {}),
-                        None if prune is None else float(prune))
+                        None if prune is None else float(prune), retrain_seed)
     seed_everything(seed)
     scenario.make_model()  # fails early (BadInput) if the model does not fit the data
     return scenario
@@ -117,6 +132,8 @@ def load_stored_dataset(spec: Mapping[str, Any]) -> Dataset:
     global random generator (unlike `load_scenario`, which builds a model)."""
     ds_spec = spec["dataset"]
     params = {k: v for k, v in ds_spec["params"].items() if k != "seed"}
+    if ds_spec["name"] == "arrays":  # stored before `arrays` standardised by default
+        params.setdefault("standardize", False)
     dataset = load_dataset(ds_spec["name"], seed=ds_spec["params"].get("seed", spec["seed"]), **params)
     if dataset.fingerprint != ds_spec["fingerprint"]:
         raise BadInput(f"dataset {ds_spec['name']!r} no longer matches the stored scenario (fingerprint "
@@ -128,7 +145,8 @@ def load_scenario(spec: Mapping[str, Any]) -> Scenario:
     """Rebuild a stored scenario (`Store.scenario(id)`) and check that its data did not change."""
     dataset = load_stored_dataset(spec)
     scenario = prepare(dataset, spec["model"]["name"], spec["forget"], seed=spec["seed"], train=spec["train"],
-                       model_kwargs=spec["model"]["kwargs"], prune=spec.get("prune"))
+                       model_kwargs=spec["model"]["kwargs"], prune=spec.get("prune"),
+                       retrain_seed=spec.get("retrain_seed", "shared"))
     if scenario.spec()["forget_indices_sha256"] != spec["forget_indices_sha256"]:
         raise BadInput(f"forget request {spec['forget']!r} no longer selects the stored indices; its file changed")
     return scenario
@@ -261,7 +279,14 @@ def resolve_methods(methods: Sequence[str] | None, overrides: Mapping[str, Mappi
 
 def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None = None,
             progress=None, cancel: threading.Event | None = None) -> Comparison:
-    """Train or load θ_o and θ_r, run every method, score and store each run."""
+    """Train or load θ_o and θ_r, run every method, score and store each run (each with the
+    environment manifest it was computed in, `details["environment"]`)."""
+    with numerics.compute_threads():
+        return _execute(scenario, methods, store, device=device, progress=progress, cancel=cancel)
+
+
+def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None,
+             progress, cancel: threading.Event | None) -> Comparison:
     dev = pick_device(device)
     store.reap_stale()
     sid = store.upsert_scenario(scenario.id, scenario.spec())
@@ -270,33 +295,35 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
     y = torch.as_tensor(ds.y_train, device=dev)
     evaluator = Evaluator(scenario, x, dev)
     train_hp = scenario.train.to_dict()
+    env = numerics.manifest(dev, ds.fingerprint)
 
     masks = None
 
-    def context(offset: int = 0) -> RunContext:
-        return RunContext(device=dev, seed=scenario.seed + offset, amp=scenario.train.amp, cancel=cancel,
-                          progress=progress, masks=masks)
+    def context(offset: int = 0, seed: int | None = None) -> RunContext:
+        return RunContext(device=dev, seed=(scenario.seed if seed is None else seed) + offset,
+                          amp=scenario.train.amp, cancel=cancel, progress=progress, masks=masks)
 
     def trained(kind: str, xs: torch.Tensor, ys: torch.Tensor, prune: float | None = None) -> tuple[nn.Module, dict]:
         """Train (or load from the content-addressed cache) θ_o or θ_r; pruned ones keep `masks`."""
         key_src = {"kind": kind, "dataset": ds.fingerprint, "model": scenario.model, "kwargs": scenario.model_kwargs,
-                   "train": train_hp, "seed": scenario.seed, "device": dev.type, "prune": prune}
+                   "train": train_hp, "seed": scenario.seed_of(kind), "device": dev.type, "prune": prune,
+                   "numerics": numerics.identity(env)}
         if kind == GOLD:
             key_src["forget"] = scenario.spec()["forget_indices_sha256"]
         key = _digest(key_src)
-        seed_everything(scenario.seed)
+        seed_everything(scenario.seed_of(kind))
         model = scenario.make_model().to(dev)
         hit = store.cache_get(key)
         if hit is not None:
             state, meta = hit
             model.load_state_dict(state)
             return model, {**meta, "cached": True}
-        ctx = context()
+        ctx = context(seed=scenario.seed_of(kind))
         apply_masks(model, ctx.masks)  # rewind to the initialisation, pruned (lottery-ticket style)
         start = time.perf_counter()
         train_classifier(model, xs, ys, scenario.train, ctx, description=kind)
         meta = {"seconds": time.perf_counter() - start, "steps": ctx.counters.steps,
-                "samples": ctx.counters.samples}
+                "samples": ctx.counters.samples, "environment": env}
         store.cache_put(key, model.state_dict(), meta)
         return model, {**meta, "cached": False}
 
@@ -315,6 +342,9 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
             if method == GOLD:
                 evaluator.reference = out
             metrics, details = evaluator.score(out, meta["seconds"], retrain_s)
+            details.update(environment=env, seed=scenario.seed_of(method))
+            if meta.get("environment") not in (None, env):  # weights trained elsewhere (cache)
+                details["trained_environment"] = meta["environment"]
             if method == GOLD:
                 evaluator.reference_metrics = metrics
                 metrics["avg_gap"] = 0.0
@@ -376,6 +406,7 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
             res = run_method(method, original, task)
             out = evaluator.outputs(res.model)
             metrics, details = evaluator.score(out, res.seconds, retrain_s)
+            details["environment"] = env
             metrics.update(steps=res.steps, samples=res.samples)
             store.finish_run(run_id, metrics=metrics, run_time_s=res.seconds, steps=res.steps, samples=res.samples,
                              details=details, weights=res.model.state_dict(), outputs=evaluator.arrays(out))

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import numerics
 from ..errors import BadInput
 from ..metrics import per_class_accuracy
 from ..runner import Scenario, load_run_model, load_scenario
@@ -255,6 +256,7 @@ def compute(store: Store, records: Mapping[str, RunRecord], *, n_per_class: int 
             "instances": instances}
 
 
+@numerics.with_compute_threads
 def compare(store: Store, run_a: str, run_b: str, *, n_per_class: int = 50, seed: int = 0,
             device=None) -> dict[str, Any]:
     """All comparison analyses of two finished runs A and B of one scenario (A == B allowed), as a

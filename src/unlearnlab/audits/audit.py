@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import numerics
 from ..errors import BadInput
 from ..executors import Executor, SerialExecutor, make_executor
 from ..metrics.challenge import final_score
@@ -53,6 +54,7 @@ def _hparams(record) -> dict[str, Any]:
     return {} if record.method in ("original", GOLD) else dict(record.hparams)
 
 
+@numerics.with_compute_threads
 def audit_run(store: Store, run_id: str, *, against: str = GOLD, refs: int = DEFAULT_REFS,
               executor: Executor | None = None, partitions: int = PARTITIONS, n_boot: int = 200,
               level: float = 0.95, permutations: int = PERMUTATIONS,
@@ -141,6 +143,7 @@ def audit_run(store: Store, run_id: str, *, against: str = GOLD, refs: int = DEF
         "run_id": run_id, "method": record.method, "hparams": _hparams(record), "scenario_id": record.scenario_id,
         "against": against, "reference_method": reference.method, "refs": refs, "halves": refs // 2,
         "settings": settings,
+        "environment": numerics.manifest(builder.device, sc.dataset.fingerprint),
         "ulira": ulira,
         # the Kaggle notebook's scoring, comparable with published values
         "forgetting_quality": fq,

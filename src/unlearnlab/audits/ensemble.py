@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import numerics
 from ..errors import BadInput, Diverged
 from ..executors import Executor, make_executor
 from ..methods import UnlearningTask, build_method, run_method
@@ -127,6 +128,8 @@ class EnsembleBuilder:
             raise BadInput("ensembles of pruned scenarios (--prune) are not supported yet; audit a dense scenario")
         self.executor = executor or make_executor()
         self.device = pick_device(device).type
+        # Members trained with other kernels (native mode, another CPU) are other bits: other cache entries.
+        self.numerics = numerics.identity(numerics.manifest(self.device))
         self.progress, self.cancel = progress, cancel
 
     # cache keys ----------------------------------------------------------------------------------
@@ -134,7 +137,7 @@ class EnsembleBuilder:
         sc = self.scenario
         src = {"member": kind, "v": MEMBER_VERSION, "dataset": sc.dataset.fingerprint, "model": sc.model,
                "kwargs": sc.model_kwargs, "train": sc.train.to_dict(), "seed": member_seeds(sc.seed, index)[0],
-               "device": self.device, "threads": 1}
+               "device": self.device, "threads": 1, "numerics": self.numerics}
         if kind == "retrain":
             src["forget"] = self.spec["forget_indices_sha256"]
         return _digest(src)
