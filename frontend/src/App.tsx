@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "./api";
 import { hashFor, navigate, useAsync, useRoute, type View } from "./hooks";
 import { BuildView } from "./views/Build";
@@ -51,22 +51,34 @@ export function App() {
 
   // A link that names models but not their scenario (or the wrong one): follow model A's scenario.
   useEffect(() => {
-    if (!a || !runs.data || runs.data.runs.some((r) => r.id === a)) return;
+    if (!a || !runs.data || runs.data.scenario.id !== sid || runs.data.runs.some((r) => r.id === a)) return;
     let live = true;
     api.run(a).then((r) => { if (live && r.scenario_id !== sid) navigate(null, { s: r.scenario_id }); }, () => undefined);
     return () => { live = false; };
   }, [a, runs.data]);
+
+  // A scenario the list does not know yet (made by a job since it loaded): reload the list.
+  const reloadedFor = useRef<string | null>(null);
+  useEffect(() => {
+    if (sid && reloadedFor.current !== sid && scenarios.data && !scenarios.loading && runs.data?.scenario.id === sid
+      && !scenarios.data.some((s) => s.id === sid)) {
+      reloadedFor.current = sid; // once per scenario: no loop if the list never has it
+      setScenarioTick((t) => t + 1);
+    }
+  }, [sid, scenarios.data, runs.data]);
 
   useEffect(() => setTip(null), [route.view]);
   useEffect(() => {
     document.title = `unlearnlab · ${TABS.find((t) => t.view === route.view)?.label ?? ""}`;
   }, [route.view]);
 
-  const scenario = runs.data?.scenario ?? scenarios.data?.find((s) => s.id === sid) ?? null;
+  // Runs of another scenario (the previous one, kept while the new one loads) are never shown as this one's.
+  const current = runs.data && runs.data.scenario.id === sid ? runs.data : null;
+  const scenario = current?.scenario ?? scenarios.data?.find((s) => s.id === sid) ?? null;
   const ctx: AppContext = {
     scenarios: scenarios.data, scenariosError: scenarios.error,
     reloadScenarios: () => setScenarioTick((t) => t + 1),
-    sid, scenario, runs: runs.data?.runs ?? null, runsError: runs.error, runsLoading: runs.loading,
+    sid, scenario, runs: current?.runs ?? null, runsError: runs.error, runsLoading: runs.loading,
     reloadRuns: runs.reload, a, b, setTip,
   };
   const runA = ctx.runs?.find((r) => r.id === a) ?? null;

@@ -55,7 +55,7 @@ export const api = {
   datasets: () => get<DatasetInfo[]>("/api/datasets"),
   models: () => get<ModelInfo[]>("/api/models"),
   scenarios: () => get<Scenario[]>("/api/scenarios"),
-  scenarioRuns: (sid: string, signal?: AbortSignal) => get<ScreenPayload>(`/api/scenarios/${enc(sid)}/runs`, signal),
+  scenarioRuns: (sid: string, signal?: AbortSignal) => get<ScreenPayload>(`/api/scenarios/${enc(sid)}/runs`, signal).then(withEnvironments),
   run: (id: string) => get<Run>(`/api/runs/${enc(id)}`),
   deleteRun: (id: string) => request<{ deleted: string }>("DELETE", `/api/runs/${enc(id)}`),
   weightsUrl: (id: string) => `/api/runs/${enc(id)}/weights`,
@@ -73,6 +73,16 @@ export const api = {
   submitAudit: (runId: string, refs: number) => request<Job>("POST", `/api/runs/${enc(runId)}/audit`, { refs }),
   eventsUrl: (id: string) => `/api/jobs/${enc(id)}/events`,
 };
+
+/** Each run gets its environment manifests (the payload sends each distinct one once, by id). */
+function withEnvironments(p: ScreenPayload): ScreenPayload {
+  const envs = p.environments ?? {};
+  for (const r of p.runs) {
+    r.environment = r.environment_id ? envs[r.environment_id] ?? null : null;
+    r.trained_environment = r.trained_environment_id ? envs[r.trained_environment_id] ?? null : null;
+  }
+  return p;
+}
 
 /** The one-line message to show for an error (the server's `detail`, or what went wrong locally). */
 export function errorText(err: unknown): string {

@@ -35,10 +35,17 @@ export function metricInfo(key: string): MetricInfo {
   return METRIC_BY_KEY[key] ?? { key, label: key, title: key, percent: false, better: "none", digits: 3 };
 }
 
+/** The metrics Avg. Gap averages when all are available. */
+export const AVG_GAP_KEYS = ["ua", "ra", "ta", "mia_efficacy"];
+
 /** Metric keys of these runs: known ones in order, then the others alphabetically. */
 export function metricKeys(runs: Run[]): string[] {
   const seen = new Set<string>();
-  for (const r of runs) for (const [k, v] of Object.entries(r.metrics)) if (v !== null && v !== undefined) seen.add(k);
+  for (const r of runs) {
+    for (const [k, v] of Object.entries(r.metrics)) if (v !== null && v !== undefined) seen.add(k);
+    // a metric withheld with a reason keeps its column (the cells say why it is empty)
+    for (const k of Object.keys(r.metric_notes ?? {})) if (k in r.metrics) seen.add(k);
+  }
   const known = METRICS.map((m) => m.key).filter((k) => seen.has(k));
   const rest = [...seen].filter((k) => !METRIC_BY_KEY[k]).sort();
   return [...known, ...rest];

@@ -60,6 +60,8 @@ export interface Scenario {
   prune: number | null;
   created: number;
   runs: number;
+  /** False when a run flagged the request unusable (e.g. θ_o at chance); absent on older servers. */
+  request_usable?: boolean;
 }
 
 export type RunStatus = "running" | "done" | "failed" | "diverged" | "cancelled";
@@ -79,11 +81,48 @@ export interface Run {
   steps: number | null;
   samples: number | null;
   metrics: Record<string, number | null>;
+  /** Why a metric is null (e.g. MIA-Efficacy when its attacker is at chance). */
+  metric_notes?: Record<string, string>;
+  /** The metrics Avg. Gap averaged (all four of ua, ra, ta, mia_efficacy unless one was null). */
+  avg_gap_keys?: string[] | null;
+  /** Request-level warnings ("request unusable: …"). */
+  warnings?: string[];
+  request_usable?: boolean;
+  environment_id?: string | null;
+  trained_environment_id?: string | null;
+  /** Filled in by the client from the payload's `environments`. */
+  environment?: Environment | null;
+  trained_environment?: Environment | null;
+  /** GET /api/runs/{id} only: per-class accuracies, environment manifests, notes. */
+  details?: Record<string, any>;
+}
+
+/** The environment manifest stored with every run (details.environment; numerics.manifest()). */
+export interface Environment {
+  versions?: Record<string, string>;
+  platform?: string;
+  machine?: string;
+  cpu?: string;
+  device?: string;
+  gpu?: string;
+  threads?: { torch?: number; torch_interop?: number };
+  determinism?: Record<string, unknown>;
+  numerics?: {
+    mode?: "portable" | "native" | string;
+    portable?: boolean;
+    verified?: boolean | null;
+    aten_cpu_capability?: string;
+    switches?: Record<string, string>;
+    notes?: string[];
+  };
+  data_fingerprint?: string;
+  [key: string]: unknown;
 }
 
 export interface ScreenPayload {
   scenario: Scenario;
   runs: Run[];
+  environments?: Record<string, Environment>;
 }
 
 export type JobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
@@ -212,11 +251,19 @@ export interface Comparison {
   instances: Instance[];
 }
 
+/** One audited statistic (AUDIT_VERSION 3): its value over the examples, the null from the paired swap
+ * permutation test, p-values for "worse" (p) and "better" (p_better), effect = value − null. */
 export interface Stat {
   value: number | null;
   ci?: [number, number] | null;
   null?: number | null;
   null_ci?: [number, number] | null;
+  p?: number | null;
+  p_better?: number | null;
+  effect?: number | null;
+  z?: number | null;
+  permutations?: number;
+  degenerate?: boolean;
 }
 
 export interface Audit {
@@ -228,6 +275,9 @@ export interface Audit {
   method?: string;
   ulira?: Record<string, Stat>;
   forgetting_quality?: Stat;
+  forgetting_quality_two_sided?: Stat;
+  test?: { kind: string; alpha: number; permutations: number; partitions: number };
+  klom_min_refs?: number;
   final_score?: { value: number | null; null: number | null };
   klom?: Record<string, Record<string, Stat>>;
   lira?: Record<string, Record<string, Record<string, Stat>>>;

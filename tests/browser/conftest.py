@@ -107,6 +107,32 @@ def server(browser, tmp_path_factory):
         log.close()
 
 
+@pytest.fixture(scope="session")
+def honest(server):
+    """Two small scenarios added to the server's store for the issue-9 fields: an unusable request
+    (random labels: θ_o is at chance, so every run carries a warning and MIA-Efficacy is withheld
+    with a note) and a digits MLP scenario whose ft run has a small audit (6 models a side: KLoM
+    reads "too few models"). Yields {"noise": Comparison, "audited": Comparison, "audit_id": str}."""
+    import numpy as np
+
+    import unlearnlab as ul
+    from unlearnlab.audits import audit_run
+    from unlearnlab.executors import SerialExecutor
+    from unlearnlab.store import Store
+
+    _base, store, _ = server
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 8)).astype("float32")
+    y = rng.integers(0, 2, size=400)
+    noise = ul.run(dataset=ul.from_arrays(x, y, name="noise"), model="mlp", forget="random:0.1", methods=["ft"],
+                   train={"epochs": 2}, store=store)
+    audited = ul.run("digits", "mlp", "class:3", ["ft"], train={"epochs": 2}, store=store)
+    with Store(store) as st:
+        result = audit_run(st, audited.run("ft").run_id, refs=6, executor=SerialExecutor(), partitions=4,
+                           n_boot=10, relearn_steps=3)
+    return {"noise": noise, "audited": audited, "audit_id": result["id"]}
+
+
 class Console:
     """Console errors and page errors of one page."""
 

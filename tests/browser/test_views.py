@@ -174,28 +174,53 @@ def test_pick_a_and_b_renders_contrast(page, server, artifacts):
     assert page.locator("[data-embedding=B] circle.pt").count() == n
     assert page.locator("[data-embedding=A] circle.pt.forget").count() == sum(data["embedding"]["is_forget"])
     assert page.locator("[data-panel=cka] path.series").count() == 5
+    # each model's environment, one line each, not flagged (both were computed here)
+    env = get_json(f"{base}/api/runs/{a}")["details"]["environment"]
+    for which in ("A", "B"):
+        line = page.locator(f"[data-env-model={which}]").inner_text()
+        assert env["versions"]["torch"] in line and env["data_fingerprint"][:12] in line, line
+    assert page.locator("[data-env-compare]").get_attribute("data-env-differs") == "false"
     shot(page, artifacts, "contrast")
 
+    # Nothing below depends on where a point lands on screen (layouts differ across CPUs): events are
+    # dispatched on the point's own element, and instances are picked by their training index.
     # linked hover: the same instance lights up in B
-    point = page.locator("[data-embedding=A] circle.pt").nth(0)
-    i = point.get_attribute("data-i")
-    point.hover(force=True)
+    i = page.locator("[data-embedding=A] circle.pt").nth(0).get_attribute("data-i")
+    point = page.locator(f"[data-embedding=A] circle.pt[data-i='{i}']")  # a hovered point is raised: DOM order changes
+    point.dispatch_event("mousemove")
     page.wait_for_selector(f"[data-embedding=B] circle.pt.hot[data-i='{i}']")
     assert page.locator(".tooltip").is_visible()
-    # a brush in A highlights the same instances in B
-    box = page.locator("[data-embedding=A] svg.embedding").bounding_box()
+    point.dispatch_event("mouseleave")
+    page.wait_for_selector(f"[data-embedding=B] circle.pt.hot[data-i='{i}']", state="detached")
+    # a brush in A from the plot's corner (kept free of points by the layout's margin) to just past
+    # point i: i is inside it, and exactly the same instances are highlighted in both embeddings
+    svg = page.locator("[data-embedding=A] svg.embedding")
+    svg.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
+    box = svg.bounding_box()
+    dot = point.bounding_box()
     page.mouse.move(box["x"] + 8, box["y"] + 8)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=6)
+    page.mouse.move(dot["x"] + dot["width"] / 2 + 2, dot["y"] + dot["height"] / 2 + 2, steps=6)
     page.mouse.up()
-    dim_b = page.locator("[data-embedding=B] circle.pt.dim").count()
-    assert 0 < dim_b < n
-    assert page.locator("[data-embedding=A] circle.pt.dim").count() == dim_b
-    page.locator("[data-panel=embedding] button", has_text="clear brush").click()
+    clear = page.locator("[data-panel=embedding] button", has_text="clear brush")
+    brushed = int(re.search(r"\((\d+)\)", clear.inner_text()).group(1))
+    assert brushed >= 1
+    assert page.locator(f"[data-embedding=B] circle.pt.dim[data-i='{i}']").count() == 0
+    assert page.locator("[data-embedding=B] circle.pt.dim").count() == n - brushed
+    assert page.locator("[data-embedding=A] circle.pt.dim").count() == n - brushed
+    clear.click()
     assert page.locator("[data-embedding=B] circle.pt.dim").count() == 0
-    # the instance panel: input drawn, label, both models' probabilities
-    page.locator("[data-embedding=B] circle.pt.forget").first.click(force=True)
+    # the instance panel: a click on a point (dispatched on it) ...
+    page.locator("[data-embedding=B] circle.pt.forget").first.dispatch_event("click")
     page.wait_for_selector("[data-panel=instance] canvas.input-canvas")
+    assert page.locator("[data-panel=instance] table.probs tbody tr").count() == k
+    # ... or its training index (the keyboard's way in): input drawn, label, both models' probabilities
+    pos = data["embedding"]["is_forget"].index(True)
+    index = data["instances"][pos]["index"]
+    page.fill("input[aria-label='Instance by training index']", str(index))
+    page.wait_for_selector(f"[data-panel=instance] .instance[data-index='{index}']")
+    for which in ("A", "B"):
+        page.wait_for_selector(f"[data-embedding={which}] circle.pt.hot[data-i='{pos}']")
     assert page.locator("[data-panel=instance] table.probs tbody tr").count() == k
     # toggles
     page.locator("[data-toggle=matrix-kind] button", has_text="mean softmax").click()
@@ -252,3 +277,89 @@ def test_empty_and_error_states(page, server, artifacts):
     shot(page, artifacts, "attack-error")
     # the browser logs the 404 itself; nothing else may be logged
     page.console.check(allow=("Failed to load resource: the server responded with a status of 404",))
+
+
+def test_screen_shows_environment_warnings_and_withheld_metrics(page, server, honest, artifacts):
+    """Issue 9: where the numbers were computed, an unusable request, a metric withheld with its reason."""
+    base, cls, _rnd = ids(server)
+    noise = honest["noise"]
+    sid = noise.scenario["id"]
+    payload = get_json(f"{base}/api/scenarios/{sid}/runs")
+    assert payload["scenario"]["request_usable"] is False
+    page.goto(f"{base}/#/screen?s={sid}")
+    page.wait_for_selector("table.runs[data-ready] tr[data-method=ft]")
+
+    # the warning banner, and the selector's label
+    banner = page.locator("[data-warnings][data-unusable=true]")
+    assert "request unusable" in banner.inner_text()
+    assert "unusable" in page.locator("select[aria-label=Scenario] option:checked").inner_text()
+    assert page.locator(".scenario-bar [data-unusable]").count() == 1
+
+    # the environment line: versions, device, kernels, data fingerprint; one environment here
+    env = get_json(f"{base}/api/runs/{payload['runs'][0]['id']}")["details"]["environment"]
+    line = page.locator("[data-env-line]").inner_text()
+    for part in (f"torch {env['versions']['torch']}", env["device"], "kernels", f"data {env['data_fingerprint'][:12]}"):
+        assert part in line, (part, line)
+    assert page.locator("tr[data-env-differs]").count() == 0
+
+    # every metric withheld with a reason: "–", the reason as its title, a visible mark, a note below
+    noted = [(r["id"], k, why) for r in payload["runs"] for k, why in r["metric_notes"].items() if r["metrics"].get(k) is None]
+    assert noted, "random labels: the MIA attacker is at chance, so MIA-Efficacy is withheld somewhere"
+    for run_id, key, why in noted:
+        cell = page.locator(f"tr[data-run='{run_id}'] td[data-note='{key}']")
+        assert cell.inner_text().startswith("–")
+        assert why in cell.get_attribute("title")
+        assert cell.locator(".note-mark").is_visible()
+    assert page.locator("[data-metric-note]").count() >= 1
+
+    # Avg. Gap says what it averaged where that is not all four metrics
+    lists = {tuple(r["avg_gap_keys"]) for r in payload["runs"] if r["metrics"].get("avg_gap") is not None and r["avg_gap_keys"]}
+    if lists and lists != {("ua", "ra", "ta", "mia_efficacy")}:
+        assert page.locator("th[data-metric=avg_gap] [data-avg-gap-keys]").count() == 1
+        assert "left out" in page.locator("th[data-metric=avg_gap]").get_attribute("title") or len(lists) > 1
+
+    # the scatter plots no null: on MIA-Efficacy only the runs that have it
+    page.select_option("select[aria-label='x axis']", "mia_efficacy")
+    page.wait_for_selector("svg.tradeoff[aria-label*='MIA'], [data-panel=tradeoff] .state.empty")
+    y_key = page.locator("select[aria-label='y axis']").input_value()
+    expected = sum(r["status"] == "done" and r["metrics"].get("mia_efficacy") is not None
+                   and r["metrics"].get(y_key) is not None for r in payload["runs"])
+    assert page.locator("svg.tradeoff g.pt").count() == expected
+    shot(page, artifacts, "screen-unusable")
+
+    # a usable request has no banner, and still its environment line
+    page.select_option("select[aria-label=Scenario]", cls.scenario["id"])
+    page.wait_for_selector("table.runs[data-ready] tr[data-method=salun]")
+    assert page.locator("[data-warnings]").count() == 0
+    assert "kernels" in page.locator("[data-env-line]").inner_text()
+    page.console.check()
+
+
+def test_audit_panel_reads_every_statistic_against_its_null(page, server, honest, artifacts):
+    base, _cls, _rnd = ids(server)
+    audited = honest["audited"]
+    ft = audited.run("ft").run_id
+    [audit] = [x for x in get_json(f"{base}/api/runs/{ft}/audits") if x["id"] == honest["audit_id"]]
+    page.goto(f"{base}/#/attack?s={audited.scenario['id']}&a={ft}")
+    page.wait_for_selector(f"[data-panel=audit] [data-audit='{audit['id']}'] table.audit-table")
+    panel = page.locator("[data-panel=audit]")
+    assert "permutation" in panel.inner_text()
+    # a tested statistic: value [CI], null [range], p, effect, verdict
+    row = panel.locator("tr[data-stat='ulira.accuracy']")
+    cells = row.locator("td").all_inner_texts()
+    stat = audit["ulira"]["accuracy"]
+    assert cells[1].startswith(f"{stat['value']:.3f} [")
+    assert cells[2].startswith(f"{stat['null']:.3f} [")
+    assert re.fullmatch(r"< 0\.001|[01]\.\d{3}", cells[3]), cells
+    assert cells[5] == audit["verdicts"]["ulira_accuracy"]
+    for key in ("forgetting_quality", "forgetting_quality_two_sided", "lira.after.online.auc"):
+        assert panel.locator(f"tr[data-stat='{key}'] td.p").count() == 1, key
+    assert panel.locator("tr[data-stat='forgetting_quality'] td.verdict").inner_text() == audit["verdicts"]["forgetting_quality"]
+    # 6 models a side: KLoM says "too few models" instead of numbers
+    klom = panel.locator("tr[data-stat='klom.forget.median']")
+    assert klom.locator("[data-too-few]").inner_text() == audit["verdicts"]["klom_forget_median"] == "too few models (need 16)"
+    assert klom.locator("td.p").count() == 0
+    # LiRA before unlearning: a value only
+    assert panel.locator("tr[data-stat='lira.before.online.auc'] td.p").count() == 0
+    shot(page, artifacts, "attack-audit")
+    page.console.check()

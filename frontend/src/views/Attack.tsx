@@ -257,6 +257,81 @@ function fmtNull(s: Stat | undefined, digits = 3) {
   if (!s || s.null === null || s.null === undefined) return "–";
   return `${fmtNum(s.null, digits)}${s.null_ci ? ` [${fmtNum(s.null_ci[0], digits)}, ${fmtNum(s.null_ci[1], digits)}]` : ""}`;
 }
+function fmtP(p: number | null | undefined): string {
+  if (p === null || p === undefined || Number.isNaN(p)) return "–";
+  return p < 0.001 ? "< 0.001" : p.toFixed(3);
+}
+function fmtEffect(e: number | null | undefined, digits = 3): string {
+  if (e === null || e === undefined || Number.isNaN(e)) return "–";
+  return `${e > 0 ? "+" : ""}${e.toFixed(digits)}`;
+}
+
+/** The test's reading of one statistic (audits/statistics.py `verdict`), for statistics the audit
+ * stores no verdict for. */
+export function verdictOf(s: Stat, alpha: number, tooFew: number | null = null): string {
+  if (tooFew !== null) return `too few models (need ${tooFew})`;
+  if (s.degenerate) return "too few models (the null has no spread)";
+  if (s.p === null || s.p === undefined) return "";
+  if (s.p <= alpha) return "distinguishable";
+  if (s.p_better !== null && s.p_better !== undefined && s.p_better <= alpha) return "better than null";
+  return "not distinguished";
+}
+
+const VERDICT_HELP: Record<string, string> = {
+  "distinguishable": "p ≤ α: worse than a perfect unlearner, with these models",
+  "better than null": "the other tail: closer to retraining than retrained models are to each other",
+  "not distinguished": "no evidence at this ensemble size (not proof of forgetting: see the power table in docs/audits.md)",
+};
+
+function verdictClass(v: string): string {
+  if (v.startsWith("too few")) return "v-too-few";
+  if (v === "distinguishable") return "v-bad";
+  if (v === "better than null") return "v-better";
+  if (v === "not distinguished" || v === "within null") return "v-none";
+  return "";
+}
+
+interface AuditRow { key: string; label: string; stat: Stat; tested: boolean; verdict: string; digits: number }
+
+/** Every statistic of an audit with its verdict: stored ones where the audit has them, else the same rule. */
+function auditRows(audit: Audit): AuditRow[] {
+  const alpha = audit.test?.alpha ?? 0.05;
+  const stored = audit.verdicts ?? {};
+  const tooFewKlom = audit.klom_min_refs && audit.refs < audit.klom_min_refs ? audit.klom_min_refs : null;
+  const rows: AuditRow[] = [];
+  const add = (key: string, label: string, stat: Stat | undefined, verdictKey: string | null, digits = 3, tooFew: number | null = null) => {
+    if (!stat) return;
+    const tested = stat.p !== undefined || stat.null !== undefined;
+    const verdict = verdictKey && stored[verdictKey] ? stored[verdictKey] : tested ? verdictOf(stat, alpha, tooFew) : "";
+    rows.push({ key, label, stat, tested, verdict, digits });
+  };
+  const u = audit.ulira ?? {};
+  const uliraVerdict: Record<string, string> = { accuracy: "ulira_accuracy", auc: "ulira_auc" };
+  for (const k of ["accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", ...Object.keys(u).filter((x) => !["accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr"].includes(x))]) {
+    add(`ulira.${k}`, `U-LiRA ${statName(k)}`, u[k], uliraVerdict[k] ?? null);
+  }
+  add("forgetting_quality", "forgetting quality F (challenge)", audit.forgetting_quality, "forgetting_quality");
+  add("forgetting_quality_two_sided", "forgetting quality F (two-sided)", audit.forgetting_quality_two_sided, "forgetting_quality_two_sided");
+  for (const [split, stats] of Object.entries(audit.klom ?? {})) {
+    for (const [q, st] of Object.entries(stats)) {
+      add(`klom.${split}.${q}`, `KLoM ${split} ${q}`, st, split === "forget" && q === "median" ? "klom_forget_median" : null, 2, tooFewKlom);
+    }
+  }
+  for (const when of ["after", "before", ...Object.keys(audit.lira ?? {}).filter((w) => w !== "after" && w !== "before")]) {
+    const modes = audit.lira?.[when];
+    if (!modes) continue;
+    for (const [mode, stats] of Object.entries(modes)) {
+      for (const [k, st] of Object.entries(stats as Record<string, Stat>)) {
+        add(`lira.${when}.${mode}.${k}`, `LiRA ${when} (${mode}) ${statName(k)}`, st, when === "after" && mode === "online" && k === "auc" ? "lira_after_online_auc" : null);
+      }
+    }
+  }
+  return rows;
+}
+
+function statName(k: string): string {
+  return k.replace(/_/g, " ").replace("pct", "%");
+}
 
 function AuditPanel({ runId, method, onTip }: { runId: string; method: string; onTip: AppContext["setTip"] }) {
   const audits = useAsync(() => auditsOf(runId), [runId]);
@@ -289,7 +364,7 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
     );
   } else {
     const audit = audits.data.find((x) => x.id === which) ?? audits.data[audits.data.length - 1];
-    const u = audit.ulira ?? {};
+    const rows = auditRows(audit);
     const rel = audit.relearn?.heldout_accuracy;
     body = (
       <div class="audit" data-audit={audit.id}>
@@ -297,23 +372,37 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
           <label>audit <select value={audit.id} onChange={(e) => setWhich((e.target as HTMLSelectElement).value)}>
             {audits.data.map((x) => <option value={x.id}>{x.id} · against {x.against} · {x.refs} refs</option>)}</select></label>
         )}
-        <p class="note">Against {audit.against}, {audit.refs} models a side. Every statistic is read against its null (the same statistic between halves of the retrained ensemble).</p>
-        <table class="audit-table">
-          <thead><tr><th>statistic</th><th>value [CI]</th><th>null [CI]</th><th>verdict</th></tr></thead>
+        <p class="note">Against {audit.against}, {audit.refs} models a side. Every statistic is read against its null: the same statistic
+          when unlearned and retrained models swap places ({audit.test ? `${audit.test.kind} test, ${audit.test.permutations} permutations over ${audit.test.partitions} half-partitions, α = ${+audit.test.alpha.toFixed(3)}` : "an older audit: no p-values"}).
+          p: chance under the null of a value at least this far from retraining; effect: value − null.
+          {audit.klom_min_refs ? ` KLoM needs ${audit.klom_min_refs} models a side.` : ""}</p>
+        <table class="audit-table" data-audit-version={audit.test ? "3" : "2"}>
+          <thead><tr><th>statistic</th><th title="Over the forget examples, with a bootstrap interval">value [CI]</th>
+            <th title="Mean of the swap distribution, and its central range">null [range]</th>
+            <th title="One-sided p-value: a value at least this bad when A and the retrained models swap places">p</th>
+            <th title="value − null mean (z in the tooltip)">effect</th><th>verdict</th></tr></thead>
           <tbody>
-            {(["accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr"] as const).filter((k) => u[k]).map((k) => (
-              <tr><td>U-LiRA {k.replace(/_/g, " ").replace("pct", "%")}</td><td class="mono">{fmtStat(u[k])}</td><td class="mono">{fmtNull(u[k])}</td>
-                <td>{k === "accuracy" ? audit.verdicts?.ulira_accuracy ?? "" : ""}</td></tr>
+            {rows.map((r) => (
+              <tr data-stat={r.key} class={verdictClass(r.verdict)}>
+                <td>{r.label}</td>
+                <td class="mono">{fmtStat(r.stat, r.digits)}</td>
+                {r.verdict.startsWith("too few") ? (
+                  <td colSpan={4} class="too-few" data-too-few title="The statistic cannot discriminate at this ensemble size: no null, p or effect is shown">
+                    {r.verdict}
+                  </td>
+                ) : r.tested ? (
+                  <>
+                    <td class="mono">{fmtNull(r.stat, r.digits)}</td>
+                    <td class="mono p" title={r.stat.p_better != null ? `p (better than null) = ${fmtP(r.stat.p_better)}` : undefined}>{fmtP(r.stat.p)}</td>
+                    <td class="mono" title={r.stat.z != null ? `z = ${r.stat.z.toFixed(2)}` : "z: the null has no spread"}>{fmtEffect(r.stat.effect, r.digits)}</td>
+                    <td class="verdict" title={VERDICT_HELP[r.verdict] ?? ""}>{r.verdict}</td>
+                  </>
+                ) : (
+                  <><td class="dim" colSpan={3}>{r.key.startsWith("lira.before") ? "θ_o, for reference: not tested" : ""}</td><td /></>
+                )}
+              </tr>
             ))}
-            {audit.forgetting_quality && <tr><td>forgetting quality F</td><td class="mono">{fmtStat(audit.forgetting_quality)}</td><td class="mono">{fmtNull(audit.forgetting_quality)}</td><td>{audit.verdicts?.forgetting_quality ?? ""}</td></tr>}
-            {audit.final_score && <tr><td>challenge final score</td><td class="mono">{fmtNum(audit.final_score.value)}</td><td class="mono">{fmtNum(audit.final_score.null)}</td><td /></tr>}
-            {audit.klom && Object.entries(audit.klom).map(([split, stats]) => Object.entries(stats).map(([q, s]) => (
-              <tr><td>KLoM {split} {q}</td><td class="mono">{fmtStat(s, 2)}</td><td class="mono">{fmtNull(s, 2)}</td>
-                <td>{split === "forget" && q === "median" ? audit.verdicts?.klom_forget_median ?? "" : ""}</td></tr>
-            )))}
-            {audit.lira && Object.entries(audit.lira).map(([when, variants]) => Object.entries(variants).map(([variant, stats]) => (
-              <tr><td>LiRA {when} ({variant}) AUC</td><td class="mono">{fmtStat((stats as Record<string, Stat>).auc)}</td><td /><td /></tr>
-            )))}
+            {audit.final_score && <tr data-stat="final_score"><td>challenge final score</td><td class="mono">{fmtNum(audit.final_score.value)}</td><td class="mono">{fmtNum(audit.final_score.null)}</td><td colSpan={3} /></tr>}
           </tbody>
         </table>
         {rel && (

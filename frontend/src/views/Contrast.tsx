@@ -11,7 +11,8 @@ import { Heatmap } from "../charts/Heatmap";
 import { Lines } from "../charts/Lines";
 import { Embedding } from "../charts/Embedding";
 import { COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, className, fmtHparams } from "../format";
-import type { Comparison, Instance, Pair, Split } from "../types";
+import { envDifferences, envNotes, envSummary, envValue } from "../env";
+import type { Comparison, Environment, Instance, Pair, Run, Split } from "../types";
 
 export const CATEGORY_COLORS: Record<string, string> = {
   "target forgotten": "#1b9e77",
@@ -97,6 +98,7 @@ function ContrastBody({ data, ctx }: { data: Comparison; ctx: AppContext }) {
     setHovered(i);
     ctx.setTip(i === null || !ev ? null : { x: ev.clientX, y: ev.clientY, html: tipFor(i) + "<div class='hint'>click: show in the instance panel</div>" });
   };
+  const byIndex = useMemo(() => new Map(instances.map((ins, i) => [ins.index, i])), [instances]);
   const counts = useMemo(() => {
     const sel = selected;
     const out: Record<string, [number, number]> = {};
@@ -121,6 +123,7 @@ function ContrastBody({ data, ctx }: { data: Comparison; ctx: AppContext }) {
     <div class="contrast-grid">
       <div class="models-line">{modelLine("A")}{modelLine("B")}
         <span class="dim">references: θ_o <span class="mono">{data.models.original.run_id}</span>, θ_r <span class="mono">{data.models.retrain.run_id}</span></span>
+        <EnvCompare a={data.models.A.run_id} b={data.models.B.run_id} runs={ctx.runs} />
       </div>
       <Panel title="Per-class accuracy" id="per-class" help="Accuracy of A and B on each class, and B − A"
         actions={<Toggle name="per-class-split" value={split} onChange={setSplit} options={[{ value: "train", label: "train" }, { value: "test", label: "test" }]} />}>
@@ -179,10 +182,53 @@ function ContrastBody({ data, ctx }: { data: Comparison; ctx: AppContext }) {
         <Legend items={pairs.map((p) => ({ label: p.label, color: p.color, shape: "line" as const, dash: p.dash ? "3 2" : undefined }))} />
         <p class="note">Solid: against θ_r (<span style={{ color: COLOR_RETRAIN }}>retrain</span>), dashed: against θ_o (<span style={{ color: COLOR_ORIGINAL }}>original</span>). Close to θ_r on forget data and to θ_o on retain data is what good unlearning looks like.</p>
       </Panel>
-      <Panel title="Instance" id="instance" help="Click a point in the embedding">
-        {picked === null ? <Empty>Click a point in either embedding to see its input, label and both models' probabilities.</Empty>
+      <Panel title="Instance" id="instance" help="Click a point in the embedding, or type an instance's training index"
+        actions={<label class="instance-find">training index
+          <input type="number" class="short" min={0} aria-label="Instance by training index" placeholder={String(instances[0]?.index ?? "")}
+            value={picked === null ? "" : instances[picked].index}
+            onInput={(e) => { const v = (e.target as HTMLInputElement).value; const i = byIndex.get(Number(v)); if (v !== "" && i !== undefined) setPicked(i); }} />
+          <span class="dim">{instances.filter((x) => x.is_forget).length} forget · {instances.length} shown</span>
+        </label>}>
+        {picked === null ? <Empty>Click a point in either embedding, or type a training index above, to see its input, label and both models' probabilities.</Empty>
           : <InstancePanel ins={instances[picked]} sid={data.scenario.id} names={data.scenario.class_names ?? null} K={K} />}
       </Panel>
+    </div>
+  );
+}
+
+/** A run's environment manifest: from the scenario's runs when it is one of them, else its own record. */
+function useEnvironment(id: string, runs: Run[] | null): Environment | null | undefined {
+  const known = runs?.find((r) => r.id === id);
+  const fetched = useAsync(() => (known ? null : api.run(id)), [id, !!known]);
+  if (known) return known.environment ?? null;
+  if (fetched.loading) return undefined;
+  return (fetched.data?.details?.environment as Environment | undefined) ?? null;
+}
+
+/** A line each for A's and B's environment, flagged (with the differing keys) when they differ. */
+function EnvCompare({ a, b, runs }: { a: string; b: string; runs: Run[] | null }) {
+  const envA = useEnvironment(a, runs);
+  const envB = useEnvironment(b, runs);
+  if (envA === undefined || envB === undefined || (!envA && !envB)) return null;
+  const diff = envA && envB ? envDifferences(envA as Record<string, unknown>, envB as Record<string, unknown>) : [];
+  const notes = [...new Set([...(envA ? envNotes(envA) : []), ...(envB ? envNotes(envB) : [])])];
+  const line = (which: "A" | "B", env: Environment | null) => (
+    <div class="env-line" data-env-model={which}>
+      <b style={{ color: which === "A" ? COLOR_A : COLOR_B }}>{which}</b>{" "}
+      <span class="mono">{env ? envSummary(env) : "no environment recorded (an older run)"}</span>
+    </div>
+  );
+  return (
+    <div class={`env-compare${diff.length ? " differs" : ""}`} data-env-compare data-env-differs={diff.length ? "true" : "false"}>
+      {line("A", envA)}{line("B", envB)}
+      {diff.length > 0 && (
+        <details class="env-details" data-env-diff>
+          <summary><span class="tag warn">≠ env</span> A and B were computed in different environments: {diff.join(", ")}</summary>
+          <table class="env-diff"><thead><tr><th>key</th><th>A</th><th>B</th></tr></thead>
+            <tbody>{diff.map((k) => <tr><td class="mono">{k}</td><td class="mono">{envValue(envA, k)}</td><td class="mono">{envValue(envB, k)}</td></tr>)}</tbody></table>
+        </details>
+      )}
+      {notes.length > 0 && <div class="banner warn env-notes" data-env-notes><ul>{notes.map((n) => <li>{n}</li>)}</ul></div>}
     </div>
   );
 }

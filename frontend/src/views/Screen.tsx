@@ -6,8 +6,10 @@ import { Empty, ErrorBox, Legend, Panel, Spinner, esc } from "../components/comm
 import { ScenarioPicker } from "../components/ScenarioPicker";
 import { paretoFront, TradeoffScatter, type TradeoffPoint } from "../charts/TradeoffScatter";
 import {
-  COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, fmtHparams, fmtMetric, fmtValue, isReference, metricInfo, metricKeys,
+  AVG_GAP_KEYS, COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, fmtHparams, fmtMetric, fmtValue, isReference, metricInfo, metricKeys,
+  runLabel,
 } from "../format";
+import { envDifferences, envGroups, envNotes, envSummary, envValue, type EnvGroup } from "../env";
 import type { Run } from "../types";
 
 type SortKey = "method" | "status" | "hparams" | `m:${string}`;
@@ -38,11 +40,19 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
   const keys = useMemo(() => metricKeys(runs ?? []), [runs]);
   const colors = useMemo(() => methodColors(runs ?? []), [runs]);
   const numericKeys = keys.filter((k) => k !== "steps" && k !== "samples");
+  // metrics with no value in any run (e.g. MIA-Efficacy withheld everywhere): still selectable, labelled
+  const emptyKeys = useMemo(() => new Set(keys.filter((k) => !(runs ?? []).some((r) => r.metrics[k] != null))), [keys, runs]);
+  const envs = useMemo(() => envGroups(runs ?? []), [runs]);
+  const envDiff = useMemo(() => new Map(envs.slice(1).flatMap((g) => g.runs.map((r) => [r.id, g] as [string, EnvGroup]))), [envs]);
+  const warnings = useMemo(() => [...new Set((runs ?? []).flatMap((r) => r.warnings ?? []))], [runs]);
+  const unusable = scenario?.request_usable === false || (runs ?? []).some((r) => r.request_usable === false);
+  const gapKeys = useMemo(() => avgGapKeys(runs ?? []), [runs]);
 
   useEffect(() => {
     // default axes the scenario has: UA (or privacy) against TA (or RA)
     if (keys.length && !keys.includes(xKey)) setXKey(keys.includes("privacy_score") ? "privacy_score" : keys[0]);
     if (keys.length && !keys.includes(yKey)) setYKey(keys.includes("ra") ? "ra" : keys[0]);
+    // keys may now include metrics with no value at all: the defaults above stay on ones with values
   }, [keys]);
 
   const rows = useMemo(() => {
@@ -122,9 +132,17 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
   if (!runs) return <>{head}<Spinner /></>;
 
   const classwise = !!scenario?.forget_classes?.length;
+  const notedKeys = keys.filter((k) => runs.some((r) => r.metrics[k] == null && r.metric_notes?.[k]));
   return (
     <>
       {head}
+      {(unusable || warnings.length > 0) && (
+        <div class={`banner ${unusable ? "bad" : "warn"}`} role="alert" data-warnings data-unusable={unusable ? "true" : undefined}>
+          {unusable && <strong>This forget request is unusable: its numbers say nothing about unlearning. </strong>}
+          {warnings.length > 0 && <ul>{warnings.map((w) => <li>{w}</li>)}</ul>}
+        </div>
+      )}
+      <EnvironmentBar groups={envs} />
       <div class="screen-grid">
         <Panel title={`Runs (${rows.length} of ${runs.length})`} id="runs" help="Every run of this forget request; θ_o and θ_r are the references"
           actions={<>
@@ -146,8 +164,11 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
                     <th class="sortable" onClick={() => onSort("hparams")}>Hyper-parameters{arrow("hparams")}</th>
                     <th class="sortable" onClick={() => onSort("status")}>Status{arrow("status")}</th>
                     {keys.map((k) => (
-                      <th class="sortable num" title={metricInfo(k).title + (metricInfo(k).percent ? " (%)" : "")} onClick={() => onSort(`m:${k}`)}>
+                      <th class="sortable num" data-metric={k} onClick={() => onSort(`m:${k}`)}
+                        title={metricInfo(k).title + (metricInfo(k).percent ? " (%)" : "") + (k === "avg_gap" && gapKeys.title ? `. ${gapKeys.title}` : "")
+                          + (notedKeys.includes(k) ? ". Empty (–) where withheld: hover a cell for the reason" : "")}>
                         {metricInfo(k).label}{arrow(`m:${k}`)}
+                        {k === "avg_gap" && gapKeys.label && <span class="th-sub" data-avg-gap-keys>{gapKeys.label}</span>}
                       </th>
                     ))}
                     <th>Download · delete</th>
@@ -156,8 +177,8 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
                 <tbody>
                   {rows.length === 0 && <tr><td colSpan={keys.length + 5} class="none">No run matches the filter.</td></tr>}
                   {rows.map((r) => (
-                    <tr key={r.id} data-run={r.id} data-method={r.method}
-                      class={`${isReference(r) ? `ref ref-${r.method}` : ""}${r.id === a ? " is-a" : ""}${r.id === b ? " is-b" : ""}`}>
+                    <tr key={r.id} data-run={r.id} data-method={r.method} data-env-differs={envDiff.has(r.id) ? "true" : undefined}
+                      class={`${isReference(r) ? `ref ref-${r.method}` : ""}${r.id === a ? " is-a" : ""}${r.id === b ? " is-b" : ""}${envDiff.has(r.id) ? " env-differs" : ""}`}>
                       <td class="pick-col">
                         <button type="button" class={`pick pick-a${r.id === a ? " on" : ""}`} disabled={r.status !== "done"}
                           title={r.status === "done" ? "Use as model A" : `${r.status}: only finished runs can be compared`}
@@ -169,11 +190,15 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
                       <td class="method">
                         <span class="swatch" style={{ background: colors.get(r.method) }} />
                         {r.method}{r.cached ? <span class="tag" title="Reused from the store's cache">cached</span> : null}
+                        {envDiff.has(r.id) && <span class="tag warn env-mark" data-env-mark
+                          title={`Computed in another environment than most runs of this scenario; differs in: ${envDiff.get(r.id)!.diff.join(", ")}`}>≠ env</span>}
+                        {r.trained_environment && r.environment && <span class="tag warn env-mark" data-trained-elsewhere
+                          title={`Weights trained in another environment (from the cache); differs in: ${envDifferences(r.trained_environment as Record<string, unknown>, r.environment as Record<string, unknown>).join(", ")}`}>trained elsewhere</span>}
                         <div class="mono dim">{r.id}</div>
                       </td>
                       <td class="hparams" title={fmtHparams(r.hparams)}><Hparams h={r.hparams} defaults={isReference(r) ? undefined : defaults.get(r.method)} /></td>
                       <td><span class={`status s-${r.status}`} title={r.reason ?? ""}>{r.status}</span></td>
-                      {keys.map((k) => <td class="num">{fmtMetric(k, r.metrics[k])}</td>)}
+                      {keys.map((k) => <MetricCell run={r} k={k} />)}
                       <td class="actions">
                         <a class="button small" href={api.weightsUrl(r.id)} download title="Weights (safetensors)">weights</a>
                         <a class="button small" href={api.jsonUrl(r.id)} download title="Run record and scenario (JSON)">JSON</a>
@@ -194,14 +219,18 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
               </table>
             </div>
           )}
+          {notedKeys.map((k) => {
+            const noted = runs.filter((r) => r.metrics[k] == null && r.metric_notes?.[k]);
+            return <p class="note metric-note" data-metric-note={k}><span class="note-mark" aria-hidden="true">i</span> {metricInfo(k).label} withheld for {noted.length} of {runs.length} runs (hover a cell for each reason), e.g. {noted[0].metric_notes![k]}.</p>;
+          })}
           <p class="note">Accuracies in %. {classwise ? "Class-wise request: TA is over the retained classes; TUA/TRA split the test set." : ""} Privacy: 1 = indistinguishable from θ_r on D_f.</p>
         </Panel>
         <Panel title="Trade-off" id="tradeoff" help="Forgetting against utility; size by cost; the Pareto front of the methods is outlined"
           actions={<>
             <label>x <select aria-label="x axis" value={xKey} onChange={(e) => setXKey((e.target as HTMLSelectElement).value)}>
-              {numericKeys.map((k) => <option value={k}>{metricInfo(k).label}</option>)}</select></label>
+              {numericKeys.map((k) => <option value={k}>{axisOption(k, emptyKeys)}</option>)}</select></label>
             <label>y <select aria-label="y axis" value={yKey} onChange={(e) => setYKey((e.target as HTMLSelectElement).value)}>
-              {numericKeys.map((k) => <option value={k}>{metricInfo(k).label}</option>)}</select></label>
+              {numericKeys.map((k) => <option value={k}>{axisOption(k, emptyKeys)}</option>)}</select></label>
             <label>size <select aria-label="point size" value={sizeKey} onChange={(e) => setSizeKey((e.target as HTMLSelectElement).value)}>
               <option value="run_time_s">run time</option>
               {keys.includes("steps") && <option value="steps">steps</option>}
@@ -209,7 +238,11 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
               <option value="none">fixed</option></select></label>
           </>}>
           <div ref={chartRef} class="chart-box">
-            {points.length === 0 ? <Empty>No finished run has both {metricInfo(xKey).label} and {metricInfo(yKey).label}.</Empty> : (
+            {points.length === 0 ? <Empty>No finished run has both {metricInfo(xKey).label} and {metricInfo(yKey).label}.{" "}
+              {[xKey, yKey].filter((k) => emptyKeys.has(k)).map((k) => {
+                const why = runs.find((r) => r.metric_notes?.[k])?.metric_notes?.[k];
+                return <span data-empty-axis={k}>{metricInfo(k).label} has no value in any run{why ? `: ${why}` : ""}. </span>;
+              })}</Empty> : (
               <TradeoffScatter points={points} width={chartWidth} xLabel={axisLabel(xKey)} yLabel={axisLabel(yKey)}
                 xFormat={(v) => fmtAxis(xKey, v)} yFormat={(v) => fmtAxis(yKey, v)}
                 xUnit={metricInfo(xKey).percent || xKey === "privacy_score"} yUnit={metricInfo(yKey).percent || yKey === "privacy_score"} a={a} b={b} onPick={pick} onTip={ctx.setTip} />
@@ -225,6 +258,72 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
         </Panel>
       </div>
     </>
+  );
+}
+
+function axisOption(k: string, empty: Set<string>): string {
+  return `${metricInfo(k).label}${empty.has(k) ? " (no values)" : ""}`;
+}
+
+/** A metric cell: the value, or "–" with a marked reason where the metric was withheld. */
+function MetricCell({ run, k }: { run: Run; k: string }) {
+  const v = run.metrics[k];
+  const note = v == null ? run.metric_notes?.[k] : undefined;
+  if (note) {
+    return <td class="num withheld" data-note={k} title={`${metricInfo(k).label} withheld: ${note}`}>–<span class="note-mark" aria-label={`why ${metricInfo(k).label} is empty`}>i</span></td>;
+  }
+  const title = k === "avg_gap" && run.avg_gap_keys && run.avg_gap_keys.length < AVG_GAP_KEYS.length
+    ? `mean over ${run.avg_gap_keys.map((x) => metricInfo(x).label).join(", ")}` : undefined;
+  return <td class="num" title={title}>{fmtMetric(k, v)}</td>;
+}
+
+/** What the Avg. Gap column averaged: a short label and a tooltip when not all four metrics. */
+function avgGapKeys(runs: Run[]): { label: string | null; title: string | null } {
+  const lists = [...new Set(runs.filter((r) => r.metrics.avg_gap != null && r.avg_gap_keys).map((r) => r.avg_gap_keys!.join(",")))];
+  if (lists.length === 0) return { label: null, title: null };
+  const names = (csv: string) => csv.split(",").map((k) => metricInfo(k).label).join(", ");
+  if (lists.length === 1) {
+    if (lists[0] === AVG_GAP_KEYS.join(",")) return { label: null, title: null };
+    const left = AVG_GAP_KEYS.filter((k) => !lists[0].split(",").includes(k)).map((k) => metricInfo(k).label);
+    return { label: `of ${names(lists[0])}`, title: `Averages ${names(lists[0])} only (${left.join(", ")} left out: no value)` };
+  }
+  return { label: "of mixed metrics", title: `Runs average different metrics: ${lists.map(names).map((x) => `{${x}}`).join(" or ")} (hover a cell)` };
+}
+
+/** Where this scenario's numbers were computed: one line, and the runs whose environment differs. */
+function EnvironmentBar({ groups }: { groups: EnvGroup[] }) {
+  if (groups.length === 0) return null;
+  const base = groups[0];
+  const notes = [...new Set(groups.flatMap((g) => envNotes(g.env)))];
+  const others = groups.slice(1);
+  return (
+    <div class="env-bar" data-env>
+      <div class="env-line">
+        <span class="env-label" title="The environment these runs were computed in (details.environment): versions, device, CPU kernels, threads, data fingerprint">environment</span>
+        <span class="mono" data-env-line>{envSummary(base.env)}</span>
+        {others.length > 0
+          ? <span class="tag warn" data-env-count>{groups.length} environments: {others.reduce((n, g) => n + g.runs.length, 0)} run(s) marked ≠ env differ</span>
+          : <span class="dim">all {base.runs.length} runs</span>}
+      </div>
+      {notes.length > 0 && (
+        <div class="banner warn env-notes" role="alert" data-env-notes>
+          <ul>{notes.map((n) => <li>{n}</li>)}</ul>
+        </div>
+      )}
+      <details class="env-details" open={others.length > 0} data-env-details>
+        <summary>{others.length > 0 ? "Where the environments differ" : "Environment manifest"}</summary>
+        {others.map((g) => (
+          <div class="env-group" data-env-group={g.id}>
+            <div><span class="mono">{envSummary(g.env)}</span> · {g.runs.map((r) => runLabel(r)).join(", ")}</div>
+            <table class="env-diff">
+              <thead><tr><th>key</th><th>most runs</th><th>these runs</th></tr></thead>
+              <tbody>{g.diff.map((k) => <tr data-key={k}><td class="mono">{k}</td><td class="mono">{envValue(base.env, k)}</td><td class="mono">{envValue(g.env, k)}</td></tr>)}</tbody>
+            </table>
+          </div>
+        ))}
+        {others.length === 0 && <pre class="env-json">{JSON.stringify(base.env, null, 1)}</pre>}
+      </details>
+    </div>
   );
 }
 

@@ -10,6 +10,7 @@ requests are refused), and downloads are resolved inside the store's run folder.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import json
 import os
@@ -86,21 +87,41 @@ def _doc(obj) -> str:
     return (obj.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
 
 
-def _scenario_summary(spec: dict[str, Any], runs: int = 0) -> dict[str, Any]:
+def _usable(runs: list) -> bool:
+    """False when any run flagged its forget request unusable (details.request_usable)."""
+    return not any((r.details or {}).get("request_usable") is False for r in runs)
+
+
+def _scenario_summary(spec: dict[str, Any], runs: int = 0, usable: bool = True) -> dict[str, Any]:
     ds = spec.get("dataset", {})
     return {"id": spec["id"], "dataset": ds.get("name", "?"), "dataset_params": clean(ds.get("params", {})),
             "model": spec.get("model", {}).get("name", "?"), "forget": spec.get("forget", ""),
             "forget_size": spec.get("forget_size", 0), "forget_classes": spec.get("forget_classes"),
             "num_classes": ds.get("num_classes"), "n_train": ds.get("n_train"), "n_test": ds.get("n_test"),
             "seed": spec.get("seed", 0), "train": spec.get("train", {}), "prune": spec.get("prune"),
-            "created": spec.get("created", 0.0), "runs": runs}
+            "created": spec.get("created", 0.0), "runs": runs, "request_usable": usable}
 
 
-def _run_row(r, details: bool = False) -> dict[str, Any]:
+def _environment_id(env: Any) -> str | None:
+    """A short content key of an environment manifest (the Screen payload sends each one once)."""
+    if not isinstance(env, dict):
+        return None
+    return hashlib.sha256(json.dumps(clean(env), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _run_row(r, details: bool = False, environments: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A run for the API; `environments` collects the manifests its ids refer to."""
+    d = r.details or {}
     row = {"id": r.id, "scenario_id": r.scenario_id, "method": r.method, "hparams": clean(r.hparams),
            "seed": r.seed, "status": r.status, "reason": r.reason, "cached": r.cached, "created": r.created,
            "finished": r.finished, "run_time_s": clean(r.run_time_s), "steps": r.steps, "samples": r.samples,
-           "metrics": clean(r.metrics)}
+           "metrics": clean(r.metrics), "metric_notes": clean(d.get("metric_notes") or {}),
+           "avg_gap_keys": d.get("avg_gap_keys"), "warnings": list(d.get("warnings") or []),
+           "request_usable": d.get("request_usable") is not False}
+    for key in ("environment", "trained_environment"):
+        row[f"{key}_id"] = env_id = _environment_id(d.get(key))
+        if env_id is not None and environments is not None:
+            environments.setdefault(env_id, clean(d[key]))
     if details:
         row["details"] = clean(r.details)
     return row
@@ -304,14 +325,17 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
              summary="Stored forget requests, oldest first")
     def scenarios():
         st = store()
-        counts = Counter(r.scenario_id for r in st.runs())
-        return [_scenario_summary(s, counts.get(s["id"], 0)) for s in st.scenarios()]
+        runs = st.runs()
+        counts = Counter(r.scenario_id for r in runs)
+        unusable = {r.scenario_id for r in runs if (r.details or {}).get("request_usable") is False}
+        return [_scenario_summary(s, counts.get(s["id"], 0), s["id"] not in unusable) for s in st.scenarios()]
 
     @app.get("/api/scenarios/{scenario_id}", tags=["scenarios"], response_model=S.ScenarioSummary,
              responses=ERRORS, summary="One stored forget request")
     def scenario(scenario_id: str):
         spec = get_scenario(scenario_id)
-        return _scenario_summary(spec, len(store().runs(scenario_id)))
+        runs = store().runs(scenario_id)
+        return _scenario_summary(spec, len(runs), _usable(runs))
 
     @app.get("/api/scenarios/{scenario_id}/runs", tags=["scenarios"], response_model=S.ScreenPayload,
              responses=ERRORS, summary="A scenario's runs with every metric (the Screen table)")
@@ -321,7 +345,10 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
             raise BadInput(f"status {_short(status)} is not allowed; choose running, done, failed, diverged "
                            "or cancelled")
         runs = _order(store().runs(scenario_id, status=status))
-        return {"scenario": _scenario_summary(spec, len(runs)), "runs": [_run_row(r) for r in runs]}
+        environments: dict[str, Any] = {}
+        rows = [_run_row(r, environments=environments) for r in runs]
+        return {"scenario": _scenario_summary(spec, len(runs), _usable(runs)), "runs": rows,
+                "environments": environments}
 
     # runs ---------------------------------------------------------------------------------------------
     @app.get("/api/runs/{run_id}", tags=["runs"], response_model=S.RunDetail, responses=ERRORS,

@@ -83,6 +83,8 @@ class ScenarioSummary(BaseModel):
     prune: float | None
     created: float
     runs: int = Field(0, description="Stored runs of this scenario, θ_o and θ_r included.")
+    request_usable: bool = Field(True, description="False when a run flagged the forget request unusable "
+                                 "(e.g. θ_o at chance); its runs' `warnings` say why.")
 
 
 class RunSummary(BaseModel):
@@ -102,6 +104,15 @@ class RunSummary(BaseModel):
     steps: int | None
     samples: int | None
     metrics: dict[str, float | None]
+    metric_notes: dict[str, str] = Field(default_factory=dict,
+                                         description="Why a metric is null (e.g. an MIA attacker at chance).")
+    avg_gap_keys: list[str] | None = Field(None, description="The metrics Avg. Gap averaged.")
+    warnings: list[str] = Field(default_factory=list, description="Request-level warnings.")
+    request_usable: bool = True
+    environment_id: str | None = Field(None, description="Key of the run's environment manifest in the "
+                                       "payload's `environments` (details.environment of the run).")
+    trained_environment_id: str | None = Field(None, description="Key of the environment its weights were "
+                                               "trained in, where that differs (from the cache).")
 
 
 class RunDetail(RunSummary):
@@ -111,6 +122,8 @@ class RunDetail(RunSummary):
 class ScreenPayload(BaseModel):
     scenario: ScenarioSummary
     runs: list[RunSummary] = Field(description="θ_o (original) and θ_r (retrain) first, then by creation.")
+    environments: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Environment manifests by id, each stored once (runs refer to them).")
 
 
 class Deleted(BaseModel):
