@@ -112,7 +112,8 @@ def honest(server):
     """Two small scenarios added to the server's store for the issue-9 fields: an unusable request
     (random labels: θ_o is at chance, so every run carries a warning and MIA-Efficacy is withheld
     with a note) and a digits MLP scenario whose ft run has a small audit (6 models a side: KLoM
-    reads "too few models"). Yields {"noise": Comparison, "audited": Comparison, "audit_id": str}."""
+    reads "too few models"), and in the first a copy of ft's record stored as from another machine.
+    Yields {"noise", "audited" (Comparisons), "audit_id", "foreign_run", "foreign_env", "env"}."""
     import numpy as np
 
     import unlearnlab as ul
@@ -130,7 +131,18 @@ def honest(server):
     with Store(store) as st:
         result = audit_run(st, audited.run("ft").run_id, refs=6, executor=SerialExecutor(), partitions=4,
                            n_boot=10, relearn_steps=3)
-    return {"noise": noise, "audited": audited, "audit_id": result["id"]}
+        # ft's record again, as a colleague's machine would have stored it (native kernels, 8 threads,
+        # weights trained here): the UI must mark it and list where the environments differ
+        ft = st.run(noise.run("ft").run_id)
+        foreign = json.loads(json.dumps(ft.details["environment"]))
+        foreign.update(cpu="Intel(R) Xeon(R) Platinum 8375C", threads={"torch": 8, "torch_interop": 8})
+        foreign["numerics"].update(mode="native", portable=False, verified=None, aten_cpu_capability="AVX512",
+                                   switches={}, notes=["native numerics: these bits follow this CPU's kernels"])
+        other = st.start_run(ft.scenario_id, ft.method, ft.hparams, ft.seed)
+        st.finish_run(other, metrics=ft.metrics, run_time_s=ft.run_time_s, steps=ft.steps, samples=ft.samples,
+                      details={**ft.details, "environment": foreign, "trained_environment": ft.details["environment"]})
+    return {"noise": noise, "audited": audited, "audit_id": result["id"], "foreign_run": other,
+            "foreign_env": foreign, "env": ft.details["environment"]}
 
 
 class Console:

@@ -297,10 +297,21 @@ def test_screen_shows_environment_warnings_and_withheld_metrics(page, server, ho
 
     # the environment line: versions, device, kernels, data fingerprint; one environment here
     env = get_json(f"{base}/api/runs/{payload['runs'][0]['id']}")["details"]["environment"]
-    line = page.locator("[data-env-line]").inner_text()
+    line = page.locator("[data-env-line]").inner_text()  # the environment most runs share
     for part in (f"torch {env['versions']['torch']}", env["device"], "kernels", f"data {env['data_fingerprint'][:12]}"):
         assert part in line, (part, line)
-    assert page.locator("tr[data-env-differs]").count() == 0
+    # one run stored from another machine: marked, with the keys its environment differs in
+    from unlearnlab.numerics import differences
+
+    assert page.locator("tr[data-env-differs]").count() == 1
+    assert page.locator(f"tr[data-run='{honest['foreign_run']}'][data-env-differs] [data-env-mark]").is_visible()
+    assert page.locator(f"tr[data-run='{honest['foreign_run']}'] [data-trained-elsewhere]").count() == 1
+    assert "2 environments" in page.locator("[data-env-count]").inner_text()
+    keys = differences(honest["env"], honest["foreign_env"])
+    assert {"cpu", "threads.torch", "numerics.aten_cpu_capability"} <= set(keys)
+    group = page.locator("[data-env-details] [data-env-group]")
+    assert group.locator("tr[data-key]").evaluate_all("rs => rs.map(r => r.dataset.key)") == keys
+    assert "native numerics" in page.locator("[data-env-notes]").inner_text()
 
     # every metric withheld with a reason: "–", the reason as its title, a visible mark, a note below
     noted = [(r["id"], k, why) for r in payload["runs"] for k, why in r["metric_notes"].items() if r["metrics"].get(k) is None]

@@ -294,7 +294,8 @@ function avgGapKeys(runs: Run[]): { label: string | null; title: string | null }
 function EnvironmentBar({ groups }: { groups: EnvGroup[] }) {
   if (groups.length === 0) return null;
   const base = groups[0];
-  const notes = [...new Set(groups.flatMap((g) => envNotes(g.env)))];
+  // whose note it is: the shown environment's, or that of the runs marked ≠ env
+  const notes = [...new Set(groups.flatMap((g, i) => envNotes(g.env).map((n) => (i === 0 ? n : `runs marked ≠ env (${g.runs.map(runLabel).join(", ")}): ${n}`))))];
   const others = groups.slice(1);
   return (
     <div class="env-bar" data-env>
