@@ -139,6 +139,28 @@ def test_scenarios_and_the_screen_payload(client, comparison):
     assert_one_line_error(client.get("/api/scenarios/XYZ/runs"), 400, "'XYZ'", "malformed")
 
 
+def test_screen_payload_carries_environments_once_and_honesty_fields(client, comparison):
+    from unlearnlab import numerics
+
+    sid = comparison.scenario["id"]
+    payload = client.get(f"/api/scenarios/{sid}/runs").json()
+    envs, rows = payload["environments"], payload["runs"]
+    # every run of one request ran in one process: one manifest, sent once, referred to by id
+    assert len(envs) == 1 and {r["environment_id"] for r in rows} == set(envs)
+    (env,) = envs.values()
+    assert env["data_fingerprint"] == comparison.scenario["dataset"]["fingerprint"]
+    assert env["numerics"]["mode"] in numerics.MODES
+    for row in rows:
+        assert {"metric_notes", "avg_gap_keys", "warnings", "request_usable"} <= set(row)
+        assert row["request_usable"] is True and row["warnings"] == []
+        if row["metrics"].get("mia_efficacy") is None:
+            assert "mia_efficacy" in row["metric_notes"]
+    assert payload["scenario"]["request_usable"] is True
+    assert all(s["request_usable"] is True for s in client.get("/api/scenarios").json())
+    one = client.get(f"/api/runs/{rows[0]['id']}").json()
+    assert one["environment_id"] == rows[0]["environment_id"]
+
+
 def test_one_run_its_json_and_its_weights(client, comparison):
     ft = comparison.run("ft")
     run = client.get(f"/api/runs/{ft.run_id}").json()
