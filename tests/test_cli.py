@@ -534,3 +534,14 @@ def test_method_file_that_fails_to_import_is_rejected(tmp_path, monkeypatch, iso
     missing = tmp_path / "absent.py"
     assert_one_line_error(cli("run", "--method-file", missing, "--store", store), "absent.py", "does not exist")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken_method.py"]
+
+
+def test_env_names_the_kernels_and_whether_numbers_are_portable():
+    from unlearnlab import numerics
+
+    text = ok(cli("env"))
+    assert "kernels" in text and "portable numerics:" in text
+    manifest = json.loads(ok(cli("env", "--json")))
+    assert manifest["numerics"]["mode"] in numerics.MODES and manifest["versions"]["torch"]
+    if numerics.portable():
+        assert "in force" in text and manifest["threads"]["torch"] == 1

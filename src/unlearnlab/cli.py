@@ -179,6 +179,29 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
     out.print(f"Store: {result.store}", highlight=False)
 
 
+@app.command("env")
+@_user_errors
+def env_cmd(as_json: bool = typer.Option(False, "--json", help="Print the whole manifest as JSON."),
+            device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default).")):
+    """Where numbers computed here come from: versions, CPU, kernels, threads, portable numerics."""
+    from . import numerics
+    from .training import pick_device
+
+    with numerics.compute_threads():
+        manifest = numerics.manifest(pick_device(device))
+    if as_json:
+        out.print_json(json.dumps(manifest))
+        return
+    num = manifest["numerics"]
+    out.print(numerics.summary(manifest), highlight=False)
+    state = ("in force and verified" if num["portable"] and num["verified"] else
+             "in force (unverified for this torch)" if num["portable"] else
+             "off (UNLEARNLAB_NUMERICS=native)" if num["mode"] == "native" else "requested, not in force")
+    out.print(f"portable numerics: {state}", highlight=False)
+    for note in num["notes"]:
+        out.print(Text.assemble(("note:", "bold yellow"), " ", note), highlight=False, soft_wrap=True)
+
+
 @app.command("methods")
 @_user_errors
 def methods_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
