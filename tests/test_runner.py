@@ -21,8 +21,12 @@ def test_default_classwise_request_behaves_as_the_field_expects(default_classwis
         assert "attacker at chance" in runs["retrain"].details["metric_notes"]["mia_efficacy"]
     else:
         assert r["mia_efficacy"] >= 0.9
+    # One seed, but each bound holds in every run measured by benchmarks/method_spread.py (seeds 0-9,
+    # four kernel settings): θ_o's UA <= 0.014; |TA θ_r - TA θ_o| <= 0.062 where θ_r trained (seed 7: θ_r,
+    # from its own seed, is 3-6 points below θ_o; θ_r fails to train on seed 3 in all four settings);
+    # ft / ga / rl beat θ_o's UA by >= 0.021 / 0.082 / 0.986; θ_o's privacy score <= 0.34.
     assert o["ua"] <= 0.05
-    assert abs(r["ta"] - o["ta"]) <= 0.03
+    assert abs(r["ta"] - o["ta"]) <= 0.08
     for name in ("ft", "ga", "rl"):
         assert runs[name].metrics["ua"] > o["ua"], name
     assert r["avg_gap"] == 0.0 and r["privacy_score"] == 1.0 and r["speedup_vs_retrain"] == 1.0
@@ -119,9 +123,25 @@ def test_diverging_reference_training_ends_the_request_with_a_recorded_reason(tm
     assert rec.method == "original" and rec.status == "diverged" and "nan" in rec.reason
 
 
-def test_every_method_forgets_the_default_class_unless_documented_weak(default_classwise, default_store):
-    """Over seeds 0-2 (as docs/methods_table.md), every method not declared weak_at_default_scale
-    reaches mean UA >= 0.9 with mean TA at most 5 points below θ_o's."""
+# Bounds for the default class-wise request, from `python benchmarks/method_spread.py`
+# (docs/method_spread.md): seeds 0-9 under four kernel settings on a 2-core AMD EPYC, torch 2.13.0 CPU:
+# portable (the default), UNLEARNLAB_NUMERICS=native (AVX-512, 2 threads), ATEN_CPU_CAPABILITY=default
+# (as isa-check runs it) and ATen AVX2 with native oneDNN/MKL. Another CPU's kernels re-draw a seed's
+# outcome, so a bound sits below the worst mean over ANY three seeds of any setting, not below what
+# seeds 0-2 happened to give here; where possible below the worst single run, so that even three
+# worst-case runs pass.
+STRONG_UA = 0.90  # strong methods: worst 3-seed mean UA 0.973, worst run 0.959 (boundary_shrink; UA sd 0.011)
+STRONG_TA_DROP = 0.10  # strong methods: worst 3-seed mean TA drop 0.078, worst run 0.090 (boundary_shrink; sd 0.021)
+FRAGILE_UA_GAIN = 0.05  # fragile methods: worst 3-seed mean UA gain over θ_o 0.103 (ga, whose every run gains >= 0.082;
+#                         the next worst is laf at 0.146). θ_o's UA is <= 0.014 in every run
+MIN_TA = 0.60  # any method: worst 3-seed mean TA 0.718, worst run 0.675 (boundary_expand, declared weak)
+
+
+def test_every_method_forgets_the_default_class_unless_declared_weak_or_fragile(default_classwise, default_store):
+    """Over seeds 0-2 (as docs/methods_table.md): a method with no declaration forgets the class (mean UA
+    >= STRONG_UA) and keeps TA (mean drop <= STRONG_TA_DROP); a `fragile_at_default_scale` one, whose
+    outcome flips with seed and CPU kernels, still moves UA clearly above θ_o's; every method moves UA
+    above θ_o's and keeps mean TA >= MIN_TA. Holds under every kernel setting measured (see above)."""
     from unlearnlab.methods import METHODS
 
     results = [default_classwise] + [ul.run(forget="class:3", seed=seed, store=default_store) for seed in (1, 2)]
@@ -130,13 +150,28 @@ def test_every_method_forgets_the_default_class_unless_documented_weak(default_c
         for run in comparison.runs:
             assert run.status == "done", (run.method, run.reason)
             by_method.setdefault(run.method, []).append(run.metrics)
-    ta_o = np.mean([m["ta"] for m in by_method.pop("original")])
-    by_method.pop("retrain")
-    strong = {name: runs for name, runs in by_method.items() if not METHODS.get(name).weak_at_default_scale}
-    assert len(strong) >= 5
-    for name, runs in strong.items():
-        assert np.mean([m["ua"] for m in runs]) >= 0.9, (name, [m["ua"] for m in runs])
-        assert np.mean([m["ta"] for m in runs]) >= ta_o - 0.05, (name, [m["ta"] for m in runs], ta_o)
+    original, retrain = by_method.pop("original"), by_method.pop("retrain")
+    # θ_r failed to train (RA at chance) on seed 3 in two settings; seeds 0-2 train in all four
+    assert min(m["ra"] for m in retrain) >= 0.9, [m["ra"] for m in retrain]
+    ua_o = np.mean([m["ua"] for m in original])
+    ta_o = np.mean([m["ta"] for m in original])
+
+    def mean(runs, key):
+        return float(np.mean([m[key] for m in runs]))
+
+    declared = {name: METHODS.get(name) for name in by_method}
+    strong = [n for n, cls in declared.items() if not cls.weak_at_default_scale and not cls.fragile_at_default_scale]
+    fragile = [n for n, cls in declared.items() if cls.fragile_at_default_scale]
+    assert len(strong) >= 4, strong  # boundary_shrink, oracle_matching, rl, salun
+    for name, runs in by_method.items():
+        ua, ta = [m["ua"] for m in runs], [m["ta"] for m in runs]
+        assert mean(runs, "ua") > ua_o, (name, ua)
+        assert mean(runs, "ta") >= MIN_TA, (name, ta)
+        if name in strong:
+            assert mean(runs, "ua") >= STRONG_UA, (name, ua)
+            assert ta_o - mean(runs, "ta") <= STRONG_TA_DROP, (name, ta, ta_o)
+        if name in fragile:
+            assert mean(runs, "ua") >= ua_o + FRAGILE_UA_GAIN, (name, ua, ua_o)
 
 
 def test_every_run_stores_its_environment_and_theta_r_has_its_own_seed(default_classwise, default_store):

@@ -21,6 +21,7 @@ class BadTeacher(Method):
 
     uses_labels = False
     reference_defaults = {"lr": 1e-4, "epochs": 1, "batch_size": 256, "retain_fraction": 0.3, "temperature": 1.0}
+    fragile_at_default_scale = ("one epoch of distillation from the incompetent teacher forgets the class on most runs but leaves up to a third of it on some; over 40 runs (seeds 0-9 x 4 kernel settings, docs/method_spread.md) UA spans 0.68-1.00, below 0.9 in 11 and below 0.75 in 3")
 
     def __init__(self, lr: float = 1e-3, epochs: int = 1, batch_size: int = 64, retain_fraction: float = 1.0,
                  temperature: float = 1.0):
