@@ -199,3 +199,18 @@ def test_retrain_seed_is_a_stated_choice(tmp_path):
     assert independent.run("retrain").metrics != shared.run("retrain").metrics
     with pytest.raises(BadInput, match="retrain_seed"):
         ul.run(store=tmp_path / "never", retrain_seed="same", **kw)
+
+
+def test_a_retrained_model_at_chance_marks_the_request_unusable(tmp_path):
+    """Classes 0 and 1 are drawn from one distribution, class 2 is far away: θ_o beats the majority rate
+    (it finds class 2), θ_r trained without class 2 can only guess between 0 and 1."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 200)
+    x = rng.normal(size=(600, 4)) + 6.0 * (y == 2)[:, None]
+    data = ul.from_arrays(x.astype(np.float32), y, seed=0)
+    result = ul.run(dataset=data, model="mlp", forget="class:2", methods=["ft"], train={"epochs": 5},
+                    store=tmp_path)
+    for run in result.runs:
+        assert run.details["request_usable"] is False, run.method
+        (warning,) = run.details["warnings"]
+        assert "retrained model θ_r is at chance on the retained classes" in warning

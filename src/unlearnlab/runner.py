@@ -386,6 +386,17 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
     retain = torch.as_tensor(scenario.retain_idx, device=dev)
     retrained, r_meta = reference_model(GOLD, x.index_select(0, retain), y.index_select(0, retain), scenario.prune)
     retrain_s = r_meta["seconds"]
+    # θ_r can collapse too (seed 3 of the default request: one class predicted, RA 0.11); every score
+    # against it would then measure closeness to a constant. Judged on the classes it was trained on.
+    kept = ~np.isin(ds.y_test, scenario.forget_classes or ())
+    if kept.any():
+        r_check = model_chance_check(predict_logits(retrained, evaluator.splits["test"][torch.as_tensor(kept)]),
+                                     ds.y_test[kept])
+        if r_check.at_chance:
+            evaluator.warnings.append(
+                f"request unusable: the retrained model θ_r is at chance on the retained classes (test "
+                f"{r_check.describe()}), so nothing can be scored against it; change the seed or "
+                "train.epochs / train.lr")
     # θ_r first: every other run is scored against it.
     gold = record(GOLD, train_hp, retrained, r_meta, retrain_s)
     if gold.status != "done":
