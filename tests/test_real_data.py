@@ -37,8 +37,9 @@ def test_unscaled_table_flags_the_collapsed_original_and_marks_the_request_unusa
     assert result.scenario["dataset"]["params"]["standardize"] is False
     for run in result.runs:
         assert run.details["request_usable"] is False, run.method
-        (warning,) = run.details["warnings"]
-        assert warning.startswith("request unusable: the original model is at chance"), warning
+        # θ_r, trained on the same unscaled features, may collapse too (a second warning)
+        warnings = run.details["warnings"]
+        assert any(w.startswith("request unusable: the original model is at chance") for w in warnings), warnings
     # The report carries it under the table, in every format.
     for fmt in ("markdown", "csv", "latex"):
         assert "request unusable" in ul.report(result.scenario["id"], fmt, store=tmp_path / "store")
