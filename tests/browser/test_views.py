@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import get_json, shot
 
@@ -205,11 +206,11 @@ def test_pick_a_and_b_renders_contrast(page, server, artifacts):
     clear = page.locator("[data-panel=embedding] button", has_text="clear brush")
     brushed = int(re.search(r"\((\d+)\)", clear.inner_text()).group(1))
     assert brushed >= 1
-    assert page.locator(f"[data-embedding=B] circle.pt.dim[data-i='{i}']").count() == 0
-    assert page.locator("[data-embedding=B] circle.pt.dim").count() == n - brushed
-    assert page.locator("[data-embedding=A] circle.pt.dim").count() == n - brushed
+    expect(page.locator(f"[data-embedding=B] circle.pt.dim[data-i='{i}']")).to_have_count(0)
+    expect(page.locator("[data-embedding=B] circle.pt.dim")).to_have_count(n - brushed)
+    expect(page.locator("[data-embedding=A] circle.pt.dim")).to_have_count(n - brushed)
     clear.click()
-    assert page.locator("[data-embedding=B] circle.pt.dim").count() == 0
+    expect(page.locator("[data-embedding=B] circle.pt.dim")).to_have_count(0)  # waits for the re-render
     # the instance panel: a click on a point (dispatched on it) ...
     page.locator("[data-embedding=B] circle.pt.forget").first.dispatch_event("click")
     page.wait_for_selector("[data-panel=instance] canvas.input-canvas")
