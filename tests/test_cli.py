@@ -144,6 +144,8 @@ RUN_CASES = {
     "set-for-method-not-run": (lambda d: ["--methods", "ga", "--set", "ft.lr=0.1"], ["'ft'", "not among", "ga"]),
     "method-listed-twice": (lambda d: ["--methods", "ga,ga"], ["twice", "ga,ga"]),
     "empty-method-name": (lambda d: ["--methods", "ga,"], ["'ga,'", "comma-separated"]),
+    "empty-methods": (lambda d: ["--methods", ""], ["--methods ''", "comma-separated"]),  # not "every method"
+    "device-as-indices": (lambda d: ["--forget", "indices:/dev/urandom"], ["/dev/urandom", "not a regular file"]),
     "negative-seed": (lambda d: ["--seed", "-1"], ["seed=-1", ">= 0"]),
     "class-out-of-range": (lambda d: ["--forget", "class:10"], ["class 10", "[0, 9]"]),
     "malformed-forget": (lambda d: ["--forget", "klass:3"], ["'klass'", "class:C", "random:F", "indices:PATH"]),

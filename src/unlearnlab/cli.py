@@ -168,7 +168,7 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
     for path in method_file:
         load_method_file(path)
     overrides, train = parse_sets(set_)
-    names = [m.strip() for m in methods.split(",")] if methods else None
+    names = [m.strip() for m in methods.split(",")] if methods is not None else None
     if names is not None and not all(names):
         raise BadInput(f"--methods {methods!r} is malformed; expected comma-separated names")
     _check_json_path(json_path)

@@ -288,7 +288,7 @@ def test_arrays_npz_bad_files(tmp_path: Path) -> None:
 
     missing = tmp_path / "missing.npz"
     bad(load(missing), str(missing), "does not exist")
-    bad(load(tmp_path), str(tmp_path), "not a readable")  # a directory
+    bad(load(tmp_path), str(tmp_path), "not a regular file")  # a directory
     text = tmp_path / "text.npz"
     text.write_text("X,y\n1,2\n")
     bad(load(text), str(text), "not a readable .npz")
@@ -406,3 +406,23 @@ def test_arrays_spec_peels_known_options_off_the_path() -> None:
     # Anything else stays part of the path (paths may hold ',' and '=').
     assert parse_dataset_spec("arrays:a,b=1.npz") == ("arrays", {"path": "a,b=1.npz"})
     assert parse_dataset_spec("arrays:a,standardize=x/b.npz") == ("arrays", {"path": "a,standardize=x/b.npz"})
+
+
+def test_empty_arrays_and_text_saved_as_npz_are_one_line_errors(tmp_path):
+    from unlearnlab.data.datasets import MAX_GENERATED_SAMPLES
+
+    rows0, feat0, text = tmp_path / "rows0.npz", tmp_path / "feat0.npz", tmp_path / "text.npz"
+    np.savez(rows0, X=np.zeros((0, 4), np.float32), y=np.zeros(0, int))
+    np.savez(feat0, X=np.zeros((50, 0), np.float32), y=np.arange(50) % 2)
+    text.write_text("hello world\n")
+    with pytest.raises(BadInput, match=r"X has shape \(0, 4\); it must be \(N >= 1"):
+        load_dataset("arrays", path=str(rows0))
+    with pytest.raises(BadInput, match=r"X has shape \(50, 0\); .* at least one feature"):
+        load_dataset("arrays", path=str(feat0))
+    with pytest.raises(BadInput, match="not a zip archive of .npy arrays") as err:
+        load_dataset("arrays", path=str(text))
+    assert "allow_pickle" not in str(err.value)
+    with pytest.raises(BadInput, match="is not a regular file"):
+        load_dataset("arrays", path="/dev/zero")
+    with pytest.raises(BadInput, match=f"num_samples=1000000000 is not allowed; it must be in \\[10, {MAX_GENERATED_SAMPLES}\\]"):
+        load_dataset("mnist1d", num_samples=1_000_000_000)

@@ -156,7 +156,7 @@ def test_selection_errors(digits: Dataset, tmp_path: Path) -> None:
 
     missing = tmp_path / "missing.txt"
     bad(sel(f"indices:{missing}"), str(missing), "does not exist")
-    bad(sel(f"indices:{tmp_path}"), str(tmp_path), "not readable")
+    bad(sel(f"indices:{tmp_path}"), str(tmp_path), "not a regular file")
     bad(sel(indices("words.txt", "1 2 three")), "'three'", "integer")
     bad(sel(indices("floats.txt", "1, 2.0")), "'2.0'")
     bad(sel(indices("range.txt", f"0 {n}")), f"index {n}", f"[0, {n - 1}]")
@@ -192,3 +192,16 @@ def test_class_request_must_leave_two_classes_to_learn() -> None:
     with pytest.raises(BadInput, match=r"forget at most 1 of its 3 classes"):
         select_forget(parse_forget("class:0,2"), three)
     assert len(select_forget(parse_forget("class:2"), three)) == np.sum(three.y_train == 2)
+
+
+def test_indices_from_a_device_a_huge_number_or_a_folder_are_one_line_errors(tmp_path):
+    from unlearnlab.data.forget import read_indices
+
+    with pytest.raises(BadInput, match="is not a regular file"):
+        read_indices("/dev/urandom")  # would be read without end
+    with pytest.raises(BadInput, match="is not a regular file"):
+        read_indices(str(tmp_path))
+    big = tmp_path / "big.txt"
+    big.write_text("3 99999999999999999999999\n")
+    with pytest.raises(BadInput, match="99999999999999999999999, which is not a valid index"):
+        read_indices(str(big))

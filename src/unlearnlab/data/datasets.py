@@ -165,6 +165,24 @@ def _groups(groups: Any, n: int, where: str) -> np.ndarray:
     return np.ascontiguousarray(g)
 
 
+#: Largest file read as user data (`arrays:PATH.npz`): bigger data sets belong in a registered loader.
+MAX_ARRAYS_BYTES = 2 * 1024**3
+#: Largest MNIST-1D a request may generate (the generator takes about a minute per 100,000 samples).
+MAX_GENERATED_SAMPLES = 200_000
+
+
+def check_input_file(path: str, where: str, remedy: str, max_bytes: int) -> None:
+    """A user-named input must be an existing regular file of bounded size: a FIFO or a device
+    (/dev/urandom) would be read without end."""
+    if not os.path.exists(path):
+        raise BadInput(f"{where} does not exist; {remedy}")
+    if not os.path.isfile(path):
+        raise BadInput(f"{where} is not a regular file; {remedy}")
+    size = os.path.getsize(path)
+    if size > max_bytes:
+        raise BadInput(f"{where} has {size} bytes; at most {max_bytes} are read; {remedy}")
+
+
 def _check_common(seed: Any, test_size: Any) -> None:
     check_int("seed", seed, 0)
     if seed > _MAX_SEED:
@@ -281,6 +299,9 @@ def mnist1d(seed: int = 0, test_size: float = 0.2, num_samples: int = 5000) -> D
 
     _check_common(seed, test_size)
     check_int("num_samples", num_samples, 10)
+    if num_samples > MAX_GENERATED_SAMPLES:
+        # the generator is pure Python at ~1 ms a sample and cannot be cancelled: a billion is days
+        raise BadInput(f"num_samples={num_samples!r} is not allowed; it must be in [10, {MAX_GENERATED_SAMPLES}]")
     args = get_dataset_args()
     args.num_samples, args.seed, args.train_split = num_samples, seed, 1.0 - test_size
     # make_dataset reseeds numpy's and Python's global generators; put them back afterwards.
@@ -316,8 +337,7 @@ def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: boo
         raise BadInput(f"path={path!r} is not allowed; give the path of an .npz file with arrays X and y")
     path = os.fspath(path)
     where = f"arrays file {path!r}"
-    if not os.path.exists(path):
-        raise BadInput(f"{where} does not exist; give the path of an .npz file with arrays X and y")
+    check_input_file(path, where, "give the path of an .npz file with arrays X and y", MAX_ARRAYS_BYTES)
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -327,8 +347,10 @@ def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: boo
     except BadInput:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        # A text file reaches numpy's pickle branch and fails there; report it as "not an npz".
+        # A text file reaches numpy's pickle branch and fails there: its advice to allow pickles is wrong here.
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "pickle" in msg:
+            msg = "not a zip archive of .npy arrays"
         raise BadInput(
             f"{where} is not a readable .npz archive ({msg}); save X and y with np.savez"
         ) from None
@@ -396,9 +418,10 @@ def _check_x(x: Any, key: str, where: str) -> np.ndarray:
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
         raise BadInput(f"{where}: {key} has dtype {a.dtype}; it must be numeric (bool, int or float)")
-    if a.ndim < 2:
+    if a.ndim < 2 or len(a) == 0 or 0 in a.shape[1:]:
         raise BadInput(
-            f"{where}: {key} has shape {a.shape}; it must be (N, *input_shape), e.g. (N, 1) for one feature"
+            f"{where}: {key} has shape {a.shape}; it must be (N >= 1, *input_shape) with at least one feature, "
+            "e.g. (N, 1) for one feature"
         )
     # Check after the cast: float64 values beyond float32's range turn into inf.
     with np.errstate(over="ignore"):

@@ -13,7 +13,10 @@ import numpy as np
 
 from ..errors import BadInput
 from ..validation import check_int
-from .datasets import Dataset
+from .datasets import Dataset, check_input_file
+
+#: Largest forget-indices file read (a text file of 100 million indices is about 1 GB).
+MAX_INDICES_BYTES = 1024**3
 
 ForgetKind = Literal["class", "random", "indices"]
 KINDS: tuple[str, ...] = ("class", "random", "indices")
@@ -119,8 +122,7 @@ def parse_forget(spec: str) -> ForgetRequest:
 def read_indices(path: str) -> np.ndarray:
     """Indices from a `.npy` file or a text file of whitespace- or comma-separated integers (unchecked)."""
     where = f"forget indices file {path!r}"
-    if not os.path.exists(path):
-        raise BadInput(f"{where} does not exist; give a .npy file or a text file of integers")
+    check_input_file(path, where, "give a .npy file or a text file of integers", MAX_INDICES_BYTES)
     try:
         if path.endswith(".npy"):
             a = np.load(path, allow_pickle=False)
@@ -139,6 +141,8 @@ def read_indices(path: str) -> np.ndarray:
     for tok in tokens:
         if not _INT.fullmatch(tok):
             raise BadInput(f"{where} holds {tok!r}, which is not an integer; it must list integer indices")
+        if len(tok.lstrip("+-")) > 18:  # beyond int64: no training set is that large
+            raise BadInput(f"{where} holds {tok}, which is not a valid index; indices must be below 10^18")
     return np.array([int(t) for t in tokens], dtype=np.int64)
 
 
