@@ -288,7 +288,8 @@ def main() -> None:
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     ap.add_argument("--jsonl", type=Path, default=Path("benchmarks/results/method_spread.jsonl"))
     ap.add_argument("--out", type=Path, default=Path("docs/method_spread.md"))
-    ap.add_argument("--summary-json", type=Path, default=None, help="default: --jsonl with .summary.json")
+    ap.add_argument("--summary-json", type=Path, default=None,
+                    help="also write the summary as JSON here (it is derived from --jsonl)")
     ap.add_argument("--jobs", type=int, default=2, help="settings measured at once (each its own process)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--worker", choices=list(SETTINGS), help=argparse.SUPPRESS)
@@ -329,7 +330,8 @@ def main() -> None:
     text = markdown(summary, command)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    (args.summary_json or args.jsonl.with_suffix(".summary.json")).write_text(json.dumps(summary, indent=1))
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary, indent=1))
     print(text)
 
 

@@ -27,19 +27,14 @@ def test_add_your_own_method_shows_the_example_package_verbatim():
     assert toml.strip() in (EXAMPLE.parents[2] / "pyproject.toml").read_text()
 
 
-TIMED = ("Time (s)", "Speed-up")
+def _readme_tables():
+    """benchmarks/readme_tables.py, which writes README's demo tables and parses them."""
+    import importlib.util
 
-
-def _rows(table: str) -> dict[str, tuple[str, ...]]:
-    """{method: its cells} of a markdown table, without padding, the "(cached)" mark or the timed columns."""
-    lines = [line.strip().strip("|") for line in table.splitlines() if line.startswith("|")]
-    header = [c.strip() for c in lines[0].split("|")]
-    keep = [i for i, h in enumerate(header) if h not in TIMED]
-    out = {}
-    for line in lines[2:]:
-        cells = [c.strip() for c in line.split("|")]
-        out[cells[0].replace(" (cached)", "")] = tuple(cells[i] for i in keep[1:])
-    return out
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "benchmarks" / "readme_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_readme_demo_tables_reproduce_on_this_machine(default_classwise, default_random):
@@ -52,14 +47,12 @@ def test_readme_demo_tables_reproduce_on_this_machine(default_classwise, default
 
     if not numerics.portable():
         pytest.skip("portable numerics are not in force here: " + "; ".join(numerics.apply()["notes"] or ["native"]))
-    begin = "<!-- demo-tables:begin (python benchmarks/readme_tables.py) -->"
-    section = README.split(begin, 1)[1].split("<!-- demo-tables:end -->", 1)[0]
-    parts = re.split(r"^Forget `([^`]+)`.*$", section, flags=re.M)
-    tables = dict(zip(parts[1::2], parts[2::2]))
-    assert set(tables) == {"class:3", "random:0.1"}
+    tables = _readme_tables()
+    sections = tables.sections(README)
+    assert set(sections) == {"class:3", "random:0.1"}
     for request, result in (("class:3", default_classwise), ("random:0.1", default_random)):
-        theirs = _rows(tables[request])
+        theirs = tables.rows(sections[request])
         assert len(theirs) == 17 and set(theirs) <= {"original", *METHODS.names()}
         # a plugin method the suite registered before these runs may have run too: compare README's rows
-        ours = _rows(ul.render([r.to_contract() for r in result.runs if r.method in theirs]))
+        ours = tables.rows(ul.render([r.to_contract() for r in result.runs if r.method in theirs]))
         assert ours == theirs, request

@@ -54,9 +54,8 @@ PORTABLE_ENV: dict[str, str] = {
     "NPY_DISABLE_CPU_FEATURES": _NPY_AVX512,
 }
 
-#: Which library reads each switch, and the module whose import is too late for it.
-_READ_BY = {"ATEN_CPU_CAPABILITY": "torch", "ONEDNN_MAX_CPU_ISA": "torch", "MKL_CBWR": "torch",
-            "OPENBLAS_CORETYPE": "numpy", "NPY_DISABLE_CPU_FEATURES": "numpy"}
+#: Switches read when NumPy is imported (torch reads its own at first use, so a late import of ours is fine).
+_READ_AT_NUMPY_IMPORT = ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")
 
 #: sha256[:12] of `_canary()` in portable mode, by torch version: the same on an AMD EPYC
 #: (AVX-512), an emulated Intel Haswell and an emulated AMD EPYC (see docs/numerics.md).
@@ -123,7 +122,7 @@ def apply() -> dict[str, Any]:
                     user_set[key] = os.environ[key]
                     notes.append(f"{key}={os.environ[key]} set in the environment overrides the portable {value}")
                 continue
-            if _READ_BY[key] in sys.modules and key in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES"):
+            if key in _READ_AT_NUMPY_IMPORT and "numpy" in sys.modules:
                 notes.append(f"numpy was imported before unlearnlab, so {key} came too late; import unlearnlab first")
             os.environ[key] = value
             applied[key] = value
