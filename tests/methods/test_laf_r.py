@@ -38,7 +38,13 @@ def test_repair_step_is_one_adam_step_on_the_head_by_hand(tiny_data, tiny_origin
         b = model.head.bias - lr * g_b / (g_b.abs() + 1e-8)
     body = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("head.")}
     repair_head(model, task, lr=lr, epochs=1, batch_size=n)  # one full batch: exactly one step
-    assert torch.allclose(model.head.weight, w, atol=1e-6) and torch.allclose(model.head.bias, b, atol=1e-6)
+    # Where |g| is near Adam's eps the step g / (|g| + eps) turns on g's last bits, which differ between
+    # CPU kernels (ATEN_CPU_CAPABILITY=default moved one weight by 3e-4): there, only the bound lr holds.
+    for p, expected, g in ((model.head.weight, w, g_w), (model.head.bias, b, g_b)):
+        clear = g.abs() > 1e-6
+        assert clear.float().mean() > 0.5  # most weights are checked exactly
+        assert torch.allclose(p[clear], expected[clear], atol=1e-6)
+        assert ((p - expected).abs() <= 2 * lr + 1e-6).all()
     assert all(torch.equal(model.state_dict()[k], v) for k, v in body.items())
 
 
