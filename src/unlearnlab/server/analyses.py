@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from .jobs import clean, reads_files
 log = logging.getLogger(__name__)
 AUDIT_ID_LEN = 16
 MAX_INPUTS = 256
+DIGITS = re.compile(r"[0-9]+")
 
 
 def compare_job(args: tuple[str, str, str, int, int]) -> dict[str, Any]:
@@ -79,7 +81,7 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
     async def compare(a: str = Query(..., description="Run id of model A"),
                       b: str = Query(..., description="Run id of model B"),
                       n_per_class: int = Query(50, ge=1, le=200, description="Samples per class"),
-                      seed: int = Query(0, ge=0, description="Seed of the samples and the UMAP fit")):
+                      seed: int = Query(0, ge=0, le=2**31 - 1, description="Seed of the samples and the UMAP fit")):
         """Per-class accuracy, prediction matrices, layer-wise CKA, a joint UMAP embedding and instance
         records. The first request for a pair computes them (seconds; about 20 s more the first time
         the server's analysis worker runs UMAP); later ones read the store's cache."""
@@ -118,17 +120,25 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
 
     @app.get("/api/scenarios/{scenario_id}/inputs", tags=["scenarios"],
              summary="Training inputs by index, for the instance panel")
-    def inputs(scenario_id: str, indices: str = Query(..., description="Comma-separated training indices")):
+    def inputs(scenario_id: str, indices: str = Query(..., max_length=MAX_INPUTS * 8,
+                                                      description="Comma-separated training indices")):
         spec = get_scenario(scenario_id)
         parts = [p.strip() for p in indices.split(",") if p.strip()]
-        if not parts or not all(p.isdigit() for p in parts):
-            raise BadInput(f"indices {indices[:60]!r} are malformed; give comma-separated training indices")
+        # ASCII digits only: str.isdigit accepts '¹' and other digits that int() refuses
+        bad = next((p for p in parts if not DIGITS.fullmatch(p)), None)
+        if not parts or bad is not None:
+            raise BadInput(f"indices {indices[:60]!r} are malformed"
+                           f"{'' if bad is None else f' at {bad[:20]!r}'}; give comma-separated training "
+                           "indices (ASCII digits)")
         if len(parts) > MAX_INPUTS:
             raise BadInput(f"{len(parts)} indices requested; at most {MAX_INPUTS} per request")
-        idx = np.array([int(p) for p in parts])
         data = _dataset(spec)
-        if idx.max() >= data.n_train:
-            raise BadInput(f"index {int(idx.max())} is out of range; the training set has {data.n_train} samples")
+        # compared as text first: an index of thousands of digits is refused before int() parses it
+        top = max(parts, key=lambda p: (len(p.lstrip("0")), p.lstrip("0")))
+        if len(top.lstrip("0")) > len(str(data.n_train)) or int(top) >= data.n_train:
+            raise BadInput(f"index {top[:20] + ('...' if len(top) > 20 else '')} is out of range; the training set "
+                           f"has {data.n_train} samples (indices 0 to {data.n_train - 1})")
+        idx = np.array([int(p) for p in parts])
         shape = list(data.input_shape)
         kind = "image" if len(shape) >= 2 else "signal"
         if kind == "image" and len(shape) == 3 and shape[0] == 1:

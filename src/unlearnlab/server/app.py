@@ -51,6 +51,7 @@ KEEPALIVE_S = 15.0
 RUN_ID = re.compile(r"[0-9a-f]{12}")
 JOB_ID = re.compile(r"[0-9a-f]{12}")
 SCENARIO_ID = re.compile(r"[0-9a-f]{16}")
+EVENT_ID = re.compile(r"[0-9]{1,9}")
 
 TAGS = [
     {"name": "meta", "description": "Health and what the server can run: methods, data sets, models, options."},
@@ -478,9 +479,10 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         job = get_job(job_id)
         start = after
         if last_event_id is not None:
-            if not last_event_id.strip().isdigit():
+            # ASCII digits of bounded length: str.isdigit accepts '¹', which int() refuses
+            if not EVENT_ID.fullmatch(last_event_id.strip()):
                 raise HTTPException(400, f"Last-Event-ID {_short(last_event_id)} is malformed; it must be an "
-                                         "event id (an integer)")
+                                         "event id (an integer of at most 9 digits)")
             start = max(start, int(last_event_id))
 
         async def stream():
