@@ -16,6 +16,7 @@ from typing import Any
 from .analysis.compare import compare as compare_runs
 from .data import Dataset, ForgetRequest
 from .methods import METHODS, ensure_loaded
+from .progress import reporting
 from .report import render
 from .runner import Comparison, execute, prepare, resolve_methods
 from .store import Store
@@ -36,29 +37,47 @@ def run(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | For
         methods: Sequence[str] | None = None, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
         train: TrainConfig | Mapping[str, Any] | None = None, seed: int = 0, prune: float | None = None,
         retrain_seed: str = "independent", store: str | os.PathLike | Store | None = None,
-        device: str | None = None, progress=None, cancel: threading.Event | None = None) -> Comparison:
+        device: str | None = None, progress=None, cancel: threading.Event | None = None,
+        rerun: bool = False) -> Comparison:
     """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request.
 
     `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. `prune=S` prunes
     θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. `retrain_seed`:
     "independent" trains θ_r from its own seed, "shared" from θ_o's initialisation and batch order. Every input
-    is validated before anything is written; bad input raises BadInput.
+    is validated before anything is written; bad input raises BadInput. A method whose finished run
+    with the same resolved configuration is stored is not run again (its run is returned, `cached`);
+    `rerun=True` runs it again.
+
+    `progress`: True shows it (a Rich bar where stderr is a terminal or a notebook, plain lines in logs
+    and pipes), None or False (the default) shows none, since a library should not write to stderr
+    unasked (servers, notebooks, test suites); any other value is a ProgressCallback
+    (`unlearnlab.progress`; its optional `stage` and `close` are called too).
     """
     scenario = prepare(dataset, model, forget, seed=seed, train=train, prune=prune, retrain_seed=retrain_seed)
     resolved = resolve_methods(methods, overrides)
     pick_device(device)  # validated before the store is opened
     st = _open(store)
-    return execute(scenario, resolved, st, device=device, progress=progress, cancel=cancel)
+    with reporting(progress) as reporter:
+        return execute(scenario, resolved, st, device=device, progress=reporter, cancel=cancel, rerun=rerun)
 
 
 def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
          train: Mapping[str, Any] | None = None, methods: Sequence[str] | None = None,
-         progress=None) -> list[Comparison]:
-    """The default comparison: digits, the small CNN, forget class 3 and forget a random 10 %."""
+         progress=None, rerun: bool = False) -> list[Comparison]:
+    """The default comparison: digits, the small CNN, forget class 3 and forget a random 10 %.
+
+    `progress` and `rerun` as in `run`; a callback's optional `request(index, total, label)` is called before each
+    request."""
     scenarios = [prepare("digits", "cnn", req, seed=seed, train=train) for req in DEMO_REQUESTS]
     resolved = resolve_methods(methods, None)
     st = _open(store)
-    return [execute(s, resolved, st, progress=progress) for s in scenarios]
+    results = []
+    with reporting(progress) as reporter:
+        for i, (req, s) in enumerate(zip(DEMO_REQUESTS, scenarios), 1):
+            if hasattr(reporter, "request"):
+                reporter.request(i, len(scenarios), f"forget {req}")
+            results.append(execute(s, resolved, st, progress=reporter, rerun=rerun))
+    return results
 
 
 def list_methods() -> list[dict[str, Any]]:
@@ -99,6 +118,7 @@ def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str |
     Trains the missing members of `refs`-member ensembles with `executor` ("process": one worker per
     core; "serial") and stores the audit with its per-sample arrays. `options` go to
     `audit.audit_run` (partitions, permutations, n_boot, level, relearn_steps, relearn_share, relearn_lr, seed).
+    `progress` as in `run`.
     """
     from .audits import audit_run
     from .executors import make_executor
@@ -107,7 +127,8 @@ def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str |
     st.run(run_id)  # unknown run: BadInput before any worker starts
     pool = make_executor(executor, workers)
     try:
-        return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device, progress=progress,
-                         cancel=cancel, force=force, **options)
+        with reporting(progress) as reporter:
+            return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device,
+                             progress=reporter, cancel=cancel, force=force, **options)
     finally:
         pool.close()
