@@ -37,6 +37,8 @@ from .validation import check_choice, check_range
 log = logging.getLogger(__name__)
 
 GOLD = "retrain"
+#: The reason stored with a run stopped by Ctrl+C (SIGINT).
+INTERRUPTED = "cancelled: interrupted (Ctrl+C)"
 RETRAIN_SEEDS = ("independent", "shared")
 #: The keys of the machine-readable contract (`run --json`); extra metrics ride along.
 CONTRACT_KEYS = ("ua", "ra", "ta", "tua", "tra", "mia_efficacy", "privacy_score", "avg_gap", "run_time_s",
@@ -278,18 +280,46 @@ def resolve_methods(methods: Sequence[str] | None, overrides: Mapping[str, Mappi
 
 
 def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None = None,
-            progress=None, cancel: threading.Event | None = None) -> Comparison:
+            progress=None, cancel: threading.Event | None = None, rerun: bool = False) -> Comparison:
     """Train or load θ_o and θ_r, run every method, score and store each run (each with the
-    environment manifest it was computed in, `details["environment"]`)."""
+    environment manifest it was computed in, `details["environment"]`).
+
+    A method whose finished run with the same resolved configuration (method, hyper-parameters,
+    seed, scenario, numerics identity, device and versions) is already stored is not run again: that
+    run is returned, marked cached. `rerun=True` runs every method again (θ_o and θ_r are
+    deterministic and always reused). Concurrent requests for the same scenario are serialised on
+    its reference models: one process trains θ_o and θ_r, the others wait and reuse them. Ctrl+C
+    (KeyboardInterrupt) marks the run in progress cancelled before it propagates."""
     with numerics.compute_threads():
-        return _execute(scenario, methods, store, device=device, progress=progress, cancel=cancel)
+        return _execute(scenario, methods, store, device=device, progress=progress, cancel=cancel, rerun=rerun)
+
+
+def _same_resolution(env: Mapping[str, Any] | None, other: Mapping[str, Any]) -> bool:
+    """Whether a stored run's environment would compute the same numbers as `other` (this one)."""
+    if not env:
+        return False
+    versions = ("unlearnlab", "torch")
+    return (numerics.identity(dict(env)) == numerics.identity(dict(other)) and env.get("device") == other.get("device")
+            and all(env.get("versions", {}).get(v) == other.get("versions", {}).get(v) for v in versions))
+
+
+def _normalised(obj: Any) -> Any:
+    """As it reads back from the store (tuples become lists), so configurations compare equal."""
+    return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
 def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None,
-             progress, cancel: threading.Event | None) -> Comparison:
+             progress, cancel: threading.Event | None, rerun: bool) -> Comparison:
     dev = pick_device(device)
     store.reap_stale()
     sid = store.upsert_scenario(scenario.id, scenario.spec())
+    total = 2 + len(methods)
+    stage = getattr(progress, "stage", None) or (lambda name, index, total: None)
+
+    def waiting(what: str):
+        def note() -> None:
+            log.info("waiting for another process to finish %s of scenario %s", what, sid)
+        return note
     ds = scenario.dataset
     x = torch.as_tensor(ds.x_train, device=dev)
     y = torch.as_tensor(ds.y_train, device=dev)
@@ -313,25 +343,35 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
         key = _digest(key_src)
         seed_everything(scenario.seed_of(kind))
         model = scenario.make_model().to(dev)
-        hit = store.cache_get(key)
-        if hit is not None:
-            state, meta = hit
-            model.load_state_dict(state)
-            return model, {**meta, "cached": True}
-        ctx = context(seed=scenario.seed_of(kind))
-        apply_masks(model, ctx.masks)  # rewind to the initialisation, pruned (lottery-ticket style)
-        start = time.perf_counter()
-        train_classifier(model, xs, ys, scenario.train, ctx, description=kind)
-        meta = {"seconds": time.perf_counter() - start, "steps": ctx.counters.steps,
-                "samples": ctx.counters.samples, "environment": env}
-        store.cache_put(key, model.state_dict(), meta)
+        # Other scenarios share this θ_o (same data, another forget set): one process trains it.
+        with store.lock(f"model-{key[:32]}", cancel=cancel, on_wait=waiting(f"training {kind}")):
+            hit = store.cache_get(key)
+            if hit is not None:
+                state, meta = hit
+                model.load_state_dict(state)
+                return model, {**meta, "cached": True}
+            ctx = context(seed=scenario.seed_of(kind))
+            apply_masks(model, ctx.masks)  # rewind to the initialisation, pruned (lottery-ticket style)
+            start = time.perf_counter()
+            train_classifier(model, xs, ys, scenario.train, ctx, description=kind)
+            meta = {"seconds": time.perf_counter() - start, "steps": ctx.counters.steps,
+                    "samples": ctx.counters.samples, "environment": env}
+            store.cache_put(key, model.state_dict(), meta)
         return model, {**meta, "cached": False}
 
+    done: list = []  # this scenario's finished runs, read under its lock (below)
+
+    def prior_run(method: str, hparams: Mapping[str, Any]):
+        """The newest finished run of this scenario with the same resolved configuration, or None."""
+        want = _normalised(hparams)
+        same = [r for r in done if r.method == method and r.seed == scenario.seed and r.hparams == want
+                and _same_resolution(r.details.get("environment"), env)]
+        return same[-1] if same else None
+
     def record(method: str, hparams: dict, model: nn.Module, meta: dict, retrain_s: float | None) -> RunResult:
-        existing = [r for r in store.runs(sid, status="done") if r.method == method and r.hparams == hparams
-                    and r.seed == scenario.seed] if method in ("original", GOLD) else []
-        if existing:  # θ_o and θ_r are deterministic: one stored run per scenario is enough
-            r = existing[-1]
+        existing = prior_run(method, hparams)
+        if existing is not None:  # θ_o and θ_r are deterministic: one stored run per scenario is enough
+            r = existing
             if method == GOLD:
                 evaluator.reference = ModelOutputs(**store.load_outputs(r.id))
                 evaluator.reference_metrics = {k: v for k, v in r.metrics.items() if k != "avg_gap"}
@@ -355,6 +395,9 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
         except Diverged as err:
             store.fail_run(run_id, "diverged", str(err), run_time_s=meta["seconds"])
             return RunResult(method, hparams, "diverged", {}, run_id, reason=str(err))
+        except KeyboardInterrupt:
+            store.fail_run(run_id, "cancelled", INTERRUPTED)
+            raise
         return RunResult(method, hparams, "done", metrics, run_id, cached=meta.get("cached", False), details=details)
 
     def reference_model(kind: str, xs: torch.Tensor, ys: torch.Tensor, prune=None) -> tuple[nn.Module, dict]:
@@ -368,46 +411,58 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
             raise type(err)(f"training {kind} {status}: {err}; change the train.* options") from None
 
     _warm_up(scenario.make_model().to(dev), x[:64], y[:64])
-    original, o_meta = reference_model("original", x, y)
-    if scenario.prune is not None:
-        # Prune first, then unlearn: the mask comes from the dense θ_o; θ_o and θ_r are both retrained
-        # from the same initialisation under it, and every method keeps it (ctx.masks).
-        masks = global_magnitude_masks(original, scenario.prune)
-        dense_s = o_meta["seconds"]
-        original, o_meta = reference_model("original", x, y, scenario.prune)
-        o_meta = {**o_meta, "seconds": o_meta["seconds"] + dense_s}
-    # A θ_o no better than the majority class (e.g. collapsed on unscaled features) learned nothing to
-    # unlearn: every method would copy it and score "perfectly" against an equally constant θ_r.
-    o_check = model_chance_check(predict_logits(original, evaluator.splits["test"]), ds.y_test)
-    if o_check.at_chance:
-        evaluator.warnings.append(
-            f"request unusable: the original model is at chance (test {o_check.describe()}, the majority-class "
-            "rate), so it learned nothing to unlearn; check the feature scaling and train.epochs / train.lr")
-    retain = torch.as_tensor(scenario.retain_idx, device=dev)
-    retrained, r_meta = reference_model(GOLD, x.index_select(0, retain), y.index_select(0, retain), scenario.prune)
-    retrain_s = r_meta["seconds"]
-    # θ_r can collapse too (seed 3 of the default request: one class predicted, RA 0.11); every score
-    # against it would then measure closeness to a constant. Judged on the classes it was trained on.
-    kept = ~np.isin(ds.y_test, scenario.forget_classes or ())
-    if kept.any():
-        r_check = model_chance_check(predict_logits(retrained, evaluator.splits["test"][torch.as_tensor(kept)]),
-                                     ds.y_test[kept])
-        if r_check.at_chance:
+    # One process at a time trains and records this scenario's θ_o and θ_r; a concurrent request
+    # for it waits here, then finds both in the cache and the store.
+    with store.lock(f"scenario-{sid}", cancel=cancel, on_wait=waiting("θ_o and θ_r")):
+        done[:] = store.runs(sid, status="done")
+        stage("original", 1, total)
+        original, o_meta = reference_model("original", x, y)
+        if scenario.prune is not None:
+            # Prune first, then unlearn: the mask comes from the dense θ_o; θ_o and θ_r are both retrained
+            # from the same initialisation under it, and every method keeps it (ctx.masks).
+            masks = global_magnitude_masks(original, scenario.prune)
+            dense_s = o_meta["seconds"]
+            original, o_meta = reference_model("original", x, y, scenario.prune)
+            o_meta = {**o_meta, "seconds": o_meta["seconds"] + dense_s}
+        # A θ_o no better than the majority class (e.g. collapsed on unscaled features) learned nothing to
+        # unlearn: every method would copy it and score "perfectly" against an equally constant θ_r.
+        o_check = model_chance_check(predict_logits(original, evaluator.splits["test"]), ds.y_test)
+        if o_check.at_chance:
             evaluator.warnings.append(
-                f"request unusable: the retrained model θ_r is at chance on the retained classes (test "
-                f"{r_check.describe()}), so nothing can be scored against it; change the seed or "
-                "train.epochs / train.lr")
-    # θ_r first: every other run is scored against it.
-    gold = record(GOLD, train_hp, retrained, r_meta, retrain_s)
-    if gold.status != "done":
-        raise Diverged(f"the retrained model's outputs are not usable: {gold.reason}")
-    results = [record("original", train_hp, original, o_meta, None), gold]
-    results[0].metrics["speedup_vs_retrain"] = None
-    for reference in (original, retrained):  # read-only for every method (teachers, oracles)
-        reference.eval().requires_grad_(False)
+                f"request unusable: the original model is at chance (test {o_check.describe()}, the majority-class "
+                "rate), so it learned nothing to unlearn; check the feature scaling and train.epochs / train.lr")
+        retain = torch.as_tensor(scenario.retain_idx, device=dev)
+        stage(GOLD, 2, total)
+        retrained, r_meta = reference_model(GOLD, x.index_select(0, retain), y.index_select(0, retain), scenario.prune)
+        retrain_s = r_meta["seconds"]
+        # θ_r can collapse too (seed 3 of the default request: one class predicted, RA 0.11); every score
+        # against it would then measure closeness to a constant. Judged on the classes it was trained on.
+        kept = ~np.isin(ds.y_test, scenario.forget_classes or ())
+        if kept.any():
+            r_check = model_chance_check(predict_logits(retrained, evaluator.splits["test"][torch.as_tensor(kept)]),
+                                         ds.y_test[kept])
+            if r_check.at_chance:
+                evaluator.warnings.append(
+                    f"request unusable: the retrained model θ_r is at chance on the retained classes (test "
+                    f"{r_check.describe()}), so nothing can be scored against it; change the seed or "
+                    "train.epochs / train.lr")
+        # θ_r first: every other run is scored against it.
+        gold = record(GOLD, train_hp, retrained, r_meta, retrain_s)
+        if gold.status != "done":
+            raise Diverged(f"the retrained model's outputs are not usable: {gold.reason}")
+        results = [record("original", train_hp, original, o_meta, None), gold]
+        results[0].metrics["speedup_vs_retrain"] = None
+        for reference in (original, retrained):  # read-only for every method (teachers, oracles)
+            reference.eval().requires_grad_(False)
 
-    for method in methods:
+    for index, method in enumerate(methods, start=3):
+        stage(method.name, index, total)
         hparams = method.get_params()
+        prior = None if rerun else prior_run(method.name, hparams)
+        if prior is not None:
+            results.append(RunResult(method.name, hparams, "done", prior.metrics, prior.id, cached=True,
+                                     details=prior.details))
+            continue
         run_id = store.start_run(sid, method.name, hparams, scenario.seed)
         ctx = context()
         task = UnlearningTask(x, y, scenario.forget_idx, ds.num_classes, original, scenario.make_model,
@@ -422,7 +477,10 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
             store.finish_run(run_id, metrics=metrics, run_time_s=res.seconds, steps=res.steps, samples=res.samples,
                              details=details, weights=res.model.state_dict(), outputs=evaluator.arrays(out))
             results.append(RunResult(method.name, hparams, "done", metrics, run_id, details=details))
-        except (Diverged, Cancelled, Exception) as err:
+        except KeyboardInterrupt:
+            store.fail_run(run_id, "cancelled", INTERRUPTED, steps=ctx.counters.steps, samples=ctx.counters.samples)
+            raise
+        except Exception as err:  # Diverged and Cancelled included: recorded, and the others go on
             status = "diverged" if isinstance(err, Diverged) else "cancelled" if isinstance(err, Cancelled) else "failed"
             reason = str(err) if isinstance(err, (Diverged, Cancelled)) else f"{type(err).__name__}: {err}"
             if status == "failed":
