@@ -2,6 +2,7 @@
 
 `BadInput` is the user's mistake: the CLI prints its message on one line and exits 2.
 `Diverged` and `Cancelled` end one run; the runner records them and moves on.
+`CorruptArtifact`: a stored file failed its checksum or does not parse; the message says how to recover.
 """
 
 
@@ -19,3 +20,10 @@ class Diverged(UnlearnlabError):
 
 class Cancelled(UnlearnlabError):
     """The run was cancelled through its cancellation event."""
+
+
+class CorruptArtifact(UnlearnlabError):
+    """A stored file (a run's artifact, an audit's arrays, the store's database) is damaged.
+
+    Not the user's input, so the CLI exits 1, not 2; the message names the file, its run and the remedy.
+    """

@@ -24,7 +24,7 @@ from torch import nn
 
 from . import numerics
 from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget
-from .errors import BadInput, Cancelled, Diverged
+from .errors import BadInput, Cancelled, CorruptArtifact, Diverged
 from .methods import METHODS, Method, UnlearningTask, build_method, method_names, run_method
 from .metrics import (EvalContext, ModelOutputs, avg_gap, avg_gap_keys, compute_metrics_with_notes,
                       model_chance_check, per_class_accuracy, speedup)
@@ -370,10 +370,17 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
 
     def record(method: str, hparams: dict, model: nn.Module, meta: dict, retrain_s: float | None) -> RunResult:
         existing = prior_run(method, hparams)
+        if existing is not None and method == GOLD:
+            try:
+                reference = ModelOutputs(**store.load_outputs(existing.id))
+            except CorruptArtifact as err:  # unusable: marked failed (artifacts removed), recorded afresh below
+                log.warning("%s; recording θ_r again", err)
+                store.mark_damaged(existing.id, "its stored outputs were damaged; a new run replaced it")
+                existing = None
         if existing is not None:  # θ_o and θ_r are deterministic: one stored run per scenario is enough
             r = existing
             if method == GOLD:
-                evaluator.reference = ModelOutputs(**store.load_outputs(r.id))
+                evaluator.reference = reference
                 evaluator.reference_metrics = {k: v for k, v in r.metrics.items() if k != "avg_gap"}
             return RunResult(method, hparams, "done", r.metrics, r.id, cached=True, details=r.details)
         run_id = store.start_run(sid, method, hparams, scenario.seed)

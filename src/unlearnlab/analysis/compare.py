@@ -275,7 +275,7 @@ def compare(store: Store, run_a: str, run_b: str, *, n_per_class: int = 50, seed
     if hit is not None:
         return hit[1]
     result = compute(store, records, n_per_class=n_per_class, seed=seed, device=device)
-    store.put_arrays(CACHE_KIND, key, {}, result)
+    store.put_arrays(CACHE_KIND, key, {}, result, runs=sorted({r.id for r in records.values()}))
     return result
 
 

@@ -88,6 +88,9 @@ def audit_run(store: Store, run_id: str, *, against: str = GOLD, refs: int = DEF
     audit_id = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     if not force and any(a["id"] == audit_id for a in store.audits(run_id)):
         return store.audit(audit_id)
+    reference_id = _find_run(store, record.scenario_id, GOLD) if against == GOLD else against
+    # Damaged inputs fail here, in seconds, rather than after the ensembles have trained.
+    weights = {rid: _checked_weights(store, rid) for rid in (run_id, reference_id)}
 
     start = time.perf_counter()
     own = executor is None
@@ -104,7 +107,7 @@ def audit_run(store: Store, run_id: str, *, against: str = GOLD, refs: int = DEF
         original = builder.reference("original", refs)
         ensembles_s = time.perf_counter() - start
         t0 = time.perf_counter()
-        relearn = _relearn(store, builder, run_id, against, relearn_steps, relearn_share, relearn_lr, seed)
+        relearn = _relearn(builder, weights, run_id, reference_id, relearn_steps, relearn_share, relearn_lr, seed)
         relearn_s = time.perf_counter() - t0
     finally:
         if own:
@@ -175,15 +178,23 @@ def audit_run(store: Store, run_id: str, *, against: str = GOLD, refs: int = DEF
     return store.audit(audit_id)
 
 
-def _relearn(store: Store, builder: EnsembleBuilder, run_id: str, against: str, steps: int, share: float,
-             lr: float, seed: int) -> dict[str, Any]:
-    """The run's model and the reference run's model, each fine-tuned on the same share of D_f
-    (two jobs on the builder's executor: one thread each, like every ensemble member)."""
+def _checked_weights(store: Store, run_id: str) -> dict[str, Any]:
+    """A run's weights, its other artifacts verified too: CorruptArtifact names a damaged one."""
+    try:
+        store.verify_artifact(run_id, "outputs.npz")
+    except BadInput:  # stored without outputs: nothing to verify
+        pass
+    return store.load_weights(run_id)
+
+
+def _relearn(builder: EnsembleBuilder, weights: dict[str, dict[str, Any]], run_id: str, reference_id: str,
+             steps: int, share: float, lr: float, seed: int) -> dict[str, Any]:
+    """The run's model and the reference run's model (`weights` by run id), each fine-tuned on the
+    same share of D_f (two jobs on the builder's executor: one thread each, like every ensemble member)."""
     sc = builder.scenario
-    reference_id = _find_run(store, store.run(run_id).scenario_id, GOLD) if against == GOLD else against
     rel, held = relearn_split(len(sc.forget_idx), share, seed)
     names = ("unlearned", "reference")
-    jobs = [RelearnJob(builder.spec, store.load_weights(rid), sc.forget_idx[rel], sc.forget_idx[held], steps, lr, seed,
+    jobs = [RelearnJob(builder.spec, weights[rid], sc.forget_idx[rel], sc.forget_idx[held], steps, lr, seed,
                        builder.device) for rid in (run_id, reference_id)]
     # Two short jobs do not pay for starting worker processes; a running pool takes them side by side.
     executor = builder.executor if builder.executor.started else SerialExecutor()

@@ -14,6 +14,7 @@ a killed process leaves a `running` row (reaped as failed later), never `done` w
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -21,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +30,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from ..errors import BadInput
+from ..errors import BadInput, CorruptArtifact
+from .integrity import (INTEGRITY, INTEGRITY_SCHEMA, SUMS, Damage, GuardedConnection, clean_leftovers, file_digest,
+                        parse_npz, parse_safetensors, read_checked, read_sums, write_sums)
+from .lease import Heartbeat, exclusive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (
@@ -59,7 +63,8 @@ CREATE TABLE IF NOT EXISTS runs (
     cached INTEGER NOT NULL DEFAULT 0,
     details TEXT,
     host TEXT,
-    pid INTEGER
+    pid INTEGER,
+    heartbeat REAL
 );
 CREATE INDEX IF NOT EXISTS runs_by_scenario ON runs(scenario_id, created);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -80,6 +85,13 @@ CREATE INDEX IF NOT EXISTS audits_by_run ON audits(run_id, created);
 """
 
 STATUSES = ("running", "done", "failed", "diverged", "cancelled")
+log = logging.getLogger(__name__)
+
+#: A `running` run's process renews its lease (the `heartbeat` column, wall-clock seconds) every
+#: HEARTBEAT_S; any process, on any host sharing the store, may mark it failed once the lease is
+#: older than LEASE_S. Generous against clock skew between hosts and a busy machine's stalls.
+HEARTBEAT_S = 10.0
+LEASE_S = 120.0
 
 
 @dataclass
@@ -134,7 +146,11 @@ def _pid_alive(pid: int) -> bool:
 class Store:
     """Open (and, if `create`, make) a store at `root`. Raises BadInput if it cannot be written."""
 
-    def __init__(self, root: str | os.PathLike, create: bool = True):
+    def __init__(self, root: str | os.PathLike, create: bool = True, *, lease_s: float = LEASE_S,
+                 heartbeat_s: float = HEARTBEAT_S, clean: bool = True):
+        if not 0 < heartbeat_s < lease_s:
+            raise ValueError(f"heartbeat_s={heartbeat_s} must be positive and below lease_s={lease_s}")
+        self.lease_s = float(lease_s)
         self.root = Path(root).expanduser().resolve()
         if not create and not (self.root / "unlearnlab.db").is_file():
             raise BadInput(f"no store at {str(root)!r}; run `unlearnlab demo` or `unlearnlab run` first, or pass --store")
@@ -148,14 +164,26 @@ class Store:
         self.runs_dir = self.root / "runs"
         self.cache_dir = self.root / "cache"
         self._lock = threading.RLock()
+        # GuardedConnection: a damaged database file answers any query with one CorruptArtifact line
         self._db = sqlite3.connect(self.root / "unlearnlab.db", isolation_level=None, check_same_thread=False,
-                                   timeout=30)
+                                   timeout=30, factory=GuardedConnection)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        self._migrate()
+        self._open_integrity(clean)  # `clean`: remove what a crash left behind (no hashing)
+        self._heartbeat = Heartbeat(self.root / "unlearnlab.db", heartbeat_s)
+
+    def _migrate(self) -> None:
+        """Columns added since a store was made (SQLite's CREATE TABLE IF NOT EXISTS keeps old tables)."""
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(runs)")}
+        if "heartbeat" not in columns:  # stores made before leases (0.x): their running rows get none
+            with self._tx() as db:
+                db.execute("ALTER TABLE runs ADD COLUMN heartbeat REAL")
 
     def close(self) -> None:
+        self._heartbeat.close()
         self._db.close()
 
     def __enter__(self) -> Store:
@@ -198,14 +226,24 @@ class Store:
 
     # runs -----------------------------------------------------------------------------------
     def start_run(self, scenario_id: str, method: str, hparams: Mapping[str, Any], seed: int) -> str:
+        """Insert a `running` run whose lease this process renews until it finishes or fails."""
         run_id = uuid.uuid4().hex[:12]
+        now = time.time()
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (id, scenario_id, method, hparams, seed, status, created, host, pid) "
-                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-                (run_id, scenario_id, method, _json(hparams), seed, time.time(), socket.gethostname(), os.getpid()),
+                "INSERT INTO runs (id, scenario_id, method, hparams, seed, status, created, host, pid, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                (run_id, scenario_id, method, _json(hparams), seed, now, socket.gethostname(), os.getpid(), now),
             )
+        self._heartbeat.add(run_id)
         return run_id
+
+    def lock(self, name: str, *, cancel: threading.Event | None = None,
+             on_wait: Callable[[], None] | None = None):
+        """An inter-process lock (context manager) named `name` in this store: ROOT/locks/<name>.lock."""
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"lock name {name!r} must be letters, digits, '-' and '_'")
+        return exclusive(self.root / "locks" / f"{name}.lock", cancel=cancel, on_wait=on_wait)
 
     def finish_run(self, run_id: str, *, metrics: Mapping[str, float | None], run_time_s: float | None,
                    steps: int | None, samples: int | None, cached: bool = False,
@@ -224,6 +262,7 @@ class Store:
             )
             if cur.rowcount != 1:
                 raise RuntimeError(f"run {run_id} is not running; cannot finish it")
+        self._heartbeat.discard(run_id)
 
     def fail_run(self, run_id: str, status: str, reason: str, **stats: Any) -> None:
         if status not in ("failed", "diverged", "cancelled"):
@@ -235,15 +274,33 @@ class Store:
                 (status, reason, time.time(), stats.get("run_time_s"), stats.get("steps"), stats.get("samples"),
                  run_id),
             )
+        self._heartbeat.discard(run_id)
 
     def reap_stale(self) -> int:
-        """Mark `running` runs of this host whose process has ended as failed; returns how many."""
-        host = socket.gethostname()
-        rows = self._db.execute("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)).fetchall()
-        dead = [r["id"] for r in rows if r["pid"] is not None and r["pid"] != os.getpid() and not _pid_alive(r["pid"])]
-        for run_id in dead:
-            self.fail_run(run_id, "failed", "interrupted: the process running it ended")
-        return len(dead)
+        """Mark failed the `running` runs whose process is gone; returns how many.
+
+        Gone means its lease expired (no heartbeat for `lease_s`: killed, hung, or its host lost),
+        judged the same from any process on any host, or, sooner, that it ran on this host under a
+        PID that no longer exists."""
+        now, host, me = time.time(), socket.gethostname(), os.getpid()
+        rows = self._db.execute("SELECT id, host, pid, heartbeat, created FROM runs WHERE status = 'running'").fetchall()
+        reaped = 0
+        for r in rows:
+            if r["id"] in self._heartbeat:
+                continue
+            last = r["heartbeat"] if r["heartbeat"] is not None else r["created"]
+            if now - last > self.lease_s:
+                reason = (f"interrupted: its process (pid {r['pid']} on {r['host']}) stopped renewing the run's "
+                          f"lease {now - last:.0f} s ago")
+            elif r["host"] == host and r["pid"] not in (None, me) and not _pid_alive(r["pid"]):
+                reason = "interrupted: the process running it ended"
+            else:
+                continue
+            with self._tx() as db:  # the status guard: it may have finished since the SELECT
+                cur = db.execute("UPDATE runs SET status = 'failed', reason = ?, finished = ? "
+                                 "WHERE id = ? AND status = 'running'", (reason, now, r["id"]))
+            reaped += cur.rowcount
+        return reaped
 
     def _record(self, row: sqlite3.Row, metrics: dict[str, float | None]) -> RunRecord:
         return RunRecord(
@@ -286,7 +343,10 @@ class Store:
         self.run(run_id)
         with self._tx() as db:
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            # a tombstone: if the process dies before the folder and cached analyses are gone, the next open removes them
+            db.execute("INSERT OR REPLACE INTO deleted_runs (id, deleted) VALUES (?, ?)", (run_id, time.time()))
         shutil.rmtree(self.runs_dir / run_id, ignore_errors=True)
+        clean_leftovers(self, min_age=float("inf"))
 
     # artifacts ------------------------------------------------------------------------------
     def _write_artifacts(self, run_id: str, weights, outputs) -> None:
@@ -296,43 +356,133 @@ class Store:
         tmp = self.runs_dir / f".{run_id}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
+        names = []
         if weights is not None:
             save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp / "weights.safetensors"))
+            names.append("weights.safetensors")
         if outputs is not None:
             np.savez_compressed(tmp / "outputs.npz", **outputs)
+            names.append("outputs.npz")
+        write_sums(tmp, names)  # inside the folder before its rename: artifacts and checksums appear together
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
 
     def weights_path(self, run_id: str) -> Path:
         return self.runs_dir / run_id / "weights.safetensors"
 
+    def _damaged(self, run_id: str, name: str, why: str) -> CorruptArtifact:
+        return CorruptArtifact(
+            f"run {run_id}'s {name} is damaged ({why}); delete the run (`DELETE /api/runs/{run_id}` or the web "
+            f"UI) and run it again, or run `unlearnlab store check --repair --store {self.root}`")
+
+    def _read_artifact(self, run_id: str, name: str, parse) -> Any:
+        """A run artifact's parsed content, verified against the checksum written with it.
+
+        BadInput when the run has no such file; CorruptArtifact when it is damaged."""
+        folder = self.runs_dir / run_id
+        if not (folder / name).is_file():
+            raise BadInput(f"run {run_id!r} has no stored {'weights' if name.startswith('weights') else 'outputs'}")
+        try:
+            sums = read_sums(folder)
+            if sums is not None and name not in sums:
+                raise Damage(f"no checksum recorded for it in {SUMS}")
+            return read_checked(folder / name, None if sums is None else sums[name], parse)
+        except Damage as err:
+            raise self._damaged(run_id, name, str(err)) from None
+
+    def verify_artifact(self, run_id: str, name: str) -> Path:
+        """The path of a run artifact after checking it (for serving the file as it is)."""
+        self._read_artifact(run_id, name, lambda data: None)
+        return self.runs_dir / run_id / name
+
     def load_weights(self, run_id: str) -> dict[str, torch.Tensor]:
-        path = self.weights_path(run_id)
-        if not path.is_file():
-            raise BadInput(f"run {run_id!r} has no stored weights")
-        return load_file(str(path))
+        return self._read_artifact(run_id, "weights.safetensors", parse_safetensors)
 
     def load_outputs(self, run_id: str) -> dict[str, np.ndarray]:
-        path = self.runs_dir / run_id / "outputs.npz"
-        if not path.is_file():
-            raise BadInput(f"run {run_id!r} has no stored outputs")
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+        return self._read_artifact(run_id, "outputs.npz", parse_npz)
+
+    def mark_damaged(self, run_id: str, reason: str) -> None:
+        """A done run whose artifacts are damaged becomes failed with `reason`; its row (metrics,
+        details) stays as a record, its artifacts go, so nothing reuses them."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status = 'failed', reason = ? WHERE id = ?", (reason, run_id))
+        shutil.rmtree(self.runs_dir / run_id, ignore_errors=True)
+
+    # integrity bookkeeping (see store.integrity) -------------------------------------------------
+    def _open_integrity(self, clean: bool) -> None:
+        self._db.executescript(INTEGRITY_SCHEMA)
+        if "sha256" not in {r["name"] for r in self._db.execute("PRAGMA table_info(audits)")}:
+            with self._tx() as db:  # looked at again inside the lock: another process may have just added it
+                if "sha256" not in {r["name"] for r in db.execute("PRAGMA table_info(audits)")}:
+                    db.execute("ALTER TABLE audits ADD COLUMN sha256 TEXT")  # older audits stay unverified
+        if clean:
+            for path, why in clean_leftovers(self):
+                log.info("store %s: removed %s (%s)", self.root, path, why)
+
+    def _run_statuses(self) -> dict[str, str]:
+        return {r["id"]: r["status"] for r in self._db.execute("SELECT id, status FROM runs").fetchall()}
+
+    def _deleted_runs(self) -> set[str]:
+        return {r["id"] for r in self._db.execute("SELECT id FROM deleted_runs").fetchall()}
+
+    def _audited_runs(self) -> list[str]:
+        return [r["run_id"] for r in self._db.execute("SELECT DISTINCT run_id FROM audits").fetchall()]
+
+    def _audit_rows(self) -> list[sqlite3.Row]:
+        return self._db.execute("SELECT id, run_id, sha256 FROM audits ORDER BY created").fetchall()
+
+    def _cache_of_deleted_runs(self) -> list[tuple[str, str]]:
+        rows = self._db.execute("SELECT DISTINCT kind, key FROM cache_runs "
+                                "WHERE run_id NOT IN (SELECT id FROM runs)").fetchall()
+        return [(r["kind"], r["key"]) for r in rows]
+
+    def _forget_deleted_runs(self) -> None:
+        """Drop the bookkeeping of deleted runs once their files are gone (kept while any remain)."""
+        gone_runs = [i for i in self._deleted_runs() if not (self.runs_dir / i).exists()]
+        gone_cache = [(k, key) for k, key in self._cache_of_deleted_runs()
+                      if not any((self.cache_dir / k / f"{key}{ext}").exists() for ext in (".json", ".npz"))]
+        with self._tx() as db:
+            db.executemany("DELETE FROM deleted_runs WHERE id = ?", [(i,) for i in gone_runs])
+            db.executemany("DELETE FROM cache_runs WHERE kind = ? AND key = ?", gone_cache)
 
     # content-addressed model cache --------------------------------------------------------------
+    def _drop_damaged(self, label: str, why: str, *paths: Path) -> None:
+        log.warning("store %s: cache entry %s is damaged (%s); dropped, it will be recomputed", self.root, label, why)
+        for p in paths:
+            p.unlink(missing_ok=True)
+
+    def _read_entry(self, data: Path, meta_path: Path, parse) -> tuple[Any, dict[str, Any]] | None:
+        """(parsed data, meta) of a complete cache entry, or None; a damaged entry is removed.
+
+        A damaged-looking entry is read twice before it is dropped: another process may have
+        replaced the data file between our reads of the two files."""
+        why = ""
+        for _ in range(2):
+            if not (data.is_file() and meta_path.is_file()):
+                return None
+            try:
+                meta = json.loads(meta_path.read_text())
+                if not isinstance(meta, dict):
+                    raise Damage("its meta is not a mapping")
+                value = read_checked(data, meta.pop(INTEGRITY, None), parse)
+                return value, meta
+            except (Damage, OSError, ValueError) as err:
+                why = str(err) if isinstance(err, Damage) else f"unreadable meta ({type(err).__name__})"
+        self._drop_damaged(data.stem if data.parent == self.cache_dir else f"{data.parent.name}/{data.stem}", why,
+                           data, meta_path)
+        return None
+
     def cache_get(self, key: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
-        w, meta = self.cache_dir / f"{key}.safetensors", self.cache_dir / f"{key}.json"
-        if not (w.is_file() and meta.is_file()):
-            return None
-        return load_file(str(w)), json.loads(meta.read_text())
+        return self._read_entry(self.cache_dir / f"{key}.safetensors", self.cache_dir / f"{key}.json",
+                                parse_safetensors)
 
     def cache_put(self, key: str, state: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tag = uuid.uuid4().hex
         tmp_w, tmp_m = self.cache_dir / f".{key}.{tag}.safetensors", self.cache_dir / f".{key}.{tag}.json"
         save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp_w))
-        tmp_m.write_text(_json(meta))
-        # weights first: the .json is what marks a cache entry as complete
+        tmp_m.write_text(_json({**meta, INTEGRITY: file_digest(tmp_w)}))
+        # weights first: the .json, which carries their checksum, is what marks a cache entry as complete
         os.replace(tmp_w, self.cache_dir / f"{key}.safetensors")
         os.replace(tmp_m, self.cache_dir / f"{key}.json")
 
@@ -342,7 +492,8 @@ class Store:
 
     def add_audit(self, audit_id: str, run_id: str, against: str, refs: int, summary: Mapping[str, Any],
                   arrays: Mapping[str, np.ndarray]) -> None:
-        """Store an audit of a done run: per-sample arrays first, then the row (replacing an older one)."""
+        """Store an audit of a done run: per-sample arrays first, then the row (replacing an older one)
+        with the arrays' checksum."""
         if self.run(run_id).status != "done":
             raise BadInput(f"run {run_id!r} is not done; only finished runs can be audited")
         path = self._audit_path(run_id, audit_id)
@@ -350,10 +501,12 @@ class Store:
         tmp = path.with_name(f".{audit_id}.{uuid.uuid4().hex}.npz")
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+        checksum = _json(file_digest(tmp))
         os.replace(tmp, path)
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO audits (id, run_id, against, refs, created, summary) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (audit_id, run_id, against, int(refs), time.time(), _json(summary)))
+            db.execute("INSERT OR REPLACE INTO audits (id, run_id, against, refs, created, summary, sha256) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (audit_id, run_id, against, int(refs), time.time(), _json(summary), checksum))
 
     def audits(self, run_id: str | None = None) -> list[dict[str, Any]]:
         """Stored audits (newest last), of one run or of all."""
@@ -371,9 +524,24 @@ class Store:
         return next(a for a in self.audits(row["run_id"]) if a["id"] == audit_id)
 
     def audit_arrays(self, audit_id: str) -> dict[str, np.ndarray]:
-        path = self._audit_path(self.audit(audit_id)["run_id"], audit_id)
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+        """An audit's per-sample arrays, verified; CorruptArtifact when they are damaged or missing."""
+        row = self._db.execute("SELECT run_id, sha256 FROM audits WHERE id = ?", (audit_id,)).fetchone()
+        if row is None:
+            self.audit(audit_id)  # raises BadInput naming the audit
+        try:
+            return read_checked(self._audit_path(row["run_id"], audit_id),
+                                json.loads(row["sha256"]) if row["sha256"] else None, parse_npz)
+        except Damage as err:
+            raise CorruptArtifact(
+                f"audit {audit_id} of run {row['run_id']}: its arrays are damaged ({err}); audit the run again "
+                f"with --force, or run `unlearnlab store check --repair --store {self.root}`") from None
+
+    def drop_audit(self, audit_id: str) -> None:
+        row = self._db.execute("SELECT run_id FROM audits WHERE id = ?", (audit_id,)).fetchone()
+        with self._tx() as db:
+            db.execute("DELETE FROM audits WHERE id = ?", (audit_id,))
+        if row is not None:
+            self._audit_path(row["run_id"], audit_id).unlink(missing_ok=True)
 
     # content-addressed arrays (ensemble member outputs, analyses, audits) ---------------------------
     def _arrays_paths(self, kind: str, key: str) -> tuple[Path, Path]:
@@ -383,22 +551,24 @@ class Store:
         return folder / f"{key}.npz", folder / f"{key}.json"
 
     def get_arrays(self, kind: str, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-        """(arrays, meta) stored under (kind, key) by `put_arrays`, or None."""
-        data, meta = self._arrays_paths(kind, key)
-        if not (data.is_file() and meta.is_file()):
-            return None
-        with np.load(data, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        return arrays, json.loads(meta.read_text())
+        """(arrays, meta) stored under (kind, key) by `put_arrays`, or None (a damaged entry is dropped)."""
+        return self._read_entry(*self._arrays_paths(kind, key), parse_npz)
 
-    def put_arrays(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-        """Store arrays and JSON meta atomically (the .json, written last, marks the entry complete)."""
+    def put_arrays(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any],
+                   runs: tuple[str, ...] | list[str] = ()) -> None:
+        """Store arrays and JSON meta atomically (the .json, written last, marks the entry complete).
+
+        `runs`: the runs the entry was computed from; it is removed when one of them is deleted."""
         data, meta_path = self._arrays_paths(kind, key)
+        if runs:  # recorded before the files exist: a crash in between leaves only a harmless row
+            with self._tx() as db:
+                db.executemany("INSERT OR IGNORE INTO cache_runs (kind, key, run_id) VALUES (?, ?, ?)",
+                               [(kind, key, r) for r in runs])
         data.parent.mkdir(parents=True, exist_ok=True)
         tag = uuid.uuid4().hex
         tmp_d, tmp_m = data.with_name(f".{key}.{tag}.npz"), meta_path.with_name(f".{key}.{tag}.json")
         with open(tmp_d, "wb") as fh:
             np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
-        tmp_m.write_text(_json(meta))
+        tmp_m.write_text(_json({**meta, INTEGRITY: file_digest(tmp_d)}))
         os.replace(tmp_d, data)
         os.replace(tmp_m, meta_path)
