@@ -32,7 +32,7 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from ..api import list_methods
 from ..data import DATASETS, parse_forget, select_forget
-from ..errors import BadInput
+from ..errors import BadInput, CorruptArtifact
 from ..models import MODELS
 from ..runner import GOLD, load_stored_dataset
 from ..store import Store
@@ -217,6 +217,11 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
     async def bad_input(_request: Request, exc: BadInput):
         return JSONResponse({"detail": str(exc).replace("\n", " ")}, status_code=422)
 
+    @app.exception_handler(CorruptArtifact)
+    async def corrupt(_request: Request, exc: CorruptArtifact):
+        # 409: the stored state, not the request, is at fault; the message names the file and the remedy
+        return JSONResponse({"detail": str(exc).replace("\n", " ")}, status_code=409)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError):
         return JSONResponse({"detail": _one_line(exc)}, status_code=422)
@@ -365,6 +370,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         path = artifact(run_id, "weights.safetensors")
         if not path.is_file():
             raise HTTPException(404, f"run {run_id!r} ({record.status}) has no stored weights")
+        store().verify_artifact(run_id, "weights.safetensors")  # CorruptArtifact: a damaged file is never sent
         return FileResponse(path, media_type="application/octet-stream",
                             filename=f"{record.method}-{run_id}.safetensors")
 
