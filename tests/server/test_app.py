@@ -277,3 +277,46 @@ def test_real_http_server_streams_a_job(store_copy):
         server.should_exit = True
         thread.join(30)
     assert not thread.is_alive()
+
+
+def _mark_running(store_root, run_id):
+    import sqlite3
+
+    with sqlite3.connect(store_root / "unlearnlab.db") as db:
+        db.execute("UPDATE runs SET status = 'running' WHERE id = ?", (run_id,))
+
+
+def _reaper(calls):
+    """Store.reap_stale as if every `running` row's process had died (how that is judged is the store's
+    business; what the server owes is calling it)."""
+    import sqlite3
+
+    def reap(self):
+        calls.append(self.root)
+        with sqlite3.connect(self.root / "unlearnlab.db") as db:
+            return db.execute("UPDATE runs SET status = 'failed', reason = 'interrupted' "
+                              "WHERE status = 'running'").rowcount
+    return reap
+
+
+def test_the_server_reaps_stale_runs_at_start(store_copy, comparison, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from unlearnlab.server import create_app
+
+    ft = comparison.run("ft").run_id
+    _mark_running(store_copy, ft)
+    calls = []
+    monkeypatch.setattr(Store, "reap_stale", _reaper(calls))
+    with TestClient(create_app(store_copy)) as c:
+        assert calls and c.get(f"/api/runs/{ft}").json()["status"] == "failed"
+
+
+def test_deleting_a_run_whose_process_died_reaps_it_first(client, comparison, store_copy, monkeypatch):
+    ft = comparison.run("ft").run_id
+    _mark_running(store_copy, ft)
+    calls = []
+    monkeypatch.setattr(Store, "reap_stale", _reaper(calls))
+    r = client.delete(f"/api/runs/{ft}")
+    assert r.status_code == 200, r.text
+    assert calls and client.get(f"/api/runs/{ft}").status_code == 404

@@ -44,3 +44,77 @@ def _finished_job(manager):
     manager._jobs[job.id] = job
     job.finish("cancelled", "job_cancelled", reason="test")
     return job
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_parsed(shared_client):
+    from unlearnlab.server.app import MAX_BODY_BYTES
+
+    huge = b'{"dataset": "' + b"x" * MAX_BODY_BYTES + b'"}'  # valid JSON: parsing it would answer 422
+    r = shared_client.post("/api/jobs", content=huge, headers={"content-type": "application/json"})
+    assert_one_line_error(r, 413, "too large", str(MAX_BODY_BYTES))
+
+    def chunks():  # no Content-Length: the limit holds while reading
+        yield b'{"dataset": "'
+        for _ in range(MAX_BODY_BYTES // 65536 + 1):
+            yield b"x" * 65536
+        yield b'"}'
+
+    r = shared_client.post("/api/jobs", content=chunks(), headers={"content-type": "application/json"})
+    assert_one_line_error(r, 413, "too large")
+    assert shared_client.get("/api/jobs").json() == []
+
+
+def test_a_body_within_the_limit_still_reaches_the_handler(shared_client):
+    def chunks():
+        yield b'{"methods": '
+        yield b'"ft"}'
+
+    assert_one_line_error(shared_client.post("/api/jobs", content=chunks(), headers={"content-type": "application/json"}),
+                          422, "methods")
+
+
+@pytest.mark.parametrize("body, needles", [
+    ({"train": {"epochs": 1_000_000_000}}, ("train.epochs=1000000000", "[1, 10000]")),
+    ({"methods": ["ft"], "grids": {"ft": {"epochs": [1_000_000_000]}}}, ("ft.epochs=1000000000", "10000")),
+    ({"methods": ["ft"], "grids": {"ft": {"batch_size": [10**30]}}}, ("ft.batch_size",)),
+    ({"dataset": "mnist1d", "dataset_params": {"num_samples": 1_000_000_000}}, ("num_samples=1000000000", "200000")),
+    ({"dataset": "mnist1d:num_samples=1000000000"}, ("num_samples=1000000000",)),
+    ({"methods": ["ft"] * 1000}, ("methods",)),
+    ({"methods": ["ft"], "grids": {"ft": {"lr": [0.001 * i for i in range(1, 100)]}}}, ("grids.ft.lr",)),
+    ({"forget": "class:" + "1" * 5000}, ("forget",)),
+])
+def test_unbounded_sizes_in_a_job_request_are_refused(shared_client, body, needles):
+    assert_one_line_error(shared_client.post("/api/jobs", json=body), 422, *needles)
+    assert shared_client.get("/api/jobs").json() == []
+
+
+def test_train_epochs_is_capped_for_every_caller():
+    from unlearnlab.errors import BadInput
+    from unlearnlab.training import TrainConfig
+
+    assert TrainConfig(epochs=10_000).epochs == 10_000
+    with pytest.raises(BadInput, match=r"train.epochs=10001 is not allowed; it must be an integer in \[1, 10000\]"):
+        TrainConfig(epochs=10_001)
+
+
+def test_an_audit_of_a_run_against_itself_is_refused(client, comparison):
+    ga = comparison.run("ga").run_id
+    assert_one_line_error(client.post(f"/api/runs/{ga}/audit", json={"against": ga}), 400, ga, "itself")
+    assert client.get("/api/jobs").json() == []
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+def test_unknown_api_paths_are_a_json_404_for_every_method(shared_client, method):
+    # the packaged UI is mounted at / (its StaticFiles answered 405 with Allow: GET, HEAD here)
+    r = shared_client.request(method, "/api/no/such/thing")
+    assert_one_line_error(r, 404, "/api/no/such/thing")
+    assert r.headers["content-type"] == "application/json"
+
+
+def test_a_wrong_method_on_a_known_path_names_the_allowed_ones(shared_client):
+    r = shared_client.delete("/api/health")
+    assert_one_line_error(r, 405, "DELETE")
+    assert r.headers["allow"] == "GET"
+    r = shared_client.put("/api/jobs")
+    assert_one_line_error(r, 405, "PUT")
+    assert r.headers["allow"] == "GET, POST"

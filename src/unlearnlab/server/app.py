@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 from starlette.datastructures import Headers
@@ -40,18 +41,21 @@ from ..training import TrainConfig
 from . import schemas as S
 from .analyses import add_analysis_routes
 from .attack import FEATURES, attack_payload
-from .jobs import MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, clean, plan_job, reads_files
+from .jobs import MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, QueueFull, clean, plan_job, reads_files
 
 #: The built web UI (the Vite build of frontend/) goes here; see "Web UI mount point" below.
 STATIC_DIR = Path(__file__).parent / "static"
 #: Hosts a request may name by default: the loopback names (DNS-rebinding guard) and TestClient's.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "testserver")
 KEEPALIVE_S = 15.0
+#: Largest request body accepted (a job request is a few kB; a 300 MB JSON was parsed before its 422).
+MAX_BODY_BYTES = 1024 * 1024
 
 RUN_ID = re.compile(r"[0-9a-f]{12}")
 JOB_ID = re.compile(r"[0-9a-f]{12}")
 SCENARIO_ID = re.compile(r"[0-9a-f]{16}")
-EVENT_ID = re.compile(r"[0-9]{1,9}")
+#: An event id or a Content-Length: ASCII digits of bounded length (int() of them cannot blow up)
+UINT = re.compile(r"[0-9]{1,9}")
 
 TAGS = [
     {"name": "meta", "description": "Health and what the server can run: methods, data sets, models, options."},
@@ -154,6 +158,52 @@ class LocalHostsOnly:
         await self.app(scope, receive, send)
 
 
+class BodyLimit:
+    """Refuse a request body over `max_bytes` with 413 before anything parses it: by its Content-Length,
+    or, for a chunked body without one, while reading it. The body is read here (at most `max_bytes`)
+    and handed on whole, so no handler ever sees part of a refused body."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, scope, receive, send, what: str) -> None:
+        response = JSONResponse({"detail": f"the request body is too large ({what}); at most {self.max_bytes} "
+                                           "bytes are accepted"}, status_code=413, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        length = (Headers(scope=scope).get("content-length") or "").strip()
+        if length and (not UINT.fullmatch(length) or int(length) > self.max_bytes):
+            await self._refuse(scope, receive, send, f"Content-Length {_short(length)}")
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send, f"more than {self.max_bytes} bytes sent")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body, sent = b"".join(chunks), False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 def _one_line(exc: RequestValidationError) -> str:
     from .schemas import JobRequest
 
@@ -192,8 +242,14 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
             st = local.store = Store(root, create=False)
         return st
 
+    def reap() -> None:
+        with Store(root, create=False) as st:
+            st.reap_stale()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # runs left `running` by a process that died (a killed `unlearnlab run`, a previous server)
+        await asyncio.to_thread(reap)
         if warm_analyses:
             _app.state.analyses.warm()
         yield
@@ -209,7 +265,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
     )
     app.state.jobs = jobs
     app.state.store_root = root
-    if allowed_hosts is not None:
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    if allowed_hosts is not None:  # added last: outermost, so a foreign Host is refused before its body is read
         app.add_middleware(LocalHostsOnly, allowed_hosts=list(allowed_hosts))
 
     # errors: one line, never a traceback ----------------------------------------------------------------
@@ -263,6 +320,14 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                 "configs": clean(job.configs), "run_ids": list(job.run_ids), "current": clean(job.current),
                 "error": job.error, "cancel_requested": job.cancel.is_set(),
                 "queue_position": jobs.queue_position(job), "events": job.event_count}
+
+    def enqueue(plan):
+        try:
+            return jobs.submit(plan)
+        except QueueFull as err:
+            raise HTTPException(429, str(err)) from None
+        except RuntimeError as err:  # shutting down
+            raise HTTPException(503, str(err)) from None
 
     def artifact(run_id: str, name: str) -> Path:
         runs_dir = (root / "runs").resolve()
@@ -385,6 +450,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
     @app.delete("/api/runs/{run_id}", tags=["runs"], response_model=S.Deleted, responses=ERRORS,
                 summary="Delete a run and its artifacts")
     def delete_run(run_id: str):
+        get_run(run_id)  # 400/404 before the store is written
+        store().reap_stale()  # a run whose process died is not running, whatever its row still says
         record = get_run(run_id)
         if record.status == "running":
             raise HTTPException(409, f"run {run_id!r} is running; cancel its job first")
@@ -431,6 +498,9 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         record = get_run(run_id)
         if record.status != "done":
             raise HTTPException(409, f"run {run_id!r} is {record.status}; only finished runs can be audited")
+        if req.against == run_id:
+            raise HTTPException(400, f"against run {run_id!r} is the audited run itself; give retrain or another "
+                                     "finished run of its scenario")
         if req.against != GOLD:
             other = get_run(req.against)
             if other.scenario_id != record.scenario_id:
@@ -440,22 +510,14 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         hparams = {} if record.method in ("original", GOLD) else clean(record.hparams)
         plan = AuditPlan({"run_id": run_id, **req.model_dump()}, run_id, record.scenario_id, record.method,
                          hparams, req.against, req.refs)
-        try:
-            job = jobs.submit(plan)
-        except RuntimeError as err:
-            raise HTTPException(503, str(err)) from None
-        return job_out(job)
+        return job_out(enqueue(plan))
 
     # jobs ---------------------------------------------------------------------------------------------
     @app.post("/api/jobs", tags=["jobs"], response_model=S.Job, status_code=202, responses=ERRORS,
               summary="Validate a job and queue it")
     def submit(req: S.JobRequest):
         plan = plan_job(req)  # BadInput -> 422 before anything is queued
-        try:
-            job = jobs.submit(plan)
-        except RuntimeError as err:
-            raise HTTPException(503, str(err)) from None
-        return job_out(job)
+        return job_out(enqueue(plan))
 
     @app.get("/api/jobs", tags=["jobs"], response_model=list[S.Job], summary="Jobs held in memory, oldest first")
     def list_jobs():
@@ -486,7 +548,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         start = after
         if last_event_id is not None:
             # ASCII digits of bounded length: str.isdigit accepts '¹', which int() refuses
-            if not EVENT_ID.fullmatch(last_event_id.strip()):
+            if not UINT.fullmatch(last_event_id.strip()):
                 raise HTTPException(400, f"Last-Event-ID {_short(last_event_id)} is malformed; it must be an "
                                          "event id (an integer of at most 9 digits)")
             start = max(start, int(last_event_id))
@@ -522,6 +584,17 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         lambda kind, value, n: _check_id(kind, value, re.compile(f"[0-9a-f]{{{n}}}"),
                                          f"{n} lowercase hexadecimal characters"))
     app.state.analyses = analyses
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    def unknown_api(request: Request, rest: str):
+        """Unknown API paths answer JSON here, not from the UI mount below (which said 405, Allow: GET)."""
+        path = request.url.path
+        allowed = sorted({m for r in app.router.routes if isinstance(r, APIRoute) and r.endpoint is not unknown_api
+                          and r.path_regex.match(path) for m in r.methods})
+        if allowed:
+            raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise HTTPException(404)
 
     # ---- Web UI mount point ---------------------------------------------------------------------------
     # The Vite build of frontend/ is copied into src/unlearnlab/server/static/ (index.html + assets/)

@@ -30,25 +30,31 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data import DATASETS, load_dataset, parse_dataset_spec, parse_forget, select_forget
+from ..data import DATASETS, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget
+from ..data.datasets import MAX_GENERATED_SAMPLES
 from ..errors import BadInput, Cancelled, UnlearnlabError
 from ..methods import METHODS, Method, build_method, method_names
-from ..models import MODELS, Classifier, create_model
+from ..models import MODELS, Classifier
 from ..runner import CONTRACT_KEYS, GOLD, RunResult, Scenario, execute, prepare
 from ..store import Store
 from ..training import TrainConfig, pick_device
+from ..training.train import MAX_EPOCHS
 from ..validation import check_range
+from .schemas import MAX_GRID_VALUES
 
 log = logging.getLogger(__name__)
 
 #: At most this many method configurations per job (the product of every grid, summed over methods).
 MAX_CONFIGS = 64
-#: At most this many values for one hyper-parameter in a grid.
-MAX_GRID_VALUES = 32
 #: Forget accuracy during training is measured on at most this many forget samples.
 FORGET_MONITOR_SAMPLES = 512
 #: Finished jobs kept in memory (oldest dropped first); their runs stay in the store.
 MAX_FINISHED_JOBS = 200
+#: Jobs queued or running at once; the next submission is refused (each holds its plan in memory).
+MAX_PENDING_JOBS = 32
+#: Largest value of a method's epoch or step count in a grid (train.epochs has TrainConfig's cap).
+MAX_STEPS_PARAM = MAX_EPOCHS
+INT_LIMIT = 2**31 - 1
 #: Step-level progress events are sent at most this often (epoch ends and lifecycle events always).
 PROGRESS_EVERY_S = 0.25
 FINISHED = ("done", "failed", "cancelled")
@@ -97,6 +103,11 @@ def check_value(name: str, value: Any, default: Any) -> Any:
         if not math.isfinite(value):
             raise BadInput(f"{name}={_short(value)} is not allowed; it must be a finite number")
         return float(value)
+    if kind == "int" and not -INT_LIMIT <= value <= INT_LIMIT:  # torch and numpy take 64-bit ints at most
+        raise BadInput(f"{name}={_short(value)} is not allowed; it must be an integer in [{-INT_LIMIT}, {INT_LIMIT}]")
+    if kind == "int" and name.endswith(("epochs", "steps")) and not name.startswith("train.") \
+            and value > MAX_STEPS_PARAM:  # train.epochs: TrainConfig's own check says it
+        raise BadInput(f"{name}={value!r} is not allowed; it must be at most {MAX_STEPS_PARAM}")
     return value
 
 
@@ -110,18 +121,35 @@ def _loader_defaults(name: str) -> dict[str, Any]:
 
 @dataclass
 class JobPlan:
-    """A validated job: what `plan_job` accepted, ready for the worker."""
+    """A validated job: what `plan_job` accepted, ready for the worker. The data set is not built
+    yet: `build` does that in the worker, where it can be cancelled and where a generator that
+    reseeds the global random generators (mnist1d) cannot change another job's run."""
 
     request: dict[str, Any]
-    scenario: Scenario
-    prepare_args: dict[str, Any]
+    dataset: str
+    dataset_params: dict[str, Any]
+    model: str
+    forget: ForgetRequest
+    seed: int
+    train: TrainConfig
+    prune: float | None
     methods: list[Method]
     device: str | None = None
     track_forget_accuracy: bool = True
+    rerun: bool = False
 
     @property
     def configs(self) -> list[dict[str, Any]]:
         return [{"method": m.name, "hparams": m.get_params()} for m in self.methods]
+
+    def build(self, cancel: threading.Event | None = None) -> Scenario:
+        """Build the data set, then resolve the scenario (`prepare`'s checks: forget classes in range,
+        the model fits the data); BadInput names what does not fit. A loader cannot be interrupted
+        inside, so a cancel request is honoured as soon as it returns."""
+        dataset = load_dataset(self.dataset, seed=self.seed, **self.dataset_params)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled by request")
+        return prepare(dataset, self.model, self.forget, seed=self.seed, train=self.train, prune=self.prune)
 
 
 @dataclass
@@ -141,9 +169,8 @@ class AuditPlan:
         return [{"method": self.method, "hparams": self.hparams}]
 
 
-def _scenario(dataset_spec: str, dataset_params: Mapping[str, Any], model: str, forget: str, seed: int,
-              train: Mapping[str, Any], prune: float | None) -> tuple[Scenario, dict[str, Any]]:
-    """What `prepare` checks, without seeding or initialising anything (see the module docstring)."""
+def _check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The data set's name and parameters, checked without building it (that is the job's work)."""
     name, params = parse_dataset_spec(dataset_spec)
     if name == "arrays" or reads_files(name):
         raise BadInput(f"dataset {dataset_spec!r} reads files; the web API accepts only data sets that need "
@@ -159,36 +186,24 @@ def _scenario(dataset_spec: str, dataset_params: Mapping[str, Any], model: str, 
         if key not in defaults:
             allowed = ", ".join(k for k in defaults if k != "seed")
             raise BadInput(f"unknown parameter {key!r} for dataset {name!r}; allowed: {allowed}")
-        params[key] = check_value(f"dataset {name}.{key}", value, defaults[key])
-    dataset = load_dataset(name, seed=seed, **params)  # sklearn/mnist1d seed locally; nothing global stays
-    request = parse_forget(forget)
-    if request.kind == "indices":
-        raise BadInput(f"forget {forget!r} reads a file; the web API accepts class:C[,C...], random:F "
-                       "and random:N")
-    idx = select_forget(request, dataset, seed=seed)
+        params[key] = value = check_value(f"dataset {name}.{key}", value, defaults[key])
+        # the loaders check these too, but only once the job runs: refuse them before it is queued
+        if key == "num_samples" and not 10 <= value <= MAX_GENERATED_SAMPLES:
+            raise BadInput(f"dataset {name}.num_samples={value!r} is not allowed; it must be in "
+                           f"[10, {MAX_GENERATED_SAMPLES}]")
+        if key == "test_size":
+            check_range(f"dataset {name}.test_size", value, 0.0, 1.0, closed="neither")
+    return name, params
+
+
+def _check_train(train: Mapping[str, Any]) -> TrainConfig:
     known = TrainConfig().to_dict()
     opts = {}
     for key, value in train.items():
         if key not in known:
             raise BadInput(f"unknown training option train.{key}; allowed: {', '.join(known)}")
         opts[key] = check_value(f"train.{key}", value, known[key])
-    train_cfg = TrainConfig(**opts)
-    if prune is not None:
-        check_range("prune", prune, 0.0, 1.0, closed="neither")
-    MODELS.get(model)
-    try:
-        with torch.device("meta"):  # shapes are checked, no weights are drawn
-            create_model(model, dataset.input_shape, dataset.num_classes)
-    except BadInput:
-        raise
-    except Exception as err:  # a model that cannot take this data's shape
-        raise BadInput(f"model {model!r} does not fit data set {name!r} (inputs {dataset.input_shape}, "
-                       f"{dataset.num_classes} classes): {type(err).__name__}: {err}") from None
-    scenario = Scenario(dataset, model, request, idx, int(seed), train_cfg, {},
-                        None if prune is None else float(prune))
-    args = {"dataset": dataset, "model": model, "forget": request, "seed": int(seed), "train": train_cfg,
-            "prune": None if prune is None else float(prune)}
-    return scenario, args
+    return TrainConfig(**opts)  # BadInput for values out of range (train.epochs above its cap, ...)
 
 
 def _expand(names: Sequence[str], grids: Mapping[str, Mapping[str, Sequence[Any]]]) -> list[tuple[str, dict]]:
@@ -230,9 +245,18 @@ def _expand(names: Sequence[str], grids: Mapping[str, Mapping[str, Sequence[Any]
 
 
 def plan_job(req) -> JobPlan:
-    """Validate a `JobRequest` completely; raises BadInput naming the first bad value."""
-    scenario, args = _scenario(req.dataset, req.dataset_params, req.model, req.forget, req.seed, req.train,
-                               req.prune)
+    """Validate a `JobRequest` as far as can be done without building its data set (`JobPlan.build`
+    does that in the job); raises BadInput naming the first bad value. Fast: a request thread never
+    waits for a data set."""
+    name, params = _check_dataset(req.dataset, req.dataset_params)
+    request = parse_forget(req.forget)
+    if request.kind == "indices":
+        raise BadInput(f"forget {req.forget!r} reads a file; the web API accepts class:C[,C...], random:F "
+                       "and random:N")
+    train = _check_train(req.train)
+    if req.prune is not None:
+        check_range("prune", req.prune, 0.0, 1.0, closed="neither")
+    MODELS.get(req.model)  # an unknown model: BadInput with a suggestion
     if req.device is not None:
         pick_device(req.device)
     if req.methods is None:
@@ -244,10 +268,12 @@ def plan_job(req) -> JobPlan:
         dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
         if dup is not None:
             raise BadInput(f"method {dup!r} is listed twice in methods; give a grid to run it several times")
-    methods = [build_method(name, params) for name, params in _expand(names, req.grids)]
-    request = req.model_dump()
-    request["methods"] = names
-    return JobPlan(request, scenario, args, methods, req.device, req.track_forget_accuracy)
+    methods = [build_method(name, hp) for name, hp in _expand(names, req.grids)]
+    record = req.model_dump()
+    record["methods"] = names
+    return JobPlan(record, name, params, req.model, request, int(req.seed), train,
+                   None if req.prune is None else float(req.prune), methods, req.device,
+                   req.track_forget_accuracy, req.rerun)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -281,7 +307,8 @@ class Job:
         self.id = job_id
         self.plan: JobPlan | None = plan
         self.request = plan.request
-        self.scenario_id = plan.scenario_id if isinstance(plan, AuditPlan) else plan.scenario.id
+        # a method job learns its scenario id once the worker has built the data set
+        self.scenario_id: str | None = plan.scenario_id if isinstance(plan, AuditPlan) else None
         self.configs = plan.configs
         self.status = "queued"
         self.created = time.time()
@@ -426,12 +453,17 @@ class JobProgress:
             return None
 
 
+class QueueFull(Exception):
+    """Too many jobs are queued or running; the message says how many and what to do."""
+
+
 class JobManager:
     """The queue and its single worker thread (started on the first submission)."""
 
-    def __init__(self, store_root, *, max_finished: int = MAX_FINISHED_JOBS):
+    def __init__(self, store_root, *, max_finished: int = MAX_FINISHED_JOBS, max_pending: int = MAX_PENDING_JOBS):
         self.store_root = store_root
         self.max_finished = max_finished
+        self.max_pending = max_pending
         self._jobs: dict[str, Job] = {}
         self._queue: deque[Job] = deque()
         self._cv = threading.Condition()
@@ -463,6 +495,10 @@ class JobManager:
         with self._cv:
             if self._closing:
                 raise RuntimeError("the server is shutting down")
+            pending = sum(1 for j in self._jobs.values() if not j.done)
+            if pending >= self.max_pending:
+                raise QueueFull(f"{pending} jobs are queued or running, the most this server holds; wait for one "
+                                "to finish or cancel one, then submit again")
             job = Job(uuid.uuid4().hex[:12], plan)
             self._jobs[job.id] = job
             self._queue.append(job)
@@ -483,6 +519,7 @@ class JobManager:
                 self._queue.remove(job)
                 job.cancel.set()
                 job.finish("cancelled", "job_cancelled", reason="cancelled while queued")
+                self._evict()
                 return True
         if not job.cancel.is_set():
             job.cancel.set()
@@ -512,6 +549,8 @@ class JobManager:
             self._thread.start()
 
     def _evict(self) -> None:
+        """Drop the oldest finished jobs beyond the limit. Called whenever a job finishes, not only on
+        submission: jobs finish after they were submitted, so counting then let the list grow."""
         finished = [j for j in self._jobs.values() if j.done]
         for job in finished[:max(0, len(finished) - self.max_finished)]:
             del self._jobs[job.id]
@@ -528,6 +567,8 @@ class JobManager:
                     job = self._queue.popleft()
                     job.status, job.started = "running", time.time()
                 self._run(job, store)
+                with self._cv:
+                    self._evict()
         finally:
             store.close()
 
@@ -555,15 +596,19 @@ class JobManager:
     def _run_methods(self, job: Job, store: Store, plan: JobPlan) -> None:
         progress = JobProgress(job, plan.track_forget_accuracy)
         n = len(plan.methods)
-        # prepare (the runner's own checks) runs here, in the one thread that uses the global RNGs
-        scenario = prepare(**plan.prepare_args)
+        # the data set is built here, in the one thread that uses the global RNGs, not in the request
+        job.current = {"index": None, "method": "data set", "phase": "building the data set"}
+        scenario = plan.build(job.cancel)
+        if job.cancel.is_set():
+            raise Cancelled("cancelled by request")
         job.scenario_id = scenario.id
         progress.set_forget(scenario)
         progress.context = {"index": None, "method": "references"}
         job.current = dict(progress.context)
         job.emit("references_started", scenario_id=scenario.id)
         try:
-            refs = execute(scenario, [], store, device=plan.device, progress=progress, cancel=job.cancel)
+            refs = execute(scenario, [], store, device=plan.device, progress=progress, cancel=job.cancel,
+                           rerun=plan.rerun)
         except Cancelled:
             job.run_ids += self._cancelled_references(store, scenario.id, job.started or 0.0)
             raise
@@ -581,7 +626,7 @@ class JobManager:
             job.current = dict(progress.context)
             job.emit("method_started", index=i, total=n, method=method.name, hparams=method.get_params())
             result = execute(scenario, [method], store, device=plan.device, progress=progress,
-                             cancel=job.cancel)
+                             cancel=job.cancel, rerun=plan.rerun)
             run = result.runs[-1]
             job.run_ids.append(run.run_id)
             job.emit("run_finished", **run_event(run, i))
@@ -605,5 +650,5 @@ class JobManager:
                 if r.method in ("original", GOLD) and r.created >= since]
 
 
-__all__ = ["AuditPlan", "FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "clean", "plan_job",
-           "reads_files"]
+__all__ = ["AuditPlan", "FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "MAX_PENDING_JOBS",
+           "QueueFull", "clean", "plan_job", "reads_files"]

@@ -19,6 +19,10 @@ def _one_scalar_error(value: Any, handler):
 #: A hyper-parameter or option value as JSON gives it.
 Scalar = Annotated[Union[bool, int, float, str], WrapValidator(_one_scalar_error)]
 
+#: Bounds of a job request's lists (jobs.MAX_CONFIGS bounds the configurations they expand to).
+MAX_METHODS = 64
+MAX_GRID_VALUES = 32
+
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 RunStatus = Literal["running", "done", "failed", "diverged", "cancelled"]
 
@@ -141,21 +145,26 @@ class JobRequest(BaseModel):
         "dataset": "digits", "model": "cnn", "forget": "class:3", "seed": 0, "train": {"epochs": 20},
         "methods": ["ft", "ga"], "grids": {"ft": {"lr": [0.01, 0.02], "epochs": [3, 5]}}}]})
 
-    dataset: str = Field("digits", description="A registered data set, optionally NAME:key=value[,...]; "
-                                               "arrays:PATH is not accepted here.")
-    dataset_params: dict[str, Scalar] = Field(default_factory=dict)
-    model: str = "cnn"
-    forget: str = Field("class:3", description="class:C[,C...], random:F (fraction) or random:N (count); "
-                                              "indices:PATH is not accepted here.")
+    dataset: str = Field("digits", max_length=200, description="A registered data set, optionally "
+                         "NAME:key=value[,...]; arrays:PATH is not accepted here.")
+    dataset_params: dict[str, Scalar] = Field(default_factory=dict, max_length=32)
+    model: str = Field("cnn", max_length=100)
+    forget: str = Field("class:3", max_length=200, description="class:C[,C...], random:F (fraction) or "
+                        "random:N (count); indices:PATH is not accepted here.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    train: dict[str, Scalar] = Field(default_factory=dict, description="train.* options for θ_o and θ_r.")
+    train: dict[str, Scalar] = Field(default_factory=dict, max_length=32,
+                                     description="train.* options for θ_o and θ_r.")
     prune: float | None = Field(None, description="Prune θ_o to this sparsity first, in (0, 1).")
-    methods: list[str] | None = Field(None, description="Methods to run; null runs every registered one.")
-    grids: dict[str, dict[str, list[Scalar]]] = Field(
-        default_factory=dict, description="method -> hyper-parameter -> values; the product is run.")
-    device: str | None = Field(None, description="auto (default), cpu, cuda or cuda:N.")
+    methods: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        None, max_length=MAX_METHODS, description="Methods to run; null runs every registered one.")
+    grids: dict[str, dict[str, Annotated[list[Scalar], Field(max_length=MAX_GRID_VALUES)]]] = Field(
+        default_factory=dict, max_length=MAX_METHODS,
+        description="method -> hyper-parameter -> values; the product is run.")
+    device: str | None = Field(None, max_length=32, description="auto (default), cpu, cuda or cuda:N.")
     track_forget_accuracy: bool = Field(True, description="Report forget accuracy after every epoch "
                                                           "(a forward pass on up to 512 forget samples).")
+    rerun: bool = Field(False, description="Run again even if a finished run with the same resolved "
+                                           "configuration exists (otherwise that run is reused and shown as cached).")
 
 
 class AuditRequest(BaseModel):
@@ -179,7 +188,7 @@ class Job(BaseModel):
     started: float | None
     finished: float | None
     request: dict[str, Any]
-    scenario_id: str
+    scenario_id: str | None = Field(description="Set once the job has built its data set (null before).")
     configs: list[MethodConfig]
     run_ids: list[str] = Field(description="Stored runs this job produced or reused, θ_o and θ_r included.")
     current: dict[str, Any] | None = Field(description="What is running now: config index, method, phase, "

@@ -8,10 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import BadInput
 from ..validation import check_choice, check_int, check_non_negative, check_positive
 from .batches import TensorBatches
 from .context import RunContext
 from .loop import FitResult, fit
+
+#: Upper bound of train.epochs (the papers' longest recipe is 182 epochs).
+MAX_EPOCHS = 10_000
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class TrainConfig:
 
     def __post_init__(self):
         check_int("train.epochs", self.epochs, minimum=1)
+        if self.epochs > MAX_EPOCHS:  # a typo of a few zeros would otherwise train for days, uncancellable in the CLI
+            raise BadInput(f"train.epochs={self.epochs!r} is not allowed; it must be an integer in [1, {MAX_EPOCHS}]")
         check_int("train.batch_size", self.batch_size, minimum=1)
         check_positive(**{"train.lr": self.lr})
         check_non_negative(**{"train.momentum": self.momentum, "train.weight_decay": self.weight_decay})
