@@ -429,6 +429,40 @@ def audit_cmd(run_id: str = typer.Argument(..., help="Run id to audit (see `unle
     _write_json(json_path, result)
 
 
+# `unlearnlab store check`: verify (and repair) a whole store ------------------------------------------
+store_app = typer.Typer(no_args_is_help=True, help="Verify the store: database, artifact checksums, leftovers.")
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("check")
+@_user_errors
+def store_check_cmd(repair: bool = typer.Option(False, "--repair", help="Remove damaged cache entries and "
+                                                "leftovers; mark runs with damaged or missing artifacts failed."),
+                    store: Optional[Path] = StoreOpt,
+                    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")):
+    """Verify every artifact against its checksum; one line per problem; exit 1 while problems remain."""
+    from .store import check_store
+
+    # clean=False: opening must not tidy away the leftovers this command is asked to report
+    with Store(store or api.default_store(), create=False, clean=False) as st:
+        result = check_store(st, repair=repair)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for line in result.repaired:
+            typer.echo(f"repaired: {line}")
+        for line in result.problems:
+            typer.echo(f"problem: {line}")
+        unverified = f", {len(result.unverified)} unverified (written before checksums)" if result.unverified else ""
+        verdict = ("healthy" if result.healthy else
+                   f"{len(result.problems)} problem(s)" + ("" if repair else "; `unlearnlab store check --repair` "
+                                                          "fixes what can be fixed"))
+        typer.echo(f"store {result.root}: {result.verified} artifact(s) verified{unverified}"
+                   f"{f', {len(result.repaired)} repaired' if result.repaired else ''}; {verdict}")
+    if not result.healthy:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 
