@@ -6,7 +6,7 @@ import torch
 
 import unlearnlab as ul
 from unlearnlab.audits import EnsembleBuilder, audit_run, member_seeds, relearn_curve, relearn_split
-from unlearnlab.errors import BadInput
+from unlearnlab.errors import BadInput, CorruptArtifact
 from unlearnlab.executors import SerialExecutor, make_executor
 from unlearnlab.store import Store
 
@@ -140,6 +140,20 @@ def test_deleting_a_run_deletes_its_audits(tiny, tmp_path):
     assert store.audits(ft)
     store.delete_run(ft)
     assert store.audits(ft) == []
+
+
+def test_damaged_inputs_fail_before_any_ensemble_is_trained(tmp_path):
+    """A damaged θ_r weights file (intact header) was found only after every ensemble had trained."""
+    comparison = ul.run("digits", "mlp", "class:3", ["ft"], train={"epochs": 1}, store=tmp_path)
+    retrain = comparison.run("retrain").run_id
+    weights = tmp_path / "runs" / retrain / "weights.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-5] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    executor = CountingExecutor()
+    with pytest.raises(CorruptArtifact, match=f"run {retrain}'s weights.safetensors is damaged"):
+        audit_run(Store(tmp_path), comparison.run("ft").run_id, refs=N, executor=executor, partitions=6, n_boot=10)
+    assert executor.jobs == []
 
 
 def test_relearn_split_and_curve():
