@@ -547,3 +547,98 @@ def test_env_names_the_kernels_and_whether_numbers_are_portable():
     assert manifest["numerics"]["mode"] in numerics.MODES and manifest["versions"]["torch"]
     if numerics.portable():
         assert "in force" in text and manifest["threads"]["torch"] == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# 8. The terminal: usage errors, narrow consoles, progress in pipes, telling runs and scenarios apart
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["frobnicate"], ["'frobnicate'", "commands: demo, run", "report", "audit"]),
+    (["run", "--frob", "1"], ["'--frob'", "`unlearnlab run`", "options:", "--dataset", "--methods", "--seed"]),
+    (["compare", "0123456789ab"], ["missing argument RUN_B", "usage: unlearnlab compare [OPTIONS] RUN_A RUN_B"]),
+    (["run", "--seed", "abc"], ["'--seed'", "'abc'", "integer"]),
+    (["runs", "extra"], ["extra", "usage: unlearnlab runs [OPTIONS]"]),
+])
+def test_usage_errors_are_one_line_naming_the_value_and_what_is_allowed(args, needles, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = assert_one_line_error(cli(*args), *needles)
+    assert "Usage:" not in line and "Try '" not in line  # not Click's box squeezed into a line
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def _wide_comparison():
+    """Every registered method with the widest values the table prints (100.00 %, 12345.67 s, cached labels)."""
+    from unlearnlab.runner import Comparison, RunResult
+
+    keys = ("ua", "ra", "ta", "tua", "tra", "mia_efficacy", "privacy_score", "avg_gap")
+    names = ["original", *METHODS]
+    runs = [RunResult(name, {}, "diverged" if name == "ga" else "done",
+                      {**{k: (1.0 if i % 2 else 0.01 * i + 0.001 * j) for j, k in enumerate(keys)},
+                       "run_time_s": 12345.67 - i, "speedup_vs_retrain": 123.4 + i},
+                      run_id=f"{i:012x}", cached=name in ("original", "retrain"))
+            for i, name in enumerate(names)]
+    scenario = {"dataset": {"name": "digits"}, "model": {"name": "cnn"}, "prune": 0.5, "forget": "class:3",
+                "forget_size": 180, "seed": 0, "id": "0123456789abcdef"}
+    return Comparison(scenario, runs, "/tmp/store")
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_results_table_fits_the_console_with_every_number_whole(width, monkeypatch):
+    from rich.console import Console
+
+    from unlearnlab import cli as cli_module
+    from unlearnlab.report import table_rows
+
+    result = _wide_comparison()
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    monkeypatch.setattr(cli_module, "out", console)
+    cli_module._print_comparison(result)
+    text = console.file.getvalue()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    header, rows = table_rows([r.to_contract() for r in result.runs])
+    shown_headers = {cell.strip() for line in text.splitlines() if line.startswith("┃") for cell in line.split("┃")}
+    assert set(header) <= shown_headers, (header, shown_headers)
+    for row in rows:  # each run's cells, over however many tables, hold every value of its row whole
+        cells = [c.strip() for line in text.splitlines() if line.startswith(f"│ {row[0]} ") for c in line.split("│")]
+        assert set(row) <= set(cells), (row, cells)
+    assert "0123456789abcdef" in text and "forget class:3" in text  # the heading, wrapped between words
+
+
+def test_piped_run_prints_plain_progress_lines(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("run", *_tiny(tmp_path), "--methods", "ga", "--store", tmp_path / "store")
+    ok(result)
+    lines = result.stderr.splitlines()
+    assert any(line.endswith("original: started") or "original: started, " in line for line in lines), lines
+    assert any(re.search(r"ga: ended after \d+\.\d s", line) for line in lines), lines
+    assert not any("\x1b" in line or "\r" in line for line in lines)  # no bar, no cursor movement
+
+
+def test_runs_and_report_tell_apart_scenarios_and_repeated_runs(tmp_path, monkeypatch):
+    from unlearnlab.store import Store
+
+    monkeypatch.chdir(tmp_path)
+    store, out = tmp_path / "store", tmp_path / "out.json"
+    ok(cli("run", *_tiny(tmp_path), "--methods", "ga", "--store", store, "--json", out))
+    dense = load_json(out)
+    ok(cli("run", *_tiny(tmp_path), "--methods", "ga", "--prune", "0.5", "--store", store))
+    listing = ok(cli("runs", "--store", store))
+    # same request text, one pruned: each says what differs
+    assert re.search(r"class:1 · prune=none", listing) and re.search(r"class:1 · prune=0\.5", listing), listing
+    assert "Started" not in listing  # no run repeats yet
+    # a second ga run of the dense scenario with the same hyper-parameters (as after --rerun)
+    ga = by_method(dense)["ga"]
+    st = Store(store)
+    again = st.start_run(dense["scenario"]["id"], "ga", ga["hparams"], dense["scenario"]["seed"])
+    st.fail_run(again, "failed", "killed")
+    st.close()
+    listing = ok(cli("runs", "--store", store))
+    assert "Started" in listing and again in listing and ga["run_id"] in listing
+    table = ok(cli("report", dense["scenario"]["id"], "--format", "csv", "--store", store))
+    rows = list(csv.reader(io.StringIO(table)))
+    assert rows[0][:4] == ["Method", "Status", "Run", "Started"]
+    ga_rows = [r for r in rows if r[0] == "ga"]
+    assert {r[2] for r in ga_rows} == {ga["run_id"], again}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r[3]) for r in ga_rows), ga_rows

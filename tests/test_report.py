@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from unlearnlab.report import notes, render, warnings
 
@@ -65,3 +66,44 @@ def ul_render(runs):
     from unlearnlab.report import render
 
     return render(runs, "markdown")
+
+
+def test_repeated_rows_carry_run_id_and_start_date_in_every_format():
+    from unlearnlab.report import table_rows
+
+    twice = [{**r, "id": f"run{i}", "created": 1_700_000_000.0 + i, "hparams": {"lr": 0.1}, "scenario_id": "s"}
+             for i, r in enumerate(RUNS)]
+    twice.append({**twice[2], "id": "run9", "created": 1_700_000_009.0})  # ft again, same hyper-parameters
+    header, rows = table_rows(twice)
+    assert header[:4] == ["Method", "Status", "Run", "Started"]
+    assert [r[2] for r in rows if r[0] == "ft"] == ["run2", "run9"]
+    assert rows[2][3] != rows[3][3] and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[3][3])
+    for fmt in ("markdown", "csv", "latex"):
+        text = render(twice, fmt)
+        assert "Started" in text and "run2" in text and "run9" in text, fmt
+    # rows that do not repeat keep the table as it was
+    assert table_rows(twice[:3])[0][:3] == ["Method", "Status", "UA"]
+    assert "Started" not in render(RUNS)
+
+
+def test_scenarios_with_the_same_request_say_what_differs():
+    from unlearnlab.report import request_labels
+
+    def spec(sid, **changes):
+        base = {"id": sid, "created": 1.0, "dataset": {"name": "digits", "params": {}, "fingerprint": sid * 8},
+                "model": {"name": "cnn", "kwargs": {}}, "forget": "class:3", "forget_size": 180, "seed": 0,
+                "train": {"epochs": 20, "lr": 0.1}, "prune": None, "retrain_seed": "independent"}
+        return {**base, **changes}
+
+    labels = request_labels([
+        spec("a"), spec("b", prune=0.5), spec("c", forget="random:0.1"),
+        spec("d", forget="random:0.1", train={"epochs": 5, "lr": 0.1}, model={"name": "cnn", "kwargs": {"width": 2}}),
+    ])
+    assert labels == {"a": "digits/cnn class:3 · prune=none", "b": "digits/cnn class:3 · prune=0.5",
+                      "c": "digits/cnn random:0.1 · model.width=none, train.epochs=20",
+                      "d": "digits/cnn random:0.1 · model.width=2, train.epochs=5"}
+    # differing only in what follows from the rest (the data behind the same file name changed)
+    only_data = request_labels([spec("e"), spec("f")])
+    assert only_data == {"e": "digits/cnn class:3 · dataset.fingerprint=eeeeeeee", "f":
+                         "digits/cnn class:3 · dataset.fingerprint=ffffffff"}
+    assert request_labels([spec("g")]) == {"g": "digits/cnn class:3"}

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -21,8 +22,8 @@ from .analysis.instances import CATEGORIES
 from .errors import BadInput, UnlearnlabError
 from .methods import load_method_file
 from .methods.plugins import PLUGIN_ERRORS
-from .progress import RichProgress
-from .report import FORMATS, table_rows
+from .progress import auto as auto_progress
+from .report import FORMATS, repeats, request_labels, started, table_rows
 from .report import environments as report_environments
 from .report import notes as report_notes
 from .report import warnings as report_warnings
@@ -31,13 +32,80 @@ from .store import Store
 from .training import TrainConfig
 from .validation import coerce
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+# Typer 0.2x vendors Click (typer._click), older releases use Click itself: take Click's exceptions
+# from wherever Typer's own come from.
+_clicks = sys.modules[typer.BadParameter.__module__]
+
+
+def _usage_line(e: Any) -> str:
+    """Click's usage error as one line naming the bad value and what is allowed (commands of the
+    group, options of the command, or the command's usage), instead of a usage box."""
+    ctx = e.ctx
+    message = " ".join(e.format_message().split()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    errors = getattr(e.__cause__, "errors", None)  # Typer's pydantic coercion keeps the bad value here
+    if callable(errors) and errors() and "input" in errors()[0]:
+        message += f" (got {errors()[0]['input']!r})"
+    if ctx is None:
+        return message
+    where = "unlearnlab" + ctx.command_path[len(ctx.find_root().command_path):]
+    params = ctx.command.get_params(ctx)
+    if isinstance(e, _clicks.NoSuchOption):
+        options = sorted({o for p in params if p.param_type_name == "option" for o in p.opts})
+        return f"no option {e.option_name!r} for `{where}`; options: {', '.join(options)}"
+    if isinstance(e, _clicks.MissingParameter) and e.param is not None and e.param.param_type_name == "argument":
+        message = f"missing argument {e.param.name.upper()}"
+    elif isinstance(e, _clicks.BadParameter):
+        return message
+    if hasattr(ctx.command, "list_commands"):
+        return f"{message}; commands: {', '.join(ctx.command.list_commands(ctx))}"
+    arguments = [p.name.upper() for p in params if p.param_type_name == "argument"]
+    return f"{message}; usage: {' '.join([where, '[OPTIONS]', *arguments])}"
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (unknown command or option, missing argument) as one `error:` line on stderr with
+    exit 2, as BadInput is, however the app is invoked (console script, CliRunner)."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _clicks.NoArgsIsHelpError as e:  # the help is already printed
+            sys.exit(e.exit_code)
+        except _clicks.UsageError as e:
+            _error(_usage_line(e))
+            sys.exit(2)
+        except _clicks.ClickException as e:
+            _error(e.format_message())
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            _error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_OneLineErrors,
                   help="Run machine-unlearning methods on forget requests and audit them against retraining.")
-# Piped output gets a wide console so results tables are not squeezed to 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _stdout_width() -> int | None:
+    """None in a terminal (Rich follows its size, or COLUMNS); piped output takes COLUMNS when set and
+    160 otherwise, so results tables in logs are not squeezed to Rich's default of 80 columns."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 160
+
+
+out = Console(width=_stdout_width())
 err = Console(stderr=True)
 
 StoreOpt = typer.Option(None, "--store", help="Store folder (default: $UNLEARNLAB_STORE or ./unlearnlab_store).")
+RerunOpt = typer.Option(False, "--rerun", help="Run every method again even if a finished run with the same "
+                        "resolved configuration is stored (default: reuse it, shown as cached).")
 
 
 def _error(e: Exception) -> None:
@@ -81,19 +149,52 @@ def parse_sets(items: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, A
     return methods, train
 
 
+def fitted_tables(header: list[str], rows: list[list[str]], styles: list[Optional[str]], console: Console,
+                  keys: int = 2) -> list[Table]:
+    """The table as one Rich table if it fits the console, else its columns after the first `keys`
+    split over as many tables as needed, each repeating the key columns, so that no cell is ever cut
+    to an ellipsis (a cell too wide even alone folds onto a second line, whole)."""
+    def build(columns: list[int]) -> Table:
+        table = Table()
+        for i in columns:
+            table.add_column(header[i], justify="left" if i < keys else "right", overflow="fold")
+        for row, style in zip(rows, styles):
+            table.add_row(*(row[i] for i in columns), style=style)
+        return table
+
+    def fits(group: list[int]) -> bool:
+        table = build([*range(keys), *group])
+        return Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width
+
+    rest = list(range(keys, len(header)))
+    groups: list[list[int]] = [[]]
+    for i in rest:
+        if groups[-1] and not fits([*groups[-1], i]):
+            groups.append([])
+        groups[-1].append(i)
+    # as many tables as packing needs, but with the columns spread evenly (not 5, 4 and a lone 1)
+    per = -(-len(rest) // len(groups))
+    even = [rest[j:j + per] for j in range(0, len(rest), per)]
+    if len(even) == len(groups) and all(fits(g) for g in even):
+        groups = even
+    return [build([*range(keys), *group]) for group in groups]
+
+
 def _print_comparison(result: Comparison) -> None:
     sc = result.scenario
     pruned = f" · pruned to {sc['prune']:.0%} sparsity" if sc.get("prune") else ""
     title = (f"{sc['dataset']['name']} · {sc['model']['name']}{pruned} · forget {sc['forget']} "
              f"({sc['forget_size']} samples) · seed {sc['seed']} · scenario {sc['id']}")
     header, rows = table_rows([r.to_contract() for r in result.runs])
-    table = Table(title=title, title_justify="left")
-    for i, h in enumerate(header):
-        table.add_column(h, justify="left" if i < 2 else "right")
-    for run, row in zip(result.runs, rows):
-        style = {"done": None, "diverged": "yellow", "failed": "red", "cancelled": "yellow"}[run.status]
-        table.add_row(*row, style=style)
-    out.print(table)
+    styles = [{"done": None, "diverged": "yellow", "failed": "red", "cancelled": "yellow"}[r.status]
+              for r in result.runs]
+    tables = fitted_tables(header, rows, styles, out)
+    if len(tables) == 1:
+        tables[0].title, tables[0].title_justify = title, "left"
+    else:  # one heading for the parts, not one squeezed to each part's width
+        out.print(Text(title, style="italic"), highlight=False)
+    for table in tables:
+        out.print(table)
     for run in result.runs:
         if run.reason:
             out.print(f"  {run.method}: {run.status}: {run.reason}", highlight=False)
@@ -132,13 +233,14 @@ def _check_json_path(path: Optional[Path]) -> None:
 def demo(store: Optional[Path] = StoreOpt,
          seed: int = typer.Option(0, help="Seed for split, forget set, training and methods."),
          set_: list[str] = typer.Option([], "--set", help="Training option, e.g. train.epochs=5."),
-         json_path: Optional[Path] = typer.Option(None, "--json", help="Write both comparisons as JSON.")):
+         json_path: Optional[Path] = typer.Option(None, "--json", help="Write both comparisons as JSON."),
+         rerun: bool = RerunOpt):
     """The default comparison: digits, small CNN, forget class 3 and forget a random 10 %, every method."""
     method_sets, train = parse_sets(set_)
     if method_sets:
         raise BadInput(f"demo takes only train.* options; got {next(iter(method_sets))}.*; use `unlearnlab run`")
     _check_json_path(json_path)
-    results = api.demo(store, seed=seed, train=train, progress=RichProgress(err))
+    results = api.demo(store, seed=seed, train=train, progress=auto_progress(err), rerun=rerun)
     for result in results:
         _print_comparison(result)
     _write_json(json_path, [r.to_json() for r in results])
@@ -163,7 +265,8 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
         store: Optional[Path] = StoreOpt,
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
         device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
-        method_file: list[Path] = typer.Option([], "--method-file", help="A .py file registering extra methods.")):
+        method_file: list[Path] = typer.Option([], "--method-file", help="A .py file registering extra methods."),
+        rerun: bool = RerunOpt):
     """Run θ_o, θ_r and the chosen methods on one forget request; score, store and print them."""
     for path in method_file:
         load_method_file(path)
@@ -173,7 +276,8 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
         raise BadInput(f"--methods {methods!r} is malformed; expected comma-separated names")
     _check_json_path(json_path)
     result = api.run(dataset, model, forget, names, overrides=overrides, train=train, seed=seed, prune=prune,
-                     retrain_seed=retrain_seed, store=store, device=device, progress=RichProgress(err))
+                     retrain_seed=retrain_seed, store=store, device=device, progress=auto_progress(err),
+                     rerun=rerun)
     _print_comparison(result)
     _write_json(json_path, result.to_json())
     out.print(f"Store: {result.store}", highlight=False)
@@ -234,13 +338,16 @@ def runs(store: Optional[Path] = StoreOpt,
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in records], indent=2, default=str))
         return
-    scenarios = {s["id"]: s for s in st.scenarios()}
-    table = Table("Run", "Scenario", "Request", "Method", "Status", "UA", "TA", "Time (s)")
+    requests = request_labels(st.scenarios())
+    dated = repeats([r.to_dict() for r in records])
+    table = Table("Run", "Scenario", *(["Started"] if dated else []), "Request", "Method", "Status", "UA", "TA",
+                  "Time (s)")
+    for column in table.columns[:3 if dated else 2]:  # ids and dates wrap whole rather than lose their ends
+        column.overflow = "fold"
     for r in records:
-        sc = scenarios.get(r.scenario_id, {})
-        req = f"{sc.get('dataset', {}).get('name', '?')}/{sc.get('model', {}).get('name', '?')} {sc.get('forget', '')}"
         ua, ta = r.metrics.get("ua"), r.metrics.get("ta")
-        table.add_row(r.id, r.scenario_id, req, r.method, r.status, "–" if ua is None else f"{100 * ua:.2f}",
+        table.add_row(r.id, r.scenario_id, *([started(r.to_dict())] if dated else []),
+                      requests.get(r.scenario_id, "?"), r.method, r.status, "–" if ua is None else f"{100 * ua:.2f}",
                       "–" if ta is None else f"{100 * ta:.2f}",
                       "–" if r.run_time_s is None else f"{r.run_time_s:.2f}")
     out.print(table)
@@ -423,7 +530,7 @@ def audit_cmd(run_id: str = typer.Argument(..., help="Run id to audit (see `unle
         load_method_file(path)
     _check_json_path(json_path)
     result = api.audit(run_id, against=against, refs=refs, store=store, workers=workers, device=device,
-                       progress=RichProgress(err), force=force, partitions=partitions,
+                       progress=auto_progress(err), force=force, partitions=partitions,
                        permutations=permutations, seed=seed)
     _print_audit(result)
     _write_json(json_path, result)

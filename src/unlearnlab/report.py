@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,17 +41,80 @@ def _details(run: Mapping[str, Any]) -> Mapping[str, Any]:
     return run.get("details") or {}
 
 
+def started(run: Mapping[str, Any]) -> str:
+    """When the run started, local time to the second (runs repeated in a minute stay apart)."""
+    created = run.get("created")
+    return "–" if created is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))
+
+
+def repeats(runs: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether two runs share scenario, method, hyper-parameters and seed (e.g. after `--rerun`), so
+    that their rows can only be told apart by run id and date."""
+    keys = [(r.get("scenario_id"), r["method"], json.dumps(r.get("hparams"), sort_keys=True, default=str),
+             r.get("seed")) for r in runs]
+    return len(set(keys)) < len(keys)
+
+
 def table_rows(runs: Sequence[Mapping[str, Any]], columns=COLUMNS) -> tuple[list[str], list[list[str]]]:
     """Header and formatted rows from runs given as dicts with method, status and metrics. A column
-    is shown when some run has a value for it, or a note saying why it has none."""
+    is shown when some run has a value for it, or a note saying why it has none; the run id and
+    start date when some rows repeat."""
     used = [c for c in columns if any(r["metrics"].get(c[0]) is not None
                                       or c[0] in _details(r).get("metric_notes", {}) for r in runs)]
-    header = ["Method", "Status", *(h for _, h, _ in used)]
+    ids = repeats(runs)
+    header = ["Method", "Status", *(["Run", "Started"] if ids else []), *(h for _, h, _ in used)]
     rows = []
     for r in runs:
         label = r["method"] + (" (cached)" if r.get("cached") else "")
-        rows.append([label, r["status"], *(_fmt(r["metrics"].get(k), kind) for k, _, kind in used)])
+        run = [r.get("id") or r.get("run_id") or "–", started(r)] if ids else []
+        rows.append([label, r["status"], *run, *(_fmt(r["metrics"].get(k), kind) for k, _, kind in used)])
     return header, rows
+
+
+#: Spec keys that follow from the others (sizes, hashes, the data's fingerprint): named only when
+#: scenarios differ in nothing else.
+_DERIVED = ("id", "created", "forget_size", "forget_classes", "forget_indices_sha256", "dataset.fingerprint",
+            "dataset.n_train", "dataset.n_test", "dataset.num_classes", "dataset.input_shape")
+
+
+def _flat(spec: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in spec.items():
+        # "dataset.params.num_samples" reads as "dataset.num_samples", "model.kwargs.width" as "model.width"
+        name = prefix if key in ("params", "kwargs") else f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, name))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _setting(key: str, value: Any) -> str:
+    if key == "dataset.fingerprint" and isinstance(value, str):
+        value = value[:12]
+    text = "none" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+    return f"{key}={text}"
+
+
+def request_labels(scenarios: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Each scenario's request ('digits/cnn class:3') by id, followed, where scenarios share it, by
+    the settings in which they differ (e.g. '· prune=0.5' and '· prune=none'), so that no two read alike."""
+    text = {s["id"]: f"{s.get('dataset', {}).get('name', '?')}/{s.get('model', {}).get('name', '?')} "
+                     f"{s.get('forget', '')}" for s in scenarios}
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for s in scenarios:
+        groups.setdefault(text[s["id"]], []).append(s)
+    labels = dict(text)
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        flats = [_flat(s) for s in same]
+        keys = sorted({k for f in flats for k in f})
+        differ = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True, default=str) for f in flats}) > 1]
+        shown = [k for k in differ if k not in _DERIVED] or [k for k in differ if k not in ("id", "created")]
+        for s, flat in zip(same, flats):
+            labels[s["id"]] += " · " + ", ".join(_setting(k, flat.get(k)) for k in shown)
+    return labels
 
 
 _HEADERS = {key: header for key, header, _ in COLUMNS}
