@@ -25,3 +25,10 @@ def test_damaged_outputs_and_weights_answer_one_line_json(client, store_copy, co
     r = client.get(f"/api/runs/{ga}/weights")
     assert_one_line_error(r, 409)
     assert "checksum mismatch" in r.json()["detail"] and "store check --repair" in r.json()["detail"]
+
+
+def test_comparing_a_run_with_a_damaged_weights_header_answers_one_line(client, store_copy, comparison):
+    ft, retrain = comparison.run("ft").run_id, comparison.run("retrain").run_id
+    flip(store_copy / "runs" / ft / "weights.safetensors", 20)
+    r = client.get("/api/compare", params={"a": ft, "b": retrain})
+    assert_one_line_error(r, 409, f"run {ft}'s weights.safetensors is damaged")

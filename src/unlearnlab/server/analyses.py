@@ -19,7 +19,7 @@ from fastapi import FastAPI, Query
 from starlette.exceptions import HTTPException
 
 from ..analysis.compare import CACHE_KIND, cache_key, resolve_runs
-from ..errors import BadInput
+from ..errors import BadInput, CorruptArtifact
 from ..executors import ProcessExecutor
 from ..store import Store
 from ..runner import load_stored_dataset
@@ -96,7 +96,7 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
             return hit[1]
         try:
             return await asyncio.to_thread(worker.call, compare_job, (str(root), a, b, n_per_class, seed))
-        except BadInput:
+        except (BadInput, CorruptArtifact):  # 422 / 409 with their one line, from the app's handlers
             raise
         except Exception as err:  # the worker died or the models could not be rebuilt
             raise HTTPException(500 if not isinstance(err, ValueError) else 422,
