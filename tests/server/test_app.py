@@ -320,3 +320,26 @@ def test_deleting_a_run_whose_process_died_reaps_it_first(client, comparison, st
     r = client.delete(f"/api/runs/{ft}")
     assert r.status_code == 200, r.text
     assert calls and client.get(f"/api/runs/{ft}").status_code == 404
+
+
+def test_openapi_documents_what_the_server_sends(shared_client):
+    spec = shared_client.get("/openapi.json").json()
+    error = {"$ref": "#/components/schemas/Error"}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    ops = {(m, p): op for p, methods in spec["paths"].items() for m, op in methods.items()}
+    for (method, path), op in ops.items():
+        for code, response in op["responses"].items():
+            if code[0] in "45":  # the 422 of the one-line handler is a string, not FastAPI's list
+                assert response["content"]["application/json"]["schema"] == error, (method, path, code)
+        assert "400" in op["responses"], (method, path)  # the Host check, a malformed id or header
+    for path in ("/api/compare", "/api/runs/{run_id}/audits", "/api/scenarios/{scenario_id}/inputs",
+                 "/api/audits/{audit_id}/samples"):
+        assert {"400", "404", "422"} <= set(ops["get", path]["responses"]), path
+    assert {"413", "422", "429"} <= set(ops["post", "/api/jobs"]["responses"])
+    assert {"400", "413", "429"} <= set(ops["post", "/api/runs/{run_id}/audit"]["responses"])
+    patterns = {p["name"]: p["schema"]["pattern"] for op in ops.values() for p in op.get("parameters", [])
+                if p["in"] == "path"}
+    assert patterns == {"run_id": "^[0-9a-f]{12}$", "job_id": "^[0-9a-f]{12}$", "scenario_id": "^[0-9a-f]{16}$",
+                        "audit_id": "^[0-9a-f]{16}$"}
+    sent = shared_client.get("/api/compare", params={"a": "x"})
+    assert sent.status_code == 422 and isinstance(sent.json()["detail"], str)

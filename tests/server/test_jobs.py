@@ -101,7 +101,7 @@ def test_a_job_streams_to_completion_and_its_runs_are_stored(client, comparison,
     done = client.get(f"/api/jobs/{job['id']}").json()
     assert done["scenario_id"] == comparison.scenario["id"]
     assert done["status"] == "done" and done["run_ids"] == [e["run_id"] for e in finished] == events[-1]["run_ids"]
-    screen = client.get(f"/api/scenarios/{job['scenario_id']}/runs").json()["runs"]
+    screen = client.get(f"/api/scenarios/{done['scenario_id']}/runs").json()["runs"]
     new = {row["id"]: row for row in screen}
     for e in finished[2:]:
         assert new[e["run_id"]]["status"] == "done" and new[e["run_id"]]["hparams"]["epochs"] == e["hparams"]["epochs"]

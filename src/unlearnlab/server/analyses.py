@@ -77,7 +77,9 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
     """Register /api/compare, /api/runs/{id}/audits, /api/audits/{id}/samples, /api/scenarios/{id}/inputs."""
     worker = AnalysisWorker()
 
-    @app.get("/api/compare", tags=["runs"], summary="Compare two runs of one scenario (the Contrast view)")
+    @app.get("/api/compare", tags=["runs"], summary="Compare two runs of one scenario (the Contrast view)",
+             responses={404: {"description": "Unknown run"}, 409: {"description": "A run is not done or its "
+                                                                     "stored artifacts are damaged"}})
     async def compare(a: str = Query(..., description="Run id of model A"),
                       b: str = Query(..., description="Run id of model B"),
                       n_per_class: int = Query(50, ge=1, le=200, description="Samples per class"),
@@ -102,12 +104,14 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
             raise HTTPException(500 if not isinstance(err, ValueError) else 422,
                                 f"comparison of {a!r} and {b!r} failed: {type(err).__name__}: {err}") from None
 
-    @app.get("/api/runs/{run_id}/audits", tags=["runs"], summary="Stored audits of a run (U-LiRA, F, KLoM, ...)")
+    @app.get("/api/runs/{run_id}/audits", tags=["runs"], summary="Stored audits of a run (U-LiRA, F, KLoM, ...)",
+             responses={409: {"description": "A stored audit is damaged"}})
     def audits(run_id: str):
         get_run(run_id)
         return clean(store().audits(run_id))
 
-    @app.get("/api/audits/{audit_id}/samples", tags=["runs"], summary="Per-forget-sample audit statistics")
+    @app.get("/api/audits/{audit_id}/samples", tags=["runs"], summary="Per-forget-sample audit statistics",
+             responses={409: {"description": "The stored audit is damaged"}})
     def audit_samples(audit_id: str):
         check_id("audit", audit_id, AUDIT_ID_LEN)
         st = store()

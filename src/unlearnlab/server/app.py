@@ -64,6 +64,9 @@ TAGS = [
     {"name": "jobs", "description": "Submit, list and cancel server-side jobs; stream their progress (SSE)."},
 ]
 ERRORS = {400: {"model": S.Error}, 404: {"model": S.Error}, 409: {"model": S.Error}, 422: {"model": S.Error}}
+#: What a submission may answer besides 202 (a run that cannot be audited: 409; no room in the queue: 429).
+SUBMIT_ERRORS = {**ERRORS, 429: {"model": S.Error, "description": "Too many jobs are queued or running"},
+                 503: {"model": S.Error, "description": "The server is shutting down"}}
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -204,6 +207,49 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+#: Patterns of the ids in paths and queries, as JSON Schema gives them (anchored: a schema pattern searches).
+ID_PATTERNS = {"run_id": RUN_ID, "job_id": JOB_ID, "scenario_id": SCENARIO_ID, "a": RUN_ID, "b": RUN_ID,
+               "compare": RUN_ID, "audit_id": re.compile(r"[0-9a-f]{16}")}
+
+
+def _document(spec: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the server sends: every error is `Error` (one line, also for
+    422, where FastAPI documents its list of errors), every route may answer 400 (the Host check, a
+    malformed id or header), routes with inputs 422, routes with ids 404, routes that take a body 413;
+    ids carry their patterns."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    reasons = {"400": "Bad request: a malformed id or header, or a Host that is not allowed",
+               "404": "Not found", "413": "The request body is too large",
+               "422": "An input is not allowed (one line naming it)"}
+    for ops in spec.get("paths", {}).values():
+        for method, op in ops.items():
+            params = op.get("parameters", [])
+            for p in params:
+                if p["name"] in ID_PATTERNS:
+                    target = p["schema"]
+                    target = next((t for t in target.get("anyOf", []) if t.get("type") == "string"), target)
+                    target["pattern"] = f"^{ID_PATTERNS[p['name']].pattern}$"
+            wanted = {"400"}
+            if params or "requestBody" in op:
+                wanted.add("422")
+            if any(p["in"] == "path" for p in params):
+                wanted.add("404")
+            if method in ("post", "put", "patch", "delete"):
+                wanted.add("413")
+            responses = op.setdefault("responses", {})
+            for code in wanted:
+                responses.setdefault(code, {"description": reasons[code]})
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response.update(error)
+                    if code in reasons:
+                        response["description"] = reasons[code]
+    schemas = spec.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return spec
+
+
 def _one_line(exc: RequestValidationError) -> str:
     from .schemas import JobRequest
 
@@ -265,6 +311,14 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
     )
     app.state.jobs = jobs
     app.state.store_root = root
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document(generate_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if allowed_hosts is not None:  # added last: outermost, so a foreign Host is refused before its body is read
         app.add_middleware(LocalHostsOnly, allowed_hosts=list(allowed_hosts))
@@ -492,7 +546,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         payload = attack_payload(logits, reference, feature, compare=other_logits, index=index, labels=labels)
         return {"run_id": run_id, "retrain_run_id": gold[-1].id, "compare_run_id": compare, **payload}
 
-    @app.post("/api/runs/{run_id}/audit", tags=["jobs"], response_model=S.Job, status_code=202, responses=ERRORS,
+    @app.post("/api/runs/{run_id}/audit", tags=["jobs"], response_model=S.Job, status_code=202, responses=SUBMIT_ERRORS,
               summary="Queue an audit of a run (U-LiRA, F, KLoM, LiRA, relearning) as a job")
     def submit_audit(run_id: str, req: S.AuditRequest):
         record = get_run(run_id)
@@ -513,7 +567,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         return job_out(enqueue(plan))
 
     # jobs ---------------------------------------------------------------------------------------------
-    @app.post("/api/jobs", tags=["jobs"], response_model=S.Job, status_code=202, responses=ERRORS,
+    @app.post("/api/jobs", tags=["jobs"], response_model=S.Job, status_code=202,
+              responses={k: v for k, v in SUBMIT_ERRORS.items() if k not in (404, 409)},
               summary="Validate a job and queue it")
     def submit(req: S.JobRequest):
         plan = plan_job(req)  # BadInput -> 422 before anything is queued
