@@ -1,7 +1,7 @@
 """The run store: one SQLite database (WAL) plus an artifact folder.
 
     ROOT/unlearnlab.db                 scenarios, runs, metrics
-    ROOT/runs/<run id>/weights.safetensors, outputs.npz
+    ROOT/runs/<run id>/weights.safetensors, outputs.npz, checksums.json (their sha256)
     ROOT/runs/<run id>/audits/<audit id>.npz   per-sample audit arrays (aggregates in the audits table)
     ROOT/cache/<key>.safetensors|.json content-addressed trained models (θ_o, θ_r)
     ROOT/cache/<kind>/<key>.npz|.json  content-addressed arrays (ensemble outputs, analyses, audits)
@@ -9,6 +9,8 @@
 A run is inserted as `running` when it starts. Finishing writes its artifacts into a temporary
 folder that is renamed into place, then sets `done` and inserts its metrics in one transaction:
 a killed process leaves a `running` row (reaped as failed later), never `done` without metrics.
+Every artifact is verified against its checksum when read (see `integrity`); opening a store
+removes what a crash left behind.
 """
 
 from __future__ import annotations
