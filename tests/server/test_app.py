@@ -343,3 +343,21 @@ def test_openapi_documents_what_the_server_sends(shared_client):
                         "audit_id": "^[0-9a-f]{16}$"}
     sent = shared_client.get("/api/compare", params={"a": "x"})
     assert sent.status_code == 422 and isinstance(sent.json()["detail"], str)
+
+
+def test_docs_work_offline(shared_client):
+    """/docs names no outside host (FastAPI's default page loads Swagger UI from a CDN and was blank
+    offline) and every file it references is served from the package."""
+    import re
+
+    page = shared_client.get("/docs")
+    assert page.status_code == 200
+    assert not re.search(r"(https?:)?//", page.text), page.text
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(refs) == 3 and "'/openapi.json'" in page.text
+    types = {}
+    for ref in refs:
+        r = shared_client.get(ref)
+        assert r.status_code == 200 and len(r.content) > 0, ref
+        types[ref.rsplit(".", 1)[-1]] = r.headers["content-type"]
+    assert types["js"].startswith(("text/javascript", "application/javascript")) and types["css"].startswith("text/css")

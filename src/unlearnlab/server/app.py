@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
@@ -45,6 +46,9 @@ from .jobs import MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, QueueFull
 
 #: The built web UI (the Vite build of frontend/) goes here; see "Web UI mount point" below.
 STATIC_DIR = Path(__file__).parent / "static"
+#: Swagger UI's files for /docs, shipped in the package (FastAPI's default page loads them from a CDN).
+DOCS_DIR = Path(__file__).parent / "docs_static"
+DOCS_ASSETS = "/docs-assets"
 #: Hosts a request may name by default: the loopback names (DNS-rebinding guard) and TestClient's.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "testserver")
 KEEPALIVE_S = 15.0
@@ -303,7 +307,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         await asyncio.to_thread(_app.state.analyses.close)
 
     app = FastAPI(
-        title="unlearnlab", version=__version__, openapi_tags=TAGS, lifespan=lifespan,
+        title="unlearnlab", version=__version__, openapi_tags=TAGS, lifespan=lifespan, docs_url=None, redoc_url=None,
         summary="Machine-unlearning workbench: run methods on forget requests, audit them against retraining.",
         description=("JSON API of the unlearnlab web workbench. Errors answer `{\"detail\": \"one line\"}`. "
                      "Jobs run on the server, in order, one at a time; their progress streams as "
@@ -650,6 +654,16 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         if allowed:
             raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
         raise HTTPException(404)
+
+    # API documentation, self-hosted (FastAPI's recipe): /docs works offline; ReDoc (CDN only) is not served
+    app.mount(DOCS_ASSETS, StaticFiles(directory=DOCS_DIR), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="unlearnlab API", swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css", swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None})  # its default validator is an outside host
 
     # ---- Web UI mount point ---------------------------------------------------------------------------
     # The Vite build of frontend/ is copied into src/unlearnlab/server/static/ (index.html + assets/)
