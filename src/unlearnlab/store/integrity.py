@@ -273,11 +273,15 @@ def check_store(store: Store, repair: bool = False) -> StoreCheck:
 
 def _check_files(store: Store, out: StoreCheck, repair: bool) -> None:
     def fix(problem: str, action: Callable[[], None], done: str) -> None:
-        if repair:
-            action()
-            out.repaired.append(done)
-        else:
+        if not repair:
             out.problems.append(problem)
+            return
+        try:
+            action()
+        except OSError as err:  # e.g. a read-only file: the problem stays, with why it could not be fixed
+            out.problems.append(f"{problem} (not repaired: {err.strerror or err})")
+            return
+        out.repaired.append(done)
 
     for run_id, status in store._run_statuses().items():
         if status != "done":
