@@ -5,10 +5,12 @@
     ROOT/runs/<run id>/audits/<audit id>.npz   per-sample audit arrays (aggregates in the audits table)
     ROOT/cache/<key>.safetensors|.json content-addressed trained models (θ_o, θ_r)
     ROOT/cache/<kind>/<key>.npz|.json  content-addressed arrays (ensemble outputs, analyses, audits)
+    ROOT/locks/<name>.lock             inter-process locks (one process trains a scenario's θ_o/θ_r)
 
 A run is inserted as `running` when it starts. Finishing writes its artifacts into a temporary
 folder that is renamed into place, then sets `done` and inserts its metrics in one transaction:
-a killed process leaves a `running` row (reaped as failed later), never `done` without metrics.
+a killed process leaves a `running` row, never `done` without metrics. The process renews the
+row's lease (a heartbeat) while it runs; once the lease expires any process may reap it as failed.
 Every artifact is verified against its checksum when read (see `integrity`); opening a store
 removes what a crash left behind.
 """
