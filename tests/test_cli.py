@@ -642,3 +642,16 @@ def test_runs_and_report_tell_apart_scenarios_and_repeated_runs(tmp_path, monkey
     ga_rows = [r for r in rows if r[0] == "ga"]
     assert {r[2] for r in ga_rows} == {ga["run_id"], again}
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r[3]) for r in ga_rows), ga_rows
+
+
+def test_piped_output_is_as_wide_as_columns_says_else_160(monkeypatch):
+    from unlearnlab import cli as cli_module
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    monkeypatch.setenv("COLUMNS", "90")
+    assert cli_module._stdout_width() == 90
+    for unusable in ("", "wide", "0"):
+        monkeypatch.setenv("COLUMNS", unusable)
+        assert cli_module._stdout_width() == 160, unusable
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli_module._stdout_width() is None  # a terminal: Rich follows it (and COLUMNS) itself
