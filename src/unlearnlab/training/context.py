@@ -14,12 +14,16 @@ from ..errors import BadInput, Cancelled
 
 
 class ProgressCallback(Protocol):
-    """Receives progress; the CLI shows a Rich bar, the server streams events.
+    """Receives progress; the CLI shows Rich bars in a terminal and plain lines in logs and pipes
+    (`unlearnlab.progress`), the server streams events.
 
     `fit` calls `advance(1, epoch=E)` after every step, with `loss=L` too where the step's loss is
     already on the host (CPU). A callback may also define the optional
     `epoch_end(model, *, epoch, epochs, loss)`, called after each epoch with the model being trained
     and the epoch's mean loss; it must leave the model (modes, weights, RNG draws) as it found it.
+    The runner also calls, where defined, `stage(name, index, total)` before each model of a request
+    (θ_o, θ_r, then each method; cached ones too), and `api.demo` calls `request(index, total, label)`
+    before each request.
     """
 
     def start(self, description: str, total_steps: int) -> None: ...
