@@ -26,7 +26,7 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 from starlette.datastructures import Headers
 from starlette.staticfiles import StaticFiles
@@ -595,7 +595,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         return job_out(job)
 
     @app.get("/api/jobs/{job_id}/events", tags=["jobs"], responses={
-        **ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+        **ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"},
+        204: {"description": "The job has finished and every event up to its last was sent: nothing to stream"}},
         response_class=StreamingResponse, summary="Stream a job's events (past ones replayed first)")
     async def job_events(job_id: str, after: int = Query(-1, ge=-1, description="Replay events with id > after."),
                          last_event_id: str | None = Header(None)):
@@ -611,6 +612,9 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                 raise HTTPException(400, f"Last-Event-ID {_short(last_event_id)} is malformed; it must be an "
                                          "event id (an integer of at most 9 digits)")
             start = max(start, int(last_event_id))
+        if job.done and start >= job.event_count - 1:
+            # An EventSource reconnects whenever a stream ends; 204 is what makes it stop.
+            return Response(status_code=204)
 
         async def stream():
             loop = asyncio.get_running_loop()
