@@ -71,7 +71,8 @@ export const api = {
   submitJob: (body: unknown) => request<Job>("POST", "/api/jobs", body),
   cancelJob: (id: string) => request<Job>("POST", `/api/jobs/${enc(id)}/cancel`),
   submitAudit: (runId: string, refs: number) => request<Job>("POST", `/api/runs/${enc(runId)}/audit`, { refs }),
-  eventsUrl: (id: string) => `/api/jobs/${enc(id)}/events`,
+  /** `after`: resume after this event id (-1: the whole log). */
+  eventsUrl: (id: string, after = -1) => `/api/jobs/${enc(id)}/events${after >= 0 ? `?after=${after}` : ""}`,
 };
 
 /** Each run gets its environment manifests (the payload sends each distinct one once, by id). */

@@ -76,11 +76,11 @@ export function fmtSeconds(s: number | null | undefined): string {
   return `${m} min ${Math.round(s - 60 * m)} s`;
 }
 
-export function fmtDate(t: number | null | undefined): string {
+export function fmtDate(t: number | null | undefined, seconds = false): string {
   if (!t) return "–";
   const d = new Date(t * 1000);
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}${seconds ? `:${p(d.getSeconds())}` : ""}`;
 }
 
 export function fmtValue(v: unknown): string {

@@ -170,3 +170,16 @@ def page(browser, server):
 
 def shot(page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def cancel_jobs(base: str) -> None:
+    """Cancel every queued or running job: jobs run one at a time, so a test's job must not wait behind
+    another test's."""
+    for job in get_json(f"{base}/api/jobs"):
+        if job["status"] in ("queued", "running"):
+            req = urllib.request.Request(f"{base}/api/jobs/{job['id']}/cancel", method="POST")
+            try:
+                urllib.request.urlopen(req, timeout=30).close()
+            except urllib.error.HTTPError as err:
+                if err.code != 409:  # 409: it finished meanwhile
+                    raise

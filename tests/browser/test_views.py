@@ -4,12 +4,15 @@ to the artifacts folder (see conftest.py)."""
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import get_json, shot
+from .conftest import cancel_jobs, get_json, shot
 
 JOB_TIMEOUT_MS = 180_000
 COMPARE_TIMEOUT_MS = 150_000  # the first comparison of a pair fits a joint UMAP
@@ -259,9 +262,10 @@ def test_attack_curves_strategies_and_samples(page, server, artifacts):
     page.wait_for_selector("[data-panel=attack-curves] .axis-label >> text=confidence")
     assert page.locator("[data-panel=attack-curves] path.series").count() == 4
     shot(page, artifacts, "attack-confidence")
-    # ... or queue one on the server: it becomes a job (the session's server cancels it at shutdown)
+    # ... or queue one on the server: it becomes a job, cancelled here so that later jobs do not queue behind it
     page.locator("[data-run-audit]").click()
     page.wait_for_selector("[data-audit-queued] >> text=queued as job")
+    cancel_jobs(base)
     page.console.check()
 
 
@@ -330,10 +334,11 @@ def test_screen_shows_environment_warnings_and_withheld_metrics(page, server, ho
         assert page.locator("th[data-metric=avg_gap] [data-avg-gap-keys]").count() == 1
         assert "left out" in page.locator("th[data-metric=avg_gap]").get_attribute("title") or len(lists) > 1
 
-    # the scatter plots no null: on MIA-Efficacy only the runs that have it
+    # the scatter plots no null: on MIA-Efficacy only the runs that have it (y: a metric, or its distance
+    # to θ_r's on this random request, which exists where the metric does)
     page.select_option("select[aria-label='x axis']", "mia_efficacy")
     page.wait_for_selector("svg.tradeoff[aria-label*='MIA'], [data-panel=tradeoff] .state.empty")
-    y_key = page.locator("select[aria-label='y axis']").input_value()
+    y_key = page.locator("select[aria-label='y axis']").input_value().removeprefix("d:")
     expected = sum(r["status"] == "done" and r["metrics"].get("mia_efficacy") is not None
                    and r["metrics"].get(y_key) is not None for r in payload["runs"])
     assert page.locator("svg.tradeoff g.pt").count() == expected
@@ -373,5 +378,251 @@ def test_audit_panel_reads_every_statistic_against_its_null(page, server, honest
     assert klom.locator("td.p").count() == 0
     # LiRA before unlearning: a value only
     assert panel.locator("tr[data-stat='lira.before.online.auc'] td.p").count() == 0
+    # labels in one case (a capital first, acronyms in capitals), "before" listed before "after"
+    labels = panel.locator("table.audit-table tbody tr td:first-child").all_inner_texts()
+    headers = panel.locator("table.audit-table thead th").all_inner_texts()
+    for text in labels + [h for h in headers if h != "p"]:
+        assert text[:1].isupper() and not re.search(r"\b(auc|tpr|fpr)\b", text), (text, labels, headers)
+    keys = panel.locator("table.audit-table tbody tr").evaluate_all("rs => rs.map(r => r.dataset.stat)")
+    lira = [k.split(".")[1] for k in keys if k.startswith("lira.")]
+    assert lira == sorted(lira, key=["before", "after"].index) and lira[0] == "before", keys
+    # the relearning chart says which line is which
+    legend = panel.locator("[data-relearn] .legend-item").all_inner_texts()
+    assert [t.strip() for t in legend] == ["A: ft", "θ_r (retrain)"], legend
+    assert panel.locator("[data-relearn] path.series").count() == 2
     shot(page, artifacts, "attack-audit")
     page.console.check()
+
+
+
+def _job_form(page, method: str, epochs: int) -> None:
+    """Build's form set to one `method` configuration of `epochs` epochs, θ_o and θ_r of one epoch, forget class 5."""
+    page.wait_for_selector(f"form.build-form input[name='method.{method}']")
+    page.locator("[data-panel=methods] button", has_text="none").click()
+    page.check(f"input[name='method.{method}']")
+    page.locator(f"li[data-method={method}] button", has_text="grid").click()
+    page.fill(f"input[name='grid.{method}.epochs']", str(epochs))
+    page.locator("summary", has_text="Training of").click()
+    page.fill("input[name='train.epochs']", "1")
+    page.fill("input[name='forget-class']", "5")
+
+
+def test_build_job_card_stays_done_after_its_stream_ends(page, server, artifacts):
+    """Issue 10: after its final event the job card flipped back to running (Cancel shown, old progress
+    replayed) and reopened its event stream from the start, 100-300 times in a few seconds. Here polls
+    answered while the job ran are delivered after its final event, as slow polls would be: the card
+    must stay done, and its stream is never reopened from the start."""
+    base, _cls, _rnd = ids(server)
+    cancel_jobs(base)
+    # every status each job card shows, in order
+    page.add_init_script("""
+        window.__statuses = [];
+        new MutationObserver(() => {
+          for (const li of document.querySelectorAll("li.job[data-job]")) {
+            const mine = window.__statuses.filter((s) => s[0] === li.dataset.job);
+            if (!mine.length || mine[mine.length - 1][1] !== li.dataset.status) window.__statuses.push([li.dataset.job, li.dataset.status]);
+          }
+        }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"] });
+    """)
+    streams = []
+    page.on("request", lambda r: streams.append(r) if re.search(r"/api/jobs/[0-9a-f]+/events", r.url) else None)
+    held, hold = [], {"on": False}
+
+    def polls(route):
+        if hold["on"] and route.request.method == "GET":
+            held.append((route, route.fetch()))  # answered by the server now, delivered to the page later
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/api/jobs$"), polls)
+    page.goto(f"{base}/#/build")
+    _job_form(page, "ft", 60)  # seconds of work: long enough to poll the job while it runs
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as posted:
+        page.locator("button[type=submit]", has_text="Run job").click()
+    assert posted.value.status == 202, posted.value.text()
+    job_id = posted.value.json()["id"]
+    card = page.locator(f"li.job[data-job='{job_id}']")
+    expect(card.locator(".job-now b")).to_have_text("ft", timeout=JOB_TIMEOUT_MS)
+    hold["on"] = True
+    with page.expect_request(lambda r: r.url.endswith("/api/jobs") and r.method == "GET"):
+        page.locator("[data-panel=jobs] button", has_text="refresh").click()
+    expect(card).to_have_attribute("data-status", "done", timeout=JOB_TIMEOUT_MS)
+    hold["on"] = False
+    assert held, "the refresh was not held"
+    stale = {j["id"]: j["status"] for j in json.loads(held[0][1].body())}
+    assert stale[job_id] == "running", f"the held poll must say running (the job ended too soon): {stale[job_id]}"
+    for route, response in held:
+        route.fulfill(response=response)
+    # a fresh poll after the stale ones: by its answer the page has handled theirs
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "GET"):
+        page.locator("[data-panel=jobs] button", has_text="refresh").click()
+    expect(card).to_have_attribute("data-status", "done")
+    expect(card.locator("button", has_text="cancel")).to_have_count(0)
+    seq = [st for j, st in page.evaluate("window.__statuses") if j == job_id]
+    assert seq[-1] == "done" and seq.count("done") == 1, f"the card's states: {seq}"
+    assert set(seq) <= {"queued", "running", "done"}, seq
+    # θ_o, θ_r and ft, each once (nothing replayed into the card)
+    expect(card.locator("table.job-runs tbody tr")).to_have_count(3)
+    mine = [r for r in streams if f"/api/jobs/{job_id}/events" in r.url]
+    assert "after=" not in mine[0].url
+    for r in mine[1:]:  # a reconnect (a dropped connection) resumes after the last event it saw
+        assert "after=" in r.url or "last-event-id" in r.all_headers(), (r.url, r.all_headers())
+    assert len(mine) <= 2, [r.url for r in mine]
+    shot(page, artifacts, "build-job-stays-done")
+
+    # the server: a reconnect after the final event gets 204 (EventSource stops), a new reader the log
+    n = get_json(f"{base}/api/jobs/{job_id}")["events"]
+    req = urllib.request.Request(f"{base}/api/jobs/{job_id}/events", headers={"Last-Event-ID": str(n - 1)})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 204 and r.read() == b""
+    with urllib.request.urlopen(f"{base}/api/jobs/{job_id}/events?after={n - 2}", timeout=30) as r:
+        body = r.read().decode()
+    assert r.status == 200 and "event: job_done" in body, body
+    page.console.check()
+
+
+def test_attack_audit_panel_shows_a_queued_audit_when_its_job_ends(page, server, honest, artifacts):
+    """Issue 10: an audit queued from the Attack view finished, but the panel said "No audit of this
+    run yet" until "check again" was clicked."""
+    import unlearnlab as ul
+
+    base, _cls, _rnd = ids(server)
+    _base, store, _ = server
+    cancel_jobs(base)
+    # a run with no audit, in the scenario whose θ_o and θ_r ensembles the honest fixture trained
+    audited = honest["audited"]
+    ga = ul.run("digits", "mlp", "class:3", ["ga"], train={"epochs": 2}, store=store).run("ga").run_id
+    assert get_json(f"{base}/api/runs/{ga}/audits") == []
+    page.goto(f"{base}/#/attack?s={audited.scenario['id']}&a={ga}")
+    page.wait_for_selector("[data-panel=audit] [data-run-audit]")
+    with page.expect_response(lambda r: r.url.endswith(f"/api/runs/{ga}/audit") and r.request.method == "POST") as posted:
+        page.locator("[data-run-audit]").click()
+    assert posted.value.status == 202, posted.value.text()
+    job_id = posted.value.json()["id"]
+    page.wait_for_selector("[data-audit-queued] >> text=queued as job")
+    # no click on "check again": the panel follows the job and shows the audit when it is done
+    table = page.locator("[data-panel=audit] table.audit-table")
+    expect(table).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    assert get_json(f"{base}/api/jobs/{job_id}")["status"] == "done"
+    [audit] = get_json(f"{base}/api/runs/{ga}/audits")
+    expect(page.locator(f"[data-panel=audit] [data-audit='{audit['id']}']")).to_have_count(1)
+    shot(page, artifacts, "attack-audit-from-job")
+    page.console.check()
+
+
+def test_attack_verdict_reads_the_attack_score(page, server, artifacts):
+    """Issue 10: with A = θ_r the view said "Attack succeeds: called unlearned (146)" beside an attack
+    score of 0.000. The verdict is worded from the numbers shown."""
+    base, cls, _rnd = ids(server)
+    sid = cls.scenario["id"]
+    retrain = cls.run("retrain").run_id
+    page.goto(f"{base}/#/attack?s={sid}&a={retrain}")
+    verdict = page.locator("[data-attack-verdict]")
+    expect(verdict).to_have_attribute("data-attack-verdict", "self")
+    assert "A is θ_r itself" in verdict.inner_text()
+    scores = page.locator(".card", has_text="attack score at θ").locator(".card-value")
+    expect(scores).to_have_text("0.000")
+    exposed = page.locator("[data-group=exposed] .sub").inner_text()
+    assert "succeeds" not in exposed and "no evidence" in exposed, exposed
+    assert "Attack succeeds" not in page.locator("main").inner_text()
+    shot(page, artifacts, "attack-self")
+
+    # an unlearned model the attack separates from θ_r: the verdict's count is the group's
+    rl = cls.run("rl").run_id
+    data = get_json(f"{base}/api/runs/{rl}/attack?feature=entropy")
+    assert data["feature_best_score"] > 0
+    page.goto(f"{base}/#/attack?s={sid}&a={rl}")
+    expect(verdict).to_have_attribute("data-attack-verdict", "exposed")
+    called = int(re.search(r"calls (\d+) of (\d+)", verdict.inner_text()).group(1))
+    group = page.locator("[data-group=exposed] .sub").inner_text()
+    assert int(re.search(r"\((\d+)\)$", group).group(1)) == called, (group, verdict.inner_text())
+    assert float(page.locator(".card", has_text="attack score at θ").locator(".card-value").inner_text()) > 0
+    page.console.check()
+
+
+def test_screen_tradeoff_on_a_random_request_measures_distance_to_retrain(page, server, honest, artifacts):
+    """Issue 10: on a random request, more forgetting than θ_r is not better; the plot labelled UA "→
+    better" and put over-forgetters on the Pareto front. Distance-to-θ_r axes are the default there,
+    the front is computed on the axes shown, and runs drawn at one spot are all listed."""
+    base, _cls, rnd = ids(server)
+    sid = rnd.scenario["id"]
+    page.goto(f"{base}/#/screen?s={sid}")
+    page.wait_for_selector("table.runs[data-ready] tr[data-method=retrain]")
+    assert page.locator("select[aria-label='x axis']").input_value() == "d:ua"
+    assert page.locator("select[aria-label='y axis']").input_value() == "d:ta"
+    label = page.locator("svg.tradeoff").get_attribute("aria-label")
+    assert "|UA − UA(θ_r)|" in label and "|TA − TA(θ_r)|" in label and "lower is better" in label, label
+    assert "→ better" not in label, label
+
+    runs = [r for r in get_json(f"{base}/api/scenarios/{sid}/runs")["runs"] if r["status"] == "done"]
+    [gold] = [r for r in runs if r["method"] == "retrain"]
+    methods = [r for r in runs if r["method"] not in ("original", "retrain")]
+
+    def front(score):  # runs no other run beats on both axes, each axis scored higher-is-better
+        pts = {r["id"]: score(r) for r in methods}
+        return {i for i, (x, y) in pts.items()
+                if not any(u >= x and v >= y and (u > x or v > y) for j, (u, v) in pts.items() if j != i)}
+
+    def shown_front():
+        return set(page.locator("svg.tradeoff g.pt.pareto").evaluate_all("gs => gs.map(g => g.dataset.run)"))
+
+    dist = lambda r, k: -abs(r["metrics"][k] - gold["metrics"][k])  # noqa: E731
+    expect(page.locator("svg.tradeoff g.pt")).to_have_count(len(runs))
+    assert shown_front() == front(lambda r: (dist(r, "ua"), dist(r, "ta")))
+    shot(page, artifacts, "screen-random-distance")
+
+    # the raw axes stay selectable; on UA, closer to θ_r's is the better direction
+    page.select_option("select[aria-label='x axis']", "ua")
+    page.select_option("select[aria-label='y axis']", "ta")
+    expect(page.locator("svg.tradeoff")).to_have_attribute("aria-label", re.compile("UA \\(%\\) · closer to θ_r is better"))
+    assert shown_front() == front(lambda r: (dist(r, "ua"), r["metrics"]["ta"]))
+
+    # a configuration stored twice (the honest fixture's copy of ft) is one spot listing both runs
+    noise = honest["noise"]
+    ft, copy = noise.run("ft").run_id, honest["foreign_run"]
+    page.goto(f"{base}/#/screen?s={noise.scenario['id']}")
+    page.wait_for_selector(f"svg.tradeoff g.pt[data-run='{copy}']")
+    assert page.locator(f"svg.tradeoff g.pt[data-run='{ft}']").get_attribute("data-stack") == "2"
+    page.locator(f"svg.tradeoff g.pt[data-run='{copy}']").dispatch_event("mousemove")
+    tip = page.locator(".tooltip")
+    expect(tip).to_contain_text("2 runs at this point")
+    assert set(tip.locator("[data-tip-run]").evaluate_all("ds => ds.map(d => d.dataset.tipRun)")) == {ft, copy}
+    page.console.check()
+
+
+def test_screen_table_fits_1440_and_tells_repeated_runs_apart(browser, server, honest, artifacts):
+    """Issue 10: at 1,440 px the Screen table's download/delete column was cut off; rows of the same
+    configuration run twice could not be told apart."""
+    base, cls, _rnd = ids(server)
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/#/screen?s={cls.scenario['id']}")  # the class-wise request has the most columns
+        page.wait_for_selector("table.runs[data-ready] tr[data-method=retrain]")
+        wrap = page.locator(".table-wrap").bounding_box()
+        for cell in (page.locator("table.runs thead th").last, page.locator("table.runs tbody tr[data-run] td.actions").first):
+            box = cell.bounding_box()
+            assert box["x"] + box["width"] <= min(1440, wrap["x"] + wrap["width"]) + 0.5, (box, wrap)
+        assert page.evaluate("(() => { const w = document.querySelector('.table-wrap'); return w.scrollWidth <= w.clientWidth; })()")
+        shot(page, artifacts, "screen-1440")
+
+        # the honest fixture's noise request holds ft twice (the second stored as from another machine)
+        noise = honest["noise"]
+        ft, copy = noise.run("ft").run_id, honest["foreign_run"]
+        payload = {r["id"]: r for r in get_json(f"{base}/api/scenarios/{noise.scenario['id']}/runs")["runs"]}
+        page.goto(f"{base}/#/screen?s={noise.scenario['id']}")
+        page.wait_for_selector(f"table.runs[data-ready] tr[data-run='{copy}']")
+        repeated = page.locator("table.runs tbody tr[data-repeat]")
+        assert set(repeated.evaluate_all("rs => rs.map(r => r.dataset.run)")) == {ft, copy}
+        texts = set()
+        for run_id in (ft, copy):
+            stamp = page.locator(f"tr[data-run='{run_id}'] .run-stamp")
+            text = stamp.inner_text()
+            assert run_id[:8] in text, text
+            when = datetime.fromisoformat(stamp.locator("time[data-run-date]").get_attribute("datetime").replace("Z", "+00:00"))
+            assert abs(when.timestamp() - payload[run_id]["created"]) < 0.002
+            texts.add(text)
+        assert len(texts) == 2
+        assert page.locator("tr[data-run]:not([data-repeat]) time[data-run-date]").count() == 0
+    finally:
+        context.close()

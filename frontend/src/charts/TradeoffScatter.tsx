@@ -5,6 +5,10 @@ import { line, symbol, symbolDiamond, symbolStar } from "d3-shape";
 import { select } from "d3-selection";
 import { axes, frame, pagePoint } from "./base";
 import { COLOR_A, COLOR_B } from "../format";
+import { goodness, type Direction } from "../tradeoffAxes";
+
+/** Points closer than this (px) are drawn on top of each other: the tooltip lists them all. */
+const SAME_SPOT_PX = 3;
 
 export interface TradeoffPoint {
   id: string;
@@ -17,14 +21,13 @@ export interface TradeoffPoint {
   tip: string;
 }
 
-/** Indices of the points no other point beats on both axes (ties kept), in x order. */
-export function paretoFront(points: { x: number; y: number }[], xBetter: "higher" | "lower", yBetter: "higher" | "lower"): number[] {
-  const sx = xBetter === "higher" ? 1 : -1;
-  const sy = yBetter === "higher" ? 1 : -1;
+/** Indices of the points no other point beats on both axes (ties kept), in x order; each axis is
+ * read in its direction (higher, lower, or closer to a target value). */
+export function paretoFront(points: { x: number; y: number }[], xBetter: Direction, yBetter: Direction): number[] {
+  const g = points.map((p) => ({ x: goodness(xBetter, p.x), y: goodness(yBetter, p.y) }));
   const front: number[] = [];
-  points.forEach((p, i) => {
-    const dominated = points.some((q, j) => j !== i
-      && sx * q.x >= sx * p.x && sy * q.y >= sy * p.y && (sx * q.x > sx * p.x || sy * q.y > sy * p.y));
+  g.forEach((p, i) => {
+    const dominated = g.some((q, j) => j !== i && q.x >= p.x && q.y >= p.y && (q.x > p.x || q.y > p.y));
     if (!dominated) front.push(i);
   });
   return front.sort((i, j) => points[i].x - points[j].x || points[i].y - points[j].y);
@@ -60,12 +63,16 @@ export function TradeoffScatter({ points, width, height = 360, xLabel, yLabel, x
       g.append("path").attr("class", "pareto-line")
         .attr("d", line<TradeoffPoint>().x((p) => x(p.x)).y((p) => y(p.y))(front) ?? "");
     }
+    // runs drawn at one spot (e.g. the same configuration run twice): each knows its companions
+    const px = points.map((p) => [x(p.x), y(p.y)]);
+    const together = points.map((_, i) => points.filter((_q, j) => Math.hypot(px[i][0] - px[j][0], px[i][1] - px[j][1]) < SAME_SPOT_PX));
     const nodes = g.append("g").selectAll("g.pt").data(points, (d: any) => d.id).join("g")
       .attr("class", (p) => `pt${p.pareto ? " pareto" : ""}${p.reference ? " ref" : ""}`)
       .attr("data-run", (p) => p.id)
+      .attr("data-stack", (_p, i) => (together[i].length > 1 ? together[i].length : null))
       .attr("transform", (p) => `translate(${x(p.x)},${y(p.y)})`)
       .style("cursor", "pointer");
-    nodes.each(function (p) {
+    nodes.each(function (p, i) {
       const sel = select(this as SVGGElement);
       const size = p.size === null ? 4 : r(p.size);
       if (p.reference) {
@@ -82,8 +89,18 @@ export function TradeoffScatter({ points, width, height = 360, xLabel, yLabel, x
         sel.append("text").attr("class", "pick-label").attr("x", -size - 6).attr("y", -size - 2)
           .attr("fill", p.id === a ? COLOR_A : COLOR_B).text(p.id === a && p.id === b ? "A=B" : p.id === a ? "A" : "B");
       }
+      // the last of a stack is drawn on top: it carries the count
+      if (together[i].length > 1 && together[i][together[i].length - 1] === p) {
+        sel.append("text").attr("class", "stack-label").attr("x", size + 3).attr("y", -size).text(`×${together[i].length}`);
+      }
     });
-    nodes.on("mousemove", (ev: MouseEvent, p) => onTip({ ...pagePoint(ev), html: p.tip + "<div class='hint'>click: model A · shift-click: model B</div>" }))
+    const tipOf = (p: TradeoffPoint) => {
+      const all = together[points.indexOf(p)];
+      const head = all.length > 1 ? `<div class="tip-head">${all.length} runs at this point</div>` : "";
+      return head + all.map((q) => `<div class="tip-run" data-tip-run="${q.id}">${q.tip}</div>`).join("")
+        + `<div class='hint'>click: model A · shift-click: model B${all.length > 1 ? " (the top one; pick others in the table)" : ""}</div>`;
+    };
+    nodes.on("mousemove", (ev: MouseEvent, p) => onTip({ ...pagePoint(ev), html: tipOf(p) }))
       .on("mouseleave", () => onTip(null))
       .on("click", (ev: MouseEvent, p) => onPick(p.id, ev.shiftKey || ev.altKey ? "B" : "A"))
       .on("contextmenu", (ev: MouseEvent, p) => { ev.preventDefault(); onPick(p.id, "B"); });

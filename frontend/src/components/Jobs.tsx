@@ -3,6 +3,7 @@ import { api, errorText } from "../api";
 import { hashFor } from "../hooks";
 import { ErrorBox, Panel, Spinner } from "./common";
 import { fmtDate, fmtHparams, fmtMetric, fmtPct, fmtSeconds } from "../format";
+import { followJob, TERMINAL, type JobStream } from "../jobEvents";
 import type { Job, JobEvent } from "../types";
 
 /** What the page knows about a job: its record, updated by its server-sent events. */
@@ -15,17 +16,23 @@ interface Live {
   phase: string | null;
 }
 
-const EVENT_TYPES = ["job_queued", "job_started", "references_started", "method_started", "progress", "epoch",
-  "cancel_requested", "run_finished", "job_done", "job_failed", "job_cancelled"];
-const TERMINAL: Record<string, Job["status"]> = { job_done: "done", job_failed: "failed", job_cancelled: "cancelled" };
 /** Browsers allow about six connections per host: stream at most this many jobs at once, poll the rest. */
 const MAX_STREAMS = 3;
+/** A job's status only moves forward: a poll answered before an event must not undo it. */
+const STAGE: Record<Job["status"], number> = { queued: 0, running: 1, done: 2, failed: 2, cancelled: 2 };
+const isActive = (j: Job) => j.status === "queued" || j.status === "running";
 
 export function JobsPanel({ tick, highlight, onJobFinished }: { tick: number; highlight: string | null; onJobFinished: (job: Job) => void }) {
   const [jobs, setJobs] = useState<Map<string, Live>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
-  const sources = useRef(new Map<string, EventSource>());
+  const streams = useRef(new Map<string, JobStream>());
+  /** The last event id handled per job: a reopened stream resumes after it (nothing is replayed). */
+  const lastSeen = useRef(new Map<string, number>());
+  /** Jobs whose terminal event was handled: never streamed again. */
+  const ended = useRef(new Set<string>());
+  /** Jobs whose stream the browser gave up on (an HTTP error): retried once per poll, not in a loop. */
+  const gone = useRef(new Set<string>());
   const jobsRef = useRef(jobs);
   jobsRef.current = jobs;
   const finishedCb = useRef(onJobFinished);
@@ -44,15 +51,27 @@ export function JobsPanel({ tick, highlight, onJobFinished }: { tick: number; hi
       const list = await api.jobs();
       setError(null);
       setLoaded(true);
+      gone.current.clear();
+      const listed = new Set(list.map((j) => j.id));
+      for (const [id, stream] of streams.current) {
+        if (!listed.has(id)) { stream.close(); streams.current.delete(id); }
+      }
+      // a job seen finishing by the poll alone (it was never streamed): its end is announced once too
+      const endedByPoll = list.filter((j) => !isActive(j) && !ended.current.has(j.id) && !streams.current.has(j.id)
+        && jobsRef.current.get(j.id) && isActive(jobsRef.current.get(j.id)!.job));
+      // (a streamed job ends with its terminal event, which also carries its runs and error)
+      for (const j of list) if (!isActive(j) && !streams.current.has(j.id)) ended.current.add(j.id);
       setJobs((m) => {
         const n = new Map<string, Live>();
         for (const job of list) {
           const cur = m.get(job.id);
-          // a streamed job keeps its event-driven state; others take the polled record
-          n.set(job.id, cur ? { ...cur, job } : { job, progress: null, method: null, finished: [], connected: false, phase: null });
+          // a streamed job keeps its event-driven state; a stale poll never moves it back
+          n.set(job.id, cur ? { ...cur, job: STAGE[cur.job.status] > STAGE[job.status] ? cur.job : job }
+            : { job, progress: null, method: null, finished: [], connected: false, phase: null });
         }
         return n;
       });
+      for (const j of endedByPoll) finishedCb.current(j);
     } catch (err) {
       setError(errorText(err));
       setLoaded(true);
@@ -62,40 +81,35 @@ export function JobsPanel({ tick, highlight, onJobFinished }: { tick: number; hi
   useEffect(() => { refresh(); }, [tick]);
   useEffect(() => {
     const timer = setInterval(() => {
-      const active = [...jobs.values()].some((l) => l.job.status === "queued" || l.job.status === "running");
-      if (active) refresh();
+      if ([...jobs.values()].some((l) => isActive(l.job))) refresh();
     }, 4000);
     return () => clearInterval(timer);
   }, [jobs]);
 
   // Stream the unfinished jobs (running first, then the oldest queued), MAX_STREAMS at a time.
   useEffect(() => {
-    const wanted = [...jobs.values()].filter((l) => l.job.status === "queued" || l.job.status === "running")
+    const wanted = [...jobs.values()].filter((l) => isActive(l.job) && !ended.current.has(l.job.id))
       .sort((p, q) => Number(q.job.status === "running") - Number(p.job.status === "running") || p.job.created - q.job.created)
       .slice(0, MAX_STREAMS).map((l) => l.job.id);
     for (const id of wanted) {
-      if (sources.current.has(id)) continue;
-      const es = new EventSource(api.eventsUrl(id));
-      sources.current.set(id, es);
-      es.onopen = () => update(id, (l) => ({ ...l, connected: true }));
-      es.onerror = () => update(id, (l) => ({ ...l, connected: false }));
-      for (const type of EVENT_TYPES) {
-        es.addEventListener(type, (msg) => {
-          let ev: JobEvent;
-          try { ev = JSON.parse((msg as MessageEvent).data); } catch { return; }
-          handle(id, ev);
-        });
-      }
+      if (streams.current.has(id) || gone.current.has(id)) continue;
+      streams.current.set(id, followJob(id, lastSeen.current.get(id) ?? -1, {
+        onEvent: (ev) => { lastSeen.current.set(id, ev.id); handle(id, ev); },
+        onState: (open) => update(id, (l) => ({ ...l, connected: open })),
+        onGone: () => { streams.current.delete(id); gone.current.add(id); },
+      }));
     }
   }, [jobs]);
 
-  useEffect(() => () => { for (const es of sources.current.values()) es.close(); sources.current.clear(); }, []);
+  useEffect(() => () => { for (const s of streams.current.values()) s.close(); streams.current.clear(); }, []);
 
   const handle = (id: string, ev: JobEvent) => {
     const terminal = TERMINAL[ev.type];
     if (terminal) {
-      sources.current.get(id)?.close();
-      sources.current.delete(id);
+      streams.current.get(id)?.close();
+      streams.current.delete(id);
+      if (ended.current.has(id)) return;
+      ended.current.add(id);
     }
     update(id, (l) => {
       const job = { ...l.job };
@@ -160,7 +174,7 @@ export function JobsPanel({ tick, highlight, onJobFinished }: { tick: number; hi
 function JobItem({ live, highlight, onCancel }: { live: Live; highlight: boolean; onCancel: (id: string) => void }) {
   const { job, progress, method, finished, phase } = live;
   const req = job.request;
-  const active = job.status === "queued" || job.status === "running";
+  const active = isActive(job);
   const methods = job.configs.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.method]: (acc[c.method] ?? 0) + 1 }), {});
   const pct = progress && progress.steps ? Math.min(1, progress.step / progress.steps) : null;
   return (

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { interpolateRdYlGn } from "d3-scale-chromatic";
 import { api, ApiError, errorText } from "../api";
+import { followJob, TERMINAL } from "../jobEvents";
 import { useAsync, useWidth } from "../hooks";
 import type { AppContext } from "../App";
 import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle } from "../components/common";
@@ -81,6 +82,12 @@ function AttackBody({ data, ctx, loading }: { data: AttackResult; ctx: AppContex
   const values = useMemo(() => data.samples.map((s) => s.value), [data]);
   const retrainValues = useMemo(() => data.samples.map((s) => s.retrain_value), [data]);
   const hasCommon = data.strategies.some((s) => s.strategy === "common_threshold");
+  // The verdict is read from the numbers on the cards: calling A's outputs "unlearned" is evidence
+  // only when θ_r's own outputs are called so less often, i.e. when the attack score at θ is above 0.
+  const scoreAt = curve.attack_score[index];
+  const evidence = scoreAt > 0;
+  const calledA = data.samples.filter(attacked).length;
+  const calledR = positive === "unlearn" ? curve.fpr[index] : curve.fnr[index];
   const common = data.strategies.find((s) => s.strategy === "common_threshold");
 
   return (
@@ -94,6 +101,7 @@ function AttackBody({ data, ctx, loading }: { data: AttackResult; ctx: AppContex
         <Card label="FPR · FNR at θ" value={`${fmtPct(curve.fpr[index])} · ${fmtPct(curve.fnr[index])}`} />
         {loading && <span class="dim">updating…</span>}
       </div>
+      <AttackVerdict data={data} score={scoreAt} calledA={calledA} calledR={calledR} method={runA?.method ?? null} />
       <Panel title="Threshold attack" id="attack-curves" help="The attacker tells θ_u's outputs on D_f from θ_r's with one threshold on the feature"
         actions={<>
           <Toggle name="strategy" label="strategy" value={strategy} onChange={choose} options={(["max_attack_score", "max_success_rate", "common_threshold", "custom"] as Strategy[]).map((s) => ({
@@ -127,15 +135,44 @@ function AttackBody({ data, ctx, loading }: { data: AttackResult; ctx: AppContex
       </Panel>
       <Panel title={`Forget samples (${data.samples.length})`} id="samples" help="Colour: risk (where θ_u's value sits in θ_r's distribution, read in the best attack's direction)"
         actions={<label class="check"><input type="checkbox" checked={grouped} onChange={(e) => setGrouped((e.target as HTMLInputElement).checked)} /> split by attack outcome at θ</label>}>
-        <SampleGrids samples={data.samples} sid={ctx.sid} grouped={grouped} attacked={attacked} picked={pickedPos} onPick={setPickedPos} />
+        <SampleGrids samples={data.samples} sid={ctx.sid} grouped={grouped} attacked={attacked} evidence={evidence} picked={pickedPos} onPick={setPickedPos} />
         <div class="risk-legend"><span>risk 0</span><div class="ramp" />{" "}<span>1</span><span class="dim"> · 0.5 is typical of θ_r; outlined: called “unlearned” at θ</span></div>
       </Panel>
       <Panel title="Sample" id="sample-detail">
         {picked === null ? <Empty>Click a forget sample to see its statistics.</Empty>
-          : <SampleDetail s={picked} sid={ctx.sid} attacked={attacked(picked)} featureLabel={featureLabel} runId={data.run_id} />}
+          : <SampleDetail s={picked} sid={ctx.sid} attacked={attacked(picked)} evidence={evidence} featureLabel={featureLabel} runId={data.run_id} />}
       </Panel>
       <AuditPanel runId={data.run_id} method={runA?.method ?? ""} onTip={ctx.setTip} />
     </div>
+  );
+}
+
+/** What the attack at θ shows, in the terms of the cards: A's outputs called unlearned against θ_r's. */
+function AttackVerdict({ data, score, calledA, calledR, method }: { data: AttackResult; score: number; calledA: number; calledR: number; method: string | null }) {
+  const n = data.samples.length;
+  if (data.run_id === data.retrain_run_id) {
+    return (
+      <p class="verdict-line none" data-attack-verdict="self">
+        <b>A is θ_r itself</b> (run {data.run_id}, the retrained model every attack here is measured against): both sides of the
+        attack are the same outputs, so no threshold can tell them apart. The attack score is 0 at every θ and the privacy score 1:
+        the baseline a perfect unlearner would match. Pick an unlearned model as A to attack it.
+      </p>
+    );
+  }
+  const who = method ? `A (${method})` : "A";
+  if (score <= 0) {
+    return (
+      <p class="verdict-line none" data-attack-verdict="no-evidence">
+        <b>No evidence at θ</b> (attack score {fmtNum(score, 3)}): the attacker calls {calledA} of {n} of {who}'s forget outputs
+        “unlearned”, and {fmtPct(calledR)} of θ_r's own outputs too; calls that do not separate the two expose nothing.
+      </p>
+    );
+  }
+  return (
+    <p class="verdict-line bad" data-attack-verdict="exposed">
+      <b>The attack tells {who} from θ_r at θ</b> (attack score {fmtNum(score, 3)}): it calls {calledA} of {n} of {who}'s forget
+      outputs “unlearned” ({fmtPct(n ? calledA / n : null)}) against {fmtPct(calledR)} of θ_r's.
+    </p>
   );
 }
 
@@ -145,8 +182,8 @@ function Card({ label, value, title }: { label: string; value: string; title?: s
 
 const THUMBS_MAX = 512;
 
-function SampleGrids({ samples, sid, grouped, attacked, picked, onPick }: {
-  samples: AttackSample[]; sid: string | null; grouped: boolean; attacked: (s: AttackSample) => boolean;
+function SampleGrids({ samples, sid, grouped, attacked, evidence, picked, onPick }: {
+  samples: AttackSample[]; sid: string | null; grouped: boolean; attacked: (s: AttackSample) => boolean; evidence: boolean;
   picked: number | null; onPick: (pos: number) => void;
 }) {
   const [thumbs, setThumbs] = useState<Map<number, InputSample> | null>(null);
@@ -159,8 +196,9 @@ function SampleGrids({ samples, sid, grouped, attacked, picked, onPick }: {
   }, [samples, sid]);
   const sorted = useMemo(() => samples.slice().sort((p, q) => q.risk - p.risk || p.position - q.position), [samples]);
   const groups = grouped
-    ? [{ key: "exposed", title: "Attack succeeds: called unlearned", list: sorted.filter(attacked) },
-      { key: "hidden", title: "Attack fails: passes as θ_r", list: sorted.filter((s) => !attacked(s)) }]
+    ? [{ key: "exposed", title: evidence ? "Called unlearned at θ: exposed by the attack" : "Called unlearned at θ, as often as θ_r's own outputs: no evidence",
+      list: sorted.filter(attacked) },
+      { key: "hidden", title: "Pass as θ_r at θ", list: sorted.filter((s) => !attacked(s)) }]
     : [{ key: "all", title: "All, by risk", list: sorted }];
   return (
     <div class="sample-groups">
@@ -191,7 +229,7 @@ function SampleCell({ s, thumb, hit, on, onPick }: { s: AttackSample; thumb: Inp
   );
 }
 
-function SampleDetail({ s, sid, attacked, featureLabel, runId }: { s: AttackSample; sid: string | null; attacked: boolean; featureLabel: string; runId: string }) {
+function SampleDetail({ s, sid, attacked, evidence, featureLabel, runId }: { s: AttackSample; sid: string | null; attacked: boolean; evidence: boolean; featureLabel: string; runId: string }) {
   return (
     <div class="sample-detail" data-position={s.position}>
       {sid && <InputView sid={sid} index={s.index} size={112} />}
@@ -203,7 +241,7 @@ function SampleDetail({ s, sid, attacked, featureLabel, runId }: { s: AttackSamp
         <dt>… under θ_r</dt><dd class="mono">{s.retrain_value.toFixed(4)}</dd>
         <dt>prediction θ_u · θ_r</dt><dd>{s.prediction} · {s.retrain_prediction}</dd>
         <dt>risk</dt><dd><span class="risk-dot" style={{ background: riskColor(s.risk) }} /> {s.risk.toFixed(3)}</dd>
-        <dt>at θ</dt><dd>{attacked ? "called unlearned (attack succeeds)" : "passes as retrained"}</dd>
+        <dt>at θ</dt><dd>{!attacked ? "passes as retrained" : evidence ? "called unlearned (exposed)" : "called unlearned, as θ_r's outputs are too (no evidence)"}</dd>
         <dt>at max attack score</dt><dd>{s.attacked ? "attacked" : "not attacked"}</dd>
       </dl>
       <AuditSampleStats runId={runId} index={s.index} />
@@ -310,14 +348,15 @@ function auditRows(audit: Audit): AuditRow[] {
   for (const k of ["accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", ...Object.keys(u).filter((x) => !["accuracy", "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr"].includes(x))]) {
     add(`ulira.${k}`, `U-LiRA ${statName(k)}`, u[k], uliraVerdict[k] ?? null);
   }
-  add("forgetting_quality", "forgetting quality F (challenge)", audit.forgetting_quality, "forgetting_quality");
-  add("forgetting_quality_two_sided", "forgetting quality F (two-sided)", audit.forgetting_quality_two_sided, "forgetting_quality_two_sided");
+  add("forgetting_quality", "Forgetting quality F (challenge)", audit.forgetting_quality, "forgetting_quality");
+  add("forgetting_quality_two_sided", "Forgetting quality F (two-sided)", audit.forgetting_quality_two_sided, "forgetting_quality_two_sided");
   for (const [split, stats] of Object.entries(audit.klom ?? {})) {
     for (const [q, st] of Object.entries(stats)) {
       add(`klom.${split}.${q}`, `KLoM ${split} ${q}`, st, split === "forget" && q === "median" ? "klom_forget_median" : null, 2, tooFewKlom);
     }
   }
-  for (const when of ["after", "before", ...Object.keys(audit.lira ?? {}).filter((w) => w !== "after" && w !== "before")]) {
+  // θ_o's LiRA (before unlearning) is the baseline the unlearned model's (after) is read against
+  for (const when of ["before", "after", ...Object.keys(audit.lira ?? {}).filter((w) => w !== "after" && w !== "before")]) {
     const modes = audit.lira?.[when];
     if (!modes) continue;
     for (const [mode, stats] of Object.entries(modes)) {
@@ -329,20 +368,44 @@ function auditRows(audit: Audit): AuditRow[] {
   return rows;
 }
 
-function statName(k: string): string {
-  return k.replace(/_/g, " ").replace("pct", "%");
+const ACRONYMS = new Set(["auc", "tpr", "fpr", "tnr", "fnr"]);
+/** "tpr_at_1pct_fpr" → "TPR at 1 % FPR": acronyms in capitals, every other word in lower case. */
+export function statName(k: string): string {
+  return k.split("_").map((w) => (ACRONYMS.has(w) ? w.toUpperCase() : w.replace(/pct$/, " %"))).join(" ");
 }
+
+/** Audit jobs queued from this page, by run id: a panel shown again later still follows its job. */
+const queuedAudits = new Map<string, string>();
+const queuedNote = (jobId: string) => `queued as job ${jobId}: its progress is in Build's job list; the audit shows here when it is done`;
 
 function AuditPanel({ runId, method, onTip }: { runId: string; method: string; onTip: AppContext["setTip"] }) {
   const audits = useAsync(() => auditsOf(runId), [runId]);
   const [which, setWhich] = useState<string | null>(null);
   const [relRef, relWidth] = useWidth<HTMLDivElement>(480);
   const cmd = `unlearnlab audit ${runId}`;
-  const [queued, setQueued] = useState<string | null>(null);
+  const [queued, setQueued] = useState<string | null>(() => (queuedAudits.has(runId) ? queuedNote(queuedAudits.get(runId)!) : null));
+  const [following, setFollowing] = useState(0);
+  const recheck = () => { runAudits.delete(runId); audits.reload(); };
+  // The panel refreshes itself when an audit job queued from this page ends: no "check again" needed.
+  useEffect(() => {
+    const jobId = queuedAudits.get(runId);
+    if (!jobId) return;
+    const stream = followJob(jobId, -1, {
+      onEvent: (ev) => {
+        const end = TERMINAL[ev.type];
+        if (!end) return;
+        queuedAudits.delete(runId);
+        if (end === "done") { setQueued(null); recheck(); }
+        else setQueued(`audit job ${jobId} ${end}${ev.error ? `: ${ev.error}` : ""}`);
+      },
+      onGone: () => { queuedAudits.delete(runId); setQueued(`lost the event stream of job ${jobId}; check again when it is done`); },
+    });
+    return () => stream.close();
+  }, [runId, following]);
   const submit = (refs: number) => {
     setQueued("submitting…");
     api.submitAudit(runId, refs).then(
-      (job) => setQueued(`queued as job ${job.id}: its progress is in Build's job list; check again when it is done`),
+      (job) => { queuedAudits.set(runId, job.id); setQueued(queuedNote(job.id)); setFollowing((n) => n + 1); },
       (err) => setQueued(`refused: ${errorText(err)}`));
   };
   let body;
@@ -358,7 +421,7 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
         <div>(16 members a side by default; <code>--refs 8</code> is quicker), or run it on this server:{" "}
           <button type="button" class="small" data-run-audit onClick={() => submit(8)}>audit with 8 members</button>{" "}
           <button type="button" class="small" onClick={() => submit(16)}>with 16</button>{" "}
-          <button type="button" class="small" onClick={() => { runAudits.delete(runId); audits.reload(); }}>check again</button></div>
+          <button type="button" class="small" onClick={recheck}>check again</button></div>
         {queued && <div class="note" data-audit-queued>{queued}</div>}
       </Empty>
     );
@@ -366,6 +429,8 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
     const audit = audits.data.find((x) => x.id === which) ?? audits.data[audits.data.length - 1];
     const rows = auditRows(audit);
     const rel = audit.relearn?.heldout_accuracy;
+    const relSeries = rel ? [{ key: "unlearned", label: `A: ${method || "unlearned"}`, color: COLOR_A, values: rel.unlearned },
+      { key: "reference", label: audit.against === "retrain" ? "θ_r (retrain)" : `reference: run ${audit.against}`, color: COLOR_RETRAIN, values: rel.reference }] : [];
     body = (
       <div class="audit" data-audit={audit.id}>
         {audits.data.length > 1 && (
@@ -377,10 +442,10 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
           p: chance under the null of a value at least this far from retraining; effect: value − null.
           {audit.klom_min_refs ? ` KLoM needs ${audit.klom_min_refs} models a side.` : ""}</p>
         <table class="audit-table" data-audit-version={audit.test ? "3" : "2"}>
-          <thead><tr><th>statistic</th><th title="Over the forget examples, with a bootstrap interval">value [CI]</th>
-            <th title="Mean of the swap distribution, and its central range">null [range]</th>
+          <thead><tr><th>Statistic</th><th title="Over the forget examples, with a bootstrap interval">Value [CI]</th>
+            <th title="Mean of the swap distribution, and its central range">Null [range]</th>
             <th title="One-sided p-value: a value at least this bad when A and the retrained models swap places">p</th>
-            <th title="value − null mean (z in the tooltip)">effect</th><th>verdict</th></tr></thead>
+            <th title="value − null mean (z in the tooltip)">Effect</th><th>Verdict</th></tr></thead>
           <tbody>
             {rows.map((r) => (
               <tr data-stat={r.key} class={verdictClass(r.verdict)}>
@@ -402,15 +467,15 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
                 )}
               </tr>
             ))}
-            {audit.final_score && <tr data-stat="final_score"><td>challenge final score</td><td class="mono">{fmtNum(audit.final_score.value)}</td><td class="mono">{fmtNum(audit.final_score.null)}</td><td colSpan={3} /></tr>}
+            {audit.final_score && <tr data-stat="final_score"><td>Challenge final score</td><td class="mono">{fmtNum(audit.final_score.value)}</td><td class="mono">{fmtNum(audit.final_score.null)}</td><td colSpan={3} /></tr>}
           </tbody>
         </table>
         {rel && (
-          <div ref={relRef} class="chart-box">
+          <div ref={relRef} class="chart-box" data-relearn>
             <div class="sub">Relearning attack: held-out forget accuracy while fine-tuning on part of D_f</div>
-            <Lines series={[{ key: "unlearned", label: `${method || "unlearned"}`, color: COLOR_A, values: rel.unlearned },
-              { key: "reference", label: "reference (θ_r)", color: COLOR_RETRAIN, values: rel.reference }]}
-              xs={rel.unlearned.map((_, i) => i)} width={relWidth} height={200} xLabel="fine-tuning step" yLabel="held-out forget acc." yDomain={[0, 1]} onTip={onTip} />
+            <Lines series={relSeries} xs={rel.unlearned.map((_, i) => i)} width={relWidth} height={200} xLabel="fine-tuning step"
+              yLabel="held-out forget acc." yDomain={[0, 1]} onTip={onTip} />
+            <Legend items={relSeries.map((x) => ({ label: x.label, color: x.color, shape: "line" as const }))} />
           </div>
         )}
       </div>

@@ -6,10 +6,11 @@ import { Empty, ErrorBox, Legend, Panel, Spinner, esc } from "../components/comm
 import { ScenarioPicker } from "../components/ScenarioPicker";
 import { paretoFront, TradeoffScatter, type TradeoffPoint } from "../charts/TradeoffScatter";
 import {
-  AVG_GAP_KEYS, COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, fmtHparams, fmtMetric, fmtValue, isReference, metricInfo, metricKeys,
+  AVG_GAP_KEYS, COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, fmtDate, fmtHparams, fmtMetric, fmtValue, isReference, metricInfo, metricKeys,
   runLabel,
 } from "../format";
 import { envDifferences, envGroups, envNotes, envSummary, envValue, type EnvGroup } from "../env";
+import { axisFor, axisTitle, defaultAxes, distanceKeys, type Axis } from "../tradeoffAxes";
 import type { Run } from "../types";
 
 type SortKey = "method" | "status" | "hparams" | `m:${string}`;
@@ -30,8 +31,8 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
   const [pin, setPin] = useState(true);
   const [confirm, setConfirm] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
-  const [xKey, setXKey] = useState("ua");
-  const [yKey, setYKey] = useState("ta");
+  // the axes picked on this scenario; another scenario starts from its own defaults
+  const [picked, setPicked] = useState<{ sid: string | null; x: string | null; y: string | null }>({ sid: null, x: null, y: null });
   const [sizeKey, setSizeKey] = useState("run_time_s");
   const [chartRef, chartWidth] = useWidth<HTMLDivElement>(640);
   const methodsInfo = useAsync(() => api.methods(), []);
@@ -48,12 +49,17 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
   const unusable = scenario?.request_usable === false || (runs ?? []).some((r) => r.request_usable === false);
   const gapKeys = useMemo(() => avgGapKeys(runs ?? []), [runs]);
 
-  useEffect(() => {
-    // default axes the scenario has: UA (or privacy) against TA (or RA)
-    if (keys.length && !keys.includes(xKey)) setXKey(keys.includes("privacy_score") ? "privacy_score" : keys[0]);
-    if (keys.length && !keys.includes(yKey)) setYKey(keys.includes("ra") ? "ra" : keys[0]);
-    // keys may now include metrics with no value at all: the defaults above stay on ones with values
-  }, [keys]);
+  const classwise = !!scenario?.forget_classes?.length;
+  const distances = useMemo(() => distanceKeys(runs ?? [], keys), [runs, keys]);
+  const axisKeys = [...distances, ...numericKeys];
+  const defaultXY = defaultAxes(keys, distances, classwise);
+  const mine = picked.sid === sid;
+  const xKey = mine && picked.x && axisKeys.includes(picked.x) ? picked.x : defaultXY.x;
+  const yKey = mine && picked.y && axisKeys.includes(picked.y) ? picked.y : defaultXY.y;
+  const setAxis = (which: "x" | "y", key: string) => setPicked({ sid, x: xKey, y: yKey, [which]: key });
+  const xAxis = useMemo(() => axisFor(xKey, runs ?? [], classwise), [xKey, runs, classwise]);
+  const yAxis = useMemo(() => axisFor(yKey, runs ?? [], classwise), [yKey, runs, classwise]);
+  const repeats = useMemo(() => repeatedRuns(runs ?? []), [runs]);
 
   const rows = useMemo(() => {
     let list = (runs ?? []).slice();
@@ -87,22 +93,21 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
   }, [runs]);
 
   const points = useMemo<TradeoffPoint[]>(() => {
-    const usable = (runs ?? []).filter((r) => r.status === "done" && r.metrics[xKey] != null && r.metrics[yKey] != null);
-    const xi = metricInfo(xKey);
-    const yi = metricInfo(yKey);
+    const usable = (runs ?? []).filter((r) => r.status === "done" && xAxis.value(r) != null && yAxis.value(r) != null);
     const candidates = usable.filter((r) => !isReference(r));
-    const front = new Set(paretoFront(candidates.map((r) => ({ x: r.metrics[xKey]!, y: r.metrics[yKey]! })),
-      xi.better === "lower" ? "lower" : "higher", yi.better === "lower" ? "lower" : "higher").map((i) => candidates[i].id));
+    const front = new Set(paretoFront(candidates.map((r) => ({ x: xAxis.value(r)!, y: yAxis.value(r)! })),
+      xAxis.direction, yAxis.direction).map((i) => candidates[i].id));
+    const shown = (axis: Axis, r: Run) => `${axis.label}: ${fmtAxisValue(axis, axis.value(r)!)}`;
     return usable.map((r) => ({
-      id: r.id, x: r.metrics[xKey]!, y: r.metrics[yKey]!,
+      id: r.id, x: xAxis.value(r)!, y: yAxis.value(r)!,
       size: sizeKey === "none" ? null : (sizeKey === "run_time_s" ? r.run_time_s ?? r.metrics.run_time_s : r.metrics[sizeKey]) ?? null,
       color: colors.get(r.method) ?? "#999", reference: isReference(r) ? (r.method as "original" | "retrain") : null,
       pareto: front.has(r.id),
-      tip: `<b>${esc(r.method)}</b> <span class="mono">${r.id}</span><br>${esc(fmtHparams(r.hparams)) || "defaults"}<br>`
-        + `${xi.label}: ${fmtMetric(xKey, r.metrics[xKey])} · ${yi.label}: ${fmtMetric(yKey, r.metrics[yKey])}<br>`
+      tip: `<b>${esc(r.method)}</b> <span class="mono">${r.id}</span>${repeats.has(r.id) ? ` · ${fmtDate(r.created)}` : ""}<br>${esc(fmtHparams(r.hparams)) || "defaults"}<br>`
+        + `${esc(shown(xAxis, r))} · ${esc(shown(yAxis, r))}<br>`
         + `time: ${fmtMetric("run_time_s", r.run_time_s)} s${front.has(r.id) ? "<br><b>on the Pareto front</b>" : ""}`,
     }));
-  }, [runs, xKey, yKey, sizeKey, colors]);
+  }, [runs, xAxis, yAxis, sizeKey, colors, repeats]);
 
   const pick = (id: string, which: "A" | "B") => navigate(null, { [which.toLowerCase()]: id, s: sid });
   const onSort = (key: SortKey) => setSort((s) => (s && s.key === key ? (s.dir === 1 ? { key, dir: -1 } : null) : { key, dir: key.startsWith("m:") && metricInfo(key.slice(2)).better === "lower" ? 1 : -1 }));
@@ -131,7 +136,6 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
   if (ctx.runsError) return <>{head}<ErrorBox message={ctx.runsError} onRetry={ctx.reloadRuns} /></>;
   if (!runs) return <>{head}<Spinner /></>;
 
-  const classwise = !!scenario?.forget_classes?.length;
   const notedKeys = keys.filter((k) => runs.some((r) => r.metrics[k] == null && r.metric_notes?.[k]));
   return (
     <>
@@ -171,13 +175,14 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
                         {k === "avg_gap" && gapKeys.label && <span class="th-sub" data-avg-gap-keys>{gapKeys.label}</span>}
                       </th>
                     ))}
-                    <th>Download · delete</th>
+                    <th class="actions">Download · delete</th>
                   </tr>
                 </thead>
                 <tbody>
                   {rows.length === 0 && <tr><td colSpan={keys.length + 5} class="none">No run matches the filter.</td></tr>}
                   {rows.map((r) => (
                     <tr key={r.id} data-run={r.id} data-method={r.method} data-env-differs={envDiff.has(r.id) ? "true" : undefined}
+                      data-repeat={repeats.has(r.id) ? `${repeats.get(r.id)!.k}/${repeats.get(r.id)!.n}` : undefined}
                       class={`${isReference(r) ? `ref ref-${r.method}` : ""}${r.id === a ? " is-a" : ""}${r.id === b ? " is-b" : ""}${envDiff.has(r.id) ? " env-differs" : ""}`}>
                       <td class="pick-col">
                         <button type="button" class={`pick pick-a${r.id === a ? " on" : ""}`} disabled={r.status !== "done"}
@@ -194,7 +199,7 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
                           title={`Computed in another environment than most runs of this scenario; differs in: ${envDiff.get(r.id)!.diff.join(", ")}`}>≠ env</span>}
                         {r.trained_environment && r.environment && <span class="tag warn env-mark" data-trained-elsewhere
                           title={`Weights trained in another environment (from the cache); differs in: ${envDifferences(r.trained_environment as Record<string, unknown>, r.environment as Record<string, unknown>).join(", ")}`}>trained elsewhere</span>}
-                        <div class="mono dim">{r.id}</div>
+                        <RunStamp run={r} repeat={repeats.get(r.id)} />
                       </td>
                       <td class="hparams" title={fmtHparams(r.hparams)}><Hparams h={r.hparams} defaults={isReference(r) ? undefined : defaults.get(r.method)} /></td>
                       <td><span class={`status s-${r.status}`} title={r.reason ?? ""}>{r.status}</span></td>
@@ -227,10 +232,14 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
         </Panel>
         <Panel title="Trade-off" id="tradeoff" help="Forgetting against utility; size by cost; the Pareto front of the methods is outlined"
           actions={<>
-            <label>x <select aria-label="x axis" value={xKey} onChange={(e) => setXKey((e.target as HTMLSelectElement).value)}>
-              {numericKeys.map((k) => <option value={k}>{axisOption(k, emptyKeys)}</option>)}</select></label>
-            <label>y <select aria-label="y axis" value={yKey} onChange={(e) => setYKey((e.target as HTMLSelectElement).value)}>
-              {numericKeys.map((k) => <option value={k}>{axisOption(k, emptyKeys)}</option>)}</select></label>
+            {(["x", "y"] as const).map((which) => (
+              <label>{which} <select aria-label={`${which} axis`} value={which === "x" ? xKey : yKey}
+                onChange={(e) => setAxis(which, (e.target as HTMLSelectElement).value)}>
+                {distances.length > 0 && <optgroup label="distance to θ_r (lower is better)">
+                  {distances.map((k) => <option value={k}>{axisFor(k, runs, classwise).label}</option>)}</optgroup>}
+                <optgroup label="values">{numericKeys.map((k) => <option value={k}>{axisOption(k, emptyKeys)}</option>)}</optgroup>
+              </select></label>
+            ))}
             <label>size <select aria-label="point size" value={sizeKey} onChange={(e) => setSizeKey((e.target as HTMLSelectElement).value)}>
               <option value="run_time_s">run time</option>
               {keys.includes("steps") && <option value="steps">steps</option>}
@@ -238,14 +247,14 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
               <option value="none">fixed</option></select></label>
           </>}>
           <div ref={chartRef} class="chart-box">
-            {points.length === 0 ? <Empty>No finished run has both {metricInfo(xKey).label} and {metricInfo(yKey).label}.{" "}
-              {[xKey, yKey].filter((k) => emptyKeys.has(k)).map((k) => {
+            {points.length === 0 ? <Empty>No finished run has both {xAxis.label} and {yAxis.label}.{" "}
+              {[xKey, yKey].map((k) => k.replace(/^d:/, "")).filter((k) => emptyKeys.has(k)).map((k) => {
                 const why = runs.find((r) => r.metric_notes?.[k])?.metric_notes?.[k];
                 return <span data-empty-axis={k}>{metricInfo(k).label} has no value in any run{why ? `: ${why}` : ""}. </span>;
               })}</Empty> : (
-              <TradeoffScatter points={points} width={chartWidth} xLabel={axisLabel(xKey)} yLabel={axisLabel(yKey)}
-                xFormat={(v) => fmtAxis(xKey, v)} yFormat={(v) => fmtAxis(yKey, v)}
-                xUnit={metricInfo(xKey).percent || xKey === "privacy_score"} yUnit={metricInfo(yKey).percent || yKey === "privacy_score"} a={a} b={b} onPick={pick} onTip={ctx.setTip} />
+              <TradeoffScatter points={points} width={chartWidth} xLabel={axisTitle(xAxis)} yLabel={axisTitle(yAxis)}
+                xFormat={(v) => fmtAxisValue(xAxis, v)} yFormat={(v) => fmtAxisValue(yAxis, v)}
+                xUnit={xAxis.percent || xKey === "privacy_score"} yUnit={yAxis.percent || yKey === "privacy_score"} a={a} b={b} onPick={pick} onTip={ctx.setTip} />
             )}
           </div>
           <Legend items={[
@@ -258,6 +267,18 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
         </Panel>
       </div>
     </>
+  );
+}
+
+/** The run's short id; where the same configuration ran more than once, also when it ran. */
+function RunStamp({ run, repeat }: { run: Run; repeat?: { k: number; n: number } }) {
+  return (
+    <div class="mono dim run-stamp" title={run.id}>
+      {run.id.slice(0, 8)}
+      {repeat && <><br /><time dateTime={new Date(run.created * 1000).toISOString()} data-run-date
+        title={`Run ${repeat.k} of ${repeat.n} with this method and these hyper-parameters, created ${fmtDate(run.created, true)}`}>
+        {fmtDate(run.created, true)}</time> <span class="tag" data-repeat-tag>{repeat.k} of {repeat.n}</span></>}
+    </div>
   );
 }
 
@@ -328,13 +349,25 @@ function EnvironmentBar({ groups }: { groups: EnvGroup[] }) {
   );
 }
 
-function axisLabel(k: string): string {
-  const m = metricInfo(k);
-  return `${m.label}${m.percent ? " (%)" : ""} ${m.better === "higher" ? "→ better" : m.better === "lower" ? "← better" : ""}`;
+function fmtAxisValue(a: Axis, v: number): string {
+  return a.percent ? String(Math.round(v * 1000) / 10) : String(+v.toPrecision(3));
 }
 
-function fmtAxis(k: string, v: number): string {
-  return metricInfo(k).percent ? String(Math.round(v * 1000) / 10) : String(+v.toPrecision(3));
+/** Runs of the same method with the same hyper-parameters, more than once in the scenario (rows the
+ * table would show alike):
+ * each one's position among them (by creation), so the table and tooltips can tell them apart. */
+export function repeatedRuns(runs: Run[]): Map<string, { k: number; n: number }> {
+  const groups = new Map<string, Run[]>();
+  for (const r of runs) {
+    const key = JSON.stringify([r.method, Object.entries(r.hparams).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))]);
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const out = new Map<string, { k: number; n: number }>();
+  for (const list of groups.values()) {
+    if (list.length < 2) continue;
+    list.slice().sort((p, q) => p.created - q.created).forEach((r, i) => out.set(r.id, { k: i + 1, n: list.length }));
+  }
+  return out;
 }
 
 function pickHint(a: string | null, b: string | null, sid: string | null) {
