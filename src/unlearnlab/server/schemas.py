@@ -173,7 +173,8 @@ class AuditRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"refs": 16, "against": "retrain"}]})
 
     refs: int = Field(16, ge=6, le=64, description="Members per ensemble (missing ones are trained, then cached).")
-    against: str = Field("retrain", description="retrain, or the id of another finished run of the scenario.")
+    against: str = Field("retrain", max_length=64,
+                         description="retrain, or the id of another finished run of the scenario.")
 
 
 class MethodConfig(BaseModel):
