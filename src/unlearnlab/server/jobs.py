@@ -1,10 +1,13 @@
 """Server-side jobs: validated plans, one worker thread that runs them in order, and their events.
 
 A job is a forget request plus the method configurations a grid expands to. `plan_job` validates
-all of it before anything is queued, without touching the global random generators: the worker
-thread may be training at that moment, and seeding or initialising a model from a request thread
-would change its run (LAF's VAE draws from the global generator for its whole fit). For the same
-reason no request handler may use the global generators while a job runs.
+what it can without building the data set (names, types, ranges, size caps) before anything is
+queued, without touching the global random generators: the worker thread may be training at that
+moment, and seeding or initialising a model from a request thread would change its run (LAF's VAE
+draws from the global generator for its whole fit). For the same reason no request handler may use
+the global generators while a job runs. The data set is built by the worker (`JobPlan.build`): a
+large one no longer holds a request thread, and what depends on the data (forget classes in range,
+a model that fits its shape) fails the job with one line.
 
 The worker calls the runner's `execute` once for θ_o and θ_r and then once per configuration
 (each method seeds itself, so the runs equal those of one `unlearnlab run`), which gives every
