@@ -155,8 +155,9 @@ def test_pick_a_and_b_renders_contrast(page, server, artifacts):
     page.wait_for_selector("table.runs[data-ready]")
     page.locator(f"tr[data-run='{a}'] button.pick-a").click()
     page.locator(f"tr[data-run='{b}'] button.pick-b").click()
-    assert "ft" in page.locator(".chip[data-pick=A]").inner_text()
-    assert "rl" in page.locator(".chip[data-pick=B]").inner_text()
+    # the chips re-render after the click's state change: wait for it rather than read the DOM at once
+    expect(page.locator(".chip[data-pick=A]")).to_contain_text("ft")
+    expect(page.locator(".chip[data-pick=B]")).to_contain_text("rl")
     page.locator("[data-tab=contrast]").click()
     page.wait_for_selector("[data-panel=per-class] rect.bar, .state.error", timeout=COMPARE_TIMEOUT_MS)
     error = page.locator(".state.error")
