@@ -33,13 +33,19 @@ def _open(store: str | os.PathLike | Store | None, create: bool = True) -> Store
     return store if isinstance(store, Store) else Store(store or default_store(), create=create)
 
 
-def run(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | ForgetRequest = "class:3",
+def run(dataset: str | Dataset = "digits", model: str | Any = "cnn", forget: str | ForgetRequest = "class:3",
         methods: Sequence[str] | None = None, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
         train: TrainConfig | Mapping[str, Any] | None = None, seed: int = 0, prune: float | None = None,
         retrain_seed: str = "independent", store: str | os.PathLike | Store | None = None,
         device: str | None = None, progress=None, cancel: threading.Event | None = None,
-        rerun: bool = False) -> Comparison:
+        rerun: bool = False, original: str | os.PathLike | None = None,
+        retrained: str | os.PathLike | None = None) -> Comparison:
     """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request.
+
+    `model`: a registered name, 'package.module:factory[,head=NAME]', an nn.Module (copied and
+    re-initialised for each model trained) or a callable returning one (docs/own_model.md).
+    `original` / `retrained`: a weights file (.safetensors or a PyTorch state dict) of an already trained
+    θ_o / θ_r, loaded instead of trained; its sha256 is part of the scenario.
 
     `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. `prune=S` prunes
     θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. `retrain_seed`:
@@ -53,7 +59,8 @@ def run(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | For
     unasked (servers, notebooks, test suites); any other value is a ProgressCallback
     (`unlearnlab.progress`; its optional `stage` and `close` are called too).
     """
-    scenario = prepare(dataset, model, forget, seed=seed, train=train, prune=prune, retrain_seed=retrain_seed)
+    scenario = prepare(dataset, model, forget, seed=seed, train=train, prune=prune, retrain_seed=retrain_seed,
+                       original=original, retrained=retrained)
     resolved = resolve_methods(methods, overrides)
     pick_device(device)  # validated before the store is opened
     st = _open(store)

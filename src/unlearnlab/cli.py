@@ -254,7 +254,8 @@ def demo(store: Optional[Path] = StoreOpt,
 def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_samples=N] | arrays:PATH.npz"
                                     "[,standardize=false][,test_size=F] (arrays standardises features on the "
                                     "training split unless standardize=false)"),
-        model: str = typer.Option("cnn", help="mlp | cnn | resnet18"),
+        model: str = typer.Option("cnn", help="A registered model (mlp | cnn | resnet18 | an unlearnlab.models "
+                                  "entry point) or package.module:factory[,head=NAME] (docs/own_model.md)."),
         forget: str = typer.Option("class:3", help="class:C[,C] | random:F | random:N | indices:PATH"),
         methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
@@ -266,7 +267,11 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
         device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
         method_file: list[Path] = typer.Option([], "--method-file", help="A .py file registering extra methods."),
-        rerun: bool = RerunOpt):
+        rerun: bool = RerunOpt,
+        original: Optional[Path] = typer.Option(None, "--original", help="An already trained θ_o (.safetensors "
+                                                "or a PyTorch state dict .pt/.pth), loaded instead of trained."),
+        retrained: Optional[Path] = typer.Option(None, "--retrained", help="An already trained θ_r, loaded "
+                                                 "instead of retrained (speed-ups are then not shown).")):
     """Run θ_o, θ_r and the chosen methods on one forget request; score, store and print them."""
     for path in method_file:
         load_method_file(path)
@@ -277,7 +282,7 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
     _check_json_path(json_path)
     result = api.run(dataset, model, forget, names, overrides=overrides, train=train, seed=seed, prune=prune,
                      retrain_seed=retrain_seed, store=store, device=device, progress=auto_progress(err),
-                     rerun=rerun)
+                     rerun=rerun, original=original, retrained=retrained)
     _print_comparison(result)
     _write_json(json_path, result.to_json())
     out.print(f"Store: {result.store}", highlight=False)

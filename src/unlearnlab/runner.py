@@ -13,9 +13,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from os import PathLike
 from typing import Any
 
 import numpy as np
@@ -24,11 +25,14 @@ from torch import nn
 
 from . import numerics
 from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget
+from .data.datasets import check_input_file
 from .errors import BadInput, Cancelled, CorruptArtifact, Diverged
 from .methods import METHODS, Method, UnlearningTask, build_method, method_names, run_method
 from .metrics import (EvalContext, ModelOutputs, avg_gap, avg_gap_keys, compute_metrics_with_notes,
                       model_chance_check, per_class_accuracy, speedup)
-from .models import create_model
+from .models import GivenWeights, ModelSource, check_fits, read_state_dict, resolve_model
+from .models.reference import architecture
+from .models.weights import MAX_WEIGHTS_BYTES
 from .store import Store
 from .training import (RunContext, TrainConfig, apply_masks, global_magnitude_masks, pick_device, predict_logits,
                        seed_everything, train_classifier)
@@ -66,6 +70,13 @@ class Scenario:
     #: `seed`); "shared": θ_r reuses θ_o's, which makes θ_o-derived models look closer to θ_r than
     #: a real retraining would (the single-run privacy score notably).
     retrain_seed: str = "independent"
+    #: How models are built (registered name, reference, in-memory module); resolved from `model` when None.
+    source: ModelSource | None = None
+    #: Hash of the model's parameter names, shapes and dtypes; recorded for models that are not built in.
+    architecture: str | None = None
+    #: θ_o / θ_r given as weights files instead of trained here (`--original`, `--retrained`).
+    original: GivenWeights | None = None
+    retrained: GivenWeights | None = None
 
     @cached_property
     def retain_idx(self) -> np.ndarray:
@@ -78,7 +89,7 @@ class Scenario:
     def spec(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset.describe(),
-            "model": {"name": self.model, "kwargs": self.model_kwargs},
+            "model": self.model_source.spec(self.model_kwargs, self.architecture),
             "forget": self.forget.spec(),
             "forget_size": int(len(self.forget_idx)),
             "forget_classes": list(self.forget_classes) if self.forget_classes else None,
@@ -87,6 +98,8 @@ class Scenario:
             "train": self.train.to_dict(),
             "prune": self.prune,
             "retrain_seed": self.retrain_seed,
+            # Only when given, so the specs (and ids) of scenarios that train both stay as they were.
+            **{kind: w.spec() for kind, w in (("original", self.original), ("retrained", self.retrained)) if w},
         }
 
     def seed_of(self, kind: str) -> int:
@@ -99,15 +112,51 @@ class Scenario:
     def id(self) -> str:
         return _digest(self.spec())[:16]
 
+    @property
+    def model_source(self) -> ModelSource:
+        if self.source is None:
+            self.source = resolve_model(self.model)
+        return self.source
+
+    def given(self, kind: str) -> GivenWeights | None:
+        """The weights given for θ_o ("original") or θ_r ("retrain"), or None when trained here."""
+        return self.original if kind == "original" else self.retrained if kind == GOLD else None
+
     def make_model(self) -> nn.Module:
-        return create_model(self.model, self.dataset.input_shape, self.dataset.num_classes, **self.model_kwargs)
+        """A freshly initialised model (from the global torch generator: seed first)."""
+        return self.model_source.build(self.dataset.input_shape, self.dataset.num_classes, self.model_kwargs)
 
 
-def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str | ForgetRequest = "class:3",
-            seed: int = 0, train: TrainConfig | Mapping[str, Any] | None = None,
+#: What `--original` / `--retrained` (`original=` / `retrained=`) may be.
+WeightsArg = str | PathLike | GivenWeights | None
+
+
+def _given(arg: WeightsArg, kind: str) -> GivenWeights | None:
+    """Read (and hash) a weights file; a GivenWeights (a stored scenario's record) is taken as it is."""
+    if arg is None or isinstance(arg, GivenWeights):
+        return arg
+    path = str(arg)
+    where = f"{kind} weights {path!r}"
+    check_input_file(path, where, "give a .safetensors file or a PyTorch state dict (.pt, .pth)", MAX_WEIGHTS_BYTES)
+    return read_state_dict(path, where)
+
+
+def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable[..., nn.Module] = "cnn",
+            forget: str | ForgetRequest = "class:3", seed: int = 0, train: TrainConfig | Mapping[str, Any] | None = None,
             model_kwargs: Mapping[str, Any] | None = None, prune: float | None = None,
-            retrain_seed: str = "independent") -> Scenario:
-    """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing."""
+            retrain_seed: str = "independent", original: WeightsArg = None, retrained: WeightsArg = None) -> Scenario:
+    """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing.
+
+    `model`: a registered name, 'package.module:factory[,head=NAME]', an nn.Module or a callable returning
+    one (docs/own_model.md). `original` / `retrained`: a weights file (.safetensors, or a PyTorch state dict)
+    holding an already trained θ_o / θ_r, which is then loaded instead of trained; it must fit the model."""
+    source = resolve_model(model)  # before the data: a reference that does not import fails at once
+    if prune is not None and (original is not None or retrained is not None):
+        raise BadInput("--prune retrains θ_o and θ_r under the pruning mask, so it cannot be combined with given "
+                       "weights (--original / --retrained); prune the model before saving its weights")
+    if retrain_seed == "shared" and original is not None:
+        raise BadInput("--retrain-seed shared gives θ_r θ_o's initialisation, which a given θ_o (--original) does "
+                       "not have here; use --retrain-seed independent")
     if isinstance(dataset, str):
         name, params = parse_dataset_spec(dataset)
         dataset = load_dataset(name, seed=seed, **params)
@@ -122,10 +171,17 @@ def prepare(dataset: str | Dataset = "digits", model: str = "cnn", forget: str |
     if prune is not None:
         check_range("prune", prune, 0.0, 1.0, closed="neither")
     check_choice("retrain_seed", retrain_seed, RETRAIN_SEEDS)
-    scenario = Scenario(dataset, model, request, idx, int(seed), train, dict(model_kwargs or {}),
-                        None if prune is None else float(prune), retrain_seed)
+    scenario = Scenario(dataset, source.name, request, idx, int(seed), train, dict(model_kwargs or {}),
+                        None if prune is None else float(prune), retrain_seed, source)
     seed_everything(seed)
-    scenario.make_model()  # fails early (BadInput) if the model does not fit the data
+    built = scenario.make_model()  # fails early (BadInput) if the model does not fit the data
+    if source.source != "registered":
+        scenario.architecture = architecture(built)
+    for kind, arg in (("original", original), ("retrained", retrained)):
+        weights = _given(arg, kind)
+        if weights is not None and weights.state is not None:
+            check_fits(built, weights.state, f"{kind} weights {weights.path!r}", source.name)
+        setattr(scenario, kind, weights)
     return scenario
 
 
@@ -144,13 +200,24 @@ def load_stored_dataset(spec: Mapping[str, Any]) -> Dataset:
 
 
 def load_scenario(spec: Mapping[str, Any]) -> Scenario:
-    """Rebuild a stored scenario (`Store.scenario(id)`) and check that its data did not change."""
+    """Rebuild a stored scenario (`Store.scenario(id)`) and check that its data and model did not change.
+
+    A model given by reference is imported again (BadInput, one line, where it cannot be); an in-memory
+    model cannot be rebuilt (BadInput); given weights files are not read again (the runs' weights are stored)."""
+    model = spec["model"]
+    if model.get("source") == "in memory":
+        raise BadInput(f"scenario {spec.get('id', '?')!r} was run with an in-memory model ({model['name']}), which "
+                       "cannot be rebuilt by name; its runs' weights still load with Store.load_weights(run_id)")
     dataset = load_stored_dataset(spec)
-    scenario = prepare(dataset, spec["model"]["name"], spec["forget"], seed=spec["seed"], train=spec["train"],
-                       model_kwargs=spec["model"]["kwargs"], prune=spec.get("prune"),
-                       retrain_seed=spec.get("retrain_seed", "shared"))
+    given = {kind: GivenWeights(spec[kind]["sha256"]) for kind in ("original", "retrained") if spec.get(kind)}
+    scenario = prepare(dataset, model["name"], spec["forget"], seed=spec["seed"], train=spec["train"],
+                       model_kwargs=model["kwargs"], prune=spec.get("prune"),
+                       retrain_seed=spec.get("retrain_seed", "shared"), **given)
     if scenario.spec()["forget_indices_sha256"] != spec["forget_indices_sha256"]:
         raise BadInput(f"forget request {spec['forget']!r} no longer selects the stored indices; its file changed")
+    if _normalised(scenario.spec()["model"]) != _normalised(model):
+        raise BadInput(f"model {model['name']!r} no longer builds the stored architecture (its code changed); "
+                       "install the version the scenario was run with")
     return scenario
 
 
@@ -340,9 +407,16 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
                    "numerics": numerics.identity(env)}
         if kind == GOLD:
             key_src["forget"] = scenario.spec()["forget_indices_sha256"]
+        if scenario.architecture:  # a model by reference whose code changed is another model
+            key_src["architecture"] = scenario.architecture
         key = _digest(key_src)
         seed_everything(scenario.seed_of(kind))
         model = scenario.make_model().to(dev)
+        given = scenario.given(kind)
+        if given is not None:  # trained elsewhere: loaded, not trained (so it has no time, steps or cache entry)
+            model.load_state_dict(given.state)
+            return model, {"seconds": None, "steps": 0, "samples": 0, "environment": None,
+                           "given": {"path": given.path, "sha256": given.sha256}}
         # Other scenarios share this θ_o (same data, another forget set): one process trains it.
         with store.lock(f"model-{key[:32]}", cancel=cancel, on_wait=waiting(f"training {kind}")):
             hit = store.cache_get(key)
@@ -390,6 +464,13 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
                 evaluator.reference = out
             metrics, details = evaluator.score(out, meta["seconds"], retrain_s)
             details.update(environment=env, seed=scenario.seed_of(method))
+            if meta.get("given"):
+                theta = "θ_o" if method == "original" else "θ_r"
+                details["given"] = meta["given"]
+                details.setdefault("metric_notes", {})["run_time_s"] = (
+                    f"not applicable: {theta} was given ({scenario.given(method).describe()}), not trained here")
+            if method == GOLD:
+                given_retrain_note(details)
             if meta.get("environment") not in (None, env):  # weights trained elsewhere (cache)
                 details["trained_environment"] = meta["environment"]
             if method == GOLD:
@@ -406,6 +487,18 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
             store.fail_run(run_id, "cancelled", INTERRUPTED)
             raise
         return RunResult(method, hparams, "done", metrics, run_id, cached=meta.get("cached", False), details=details)
+
+    def hparams_of(kind: str) -> dict:
+        """θ_o's and θ_r's recorded configuration: the recipe, or the hash of the weights given instead."""
+        given = scenario.given(kind)
+        return {"weights": "given", "sha256": given.sha256} if given else train_hp
+
+    def given_retrain_note(details: dict) -> None:
+        """A given θ_r has no retraining time, so no run has a speed-up against it: said, not printed."""
+        if scenario.retrained is not None:
+            details.setdefault("metric_notes", {})["speedup_vs_retrain"] = (
+                f"not meaningful: θ_r was given ({scenario.retrained.describe()}), not trained here, so there is no "
+                "retraining time to compare with")
 
     def reference_model(kind: str, xs: torch.Tensor, ys: torch.Tensor, prune=None) -> tuple[nn.Module, dict]:
         """θ_o or θ_r; without them nothing can be scored, so their failure ends the request."""
@@ -454,10 +547,10 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
                     f"{r_check.describe()}), so nothing can be scored against it; change the seed or "
                     "train.epochs / train.lr")
         # θ_r first: every other run is scored against it.
-        gold = record(GOLD, train_hp, retrained, r_meta, retrain_s)
+        gold = record(GOLD, hparams_of(GOLD), retrained, r_meta, retrain_s)
         if gold.status != "done":
             raise Diverged(f"the retrained model's outputs are not usable: {gold.reason}")
-        results = [record("original", train_hp, original, o_meta, None), gold]
+        results = [record("original", hparams_of("original"), original, o_meta, None), gold]
         results[0].metrics["speedup_vs_retrain"] = None
         for reference in (original, retrained):  # read-only for every method (teachers, oracles)
             reference.eval().requires_grad_(False)
@@ -480,6 +573,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
             out = evaluator.outputs(res.model)
             metrics, details = evaluator.score(out, res.seconds, retrain_s)
             details["environment"] = env
+            given_retrain_note(details)
             metrics.update(steps=res.steps, samples=res.samples)
             store.finish_run(run_id, metrics=metrics, run_time_s=res.seconds, steps=res.steps, samples=res.samples,
                              details=details, weights=res.model.state_dict(), outputs=evaluator.arrays(out))

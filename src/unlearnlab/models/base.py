@@ -39,5 +39,8 @@ class Classifier(nn.Module):
 
 
 def create_model(name: str, input_shape: tuple[int, ...], num_classes: int, **kwargs) -> Classifier:
-    """Build a registered model for inputs of `input_shape` (without the batch dim)."""
-    return MODELS.get(name)(tuple(input_shape), int(num_classes), **kwargs)
+    """Build a model for inputs of `input_shape` (without the batch dim): a registered name (entry points of
+    `unlearnlab.models` included) or 'package.module:factory[,head=NAME]' (models/reference.py)."""
+    from .reference import resolve_model  # it imports this module
+
+    return resolve_model(name).build(tuple(input_shape), int(num_classes), kwargs)
