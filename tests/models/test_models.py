@@ -8,7 +8,8 @@ import torch
 from unlearnlab.errors import BadInput
 from unlearnlab.models import MODELS, Classifier, create_model
 
-SHAPES = {"mlp": [(1, 8, 8), (40,), (3, 5)], "cnn": [(1, 8, 8), (1, 40), (3, 16, 16)], "resnet18": [(3, 32, 32), (1, 8, 8)]}
+SHAPES = {"mlp": [(1, 8, 8), (40,), (3, 5)], "cnn": [(1, 8, 8), (1, 40), (3, 16, 16)], "resnet18": [(3, 32, 32), (1, 8, 8)],
+          "fastnet": [(3, 32, 32), (1, 16, 16)]}
 
 
 @pytest.mark.parametrize("name", MODELS.names())

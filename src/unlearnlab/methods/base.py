@@ -21,7 +21,8 @@ from torch import nn
 
 from ..errors import BadInput
 from ..registry import Registry
-from ..training import FitResult, RunContext, TensorBatches, TrainConfig, apply_masks, fit, seed_everything
+from ..training import (FitResult, RunContext, TensorBatches, TrainConfig, apply_masks, augmentation_for, fit,
+                        seed_everything)
 from ..validation import coerce
 
 METHODS: Registry[type[Method]] = Registry("method")
@@ -118,9 +119,12 @@ class UnlearningTask:
         return self._take(self.retain_idx)
 
     def batches(self, *tensors: torch.Tensor, batch_size: int, shuffle: bool = True, stream: int = 0) -> TensorBatches:
-        """Seeded batches; `stream` keeps the shuffles of different loaders independent."""
+        """Seeded batches; `stream` keeps the shuffles of different loaders independent. Image batches paired
+        with labels or flags get the recipe's augmentation (train.augment), as the papers' loaders do
+        (`training.augmentation_for`)."""
         return TensorBatches(*tensors, batch_size=batch_size, shuffle=shuffle,
-                             generator=self.ctx.generator(100 + stream))
+                             generator=self.ctx.generator(100 + stream),
+                             augment=augmentation_for(self.train_config, *tensors))
 
     def forget_loader(self, batch_size: int, shuffle: bool = True, labels: bool = True) -> TensorBatches:
         """Batches of (x, y) from D_f; `labels=False` yields (x,) only, for label-free methods."""

@@ -7,12 +7,18 @@ from collections.abc import Iterator
 
 import torch
 
+from .augment import Augment
 
 class TensorBatches:
-    """Seeded shuffled batches over tensors that share their first dimension; re-shuffled each pass."""
+    """Seeded shuffled batches over tensors that share their first dimension; re-shuffled each pass.
+
+    `augment(x, generator)` (see `training.augment`), when given, is applied to the first tensor of every batch
+    with draws from `generator`, after that pass's shuffle draw: the same seed gives the same batches.
+    """
 
     def __init__(self, *tensors: torch.Tensor, batch_size: int, shuffle: bool = True,
-                 generator: torch.Generator | None = None, drop_last: bool = False):
+                 generator: torch.Generator | None = None, drop_last: bool = False,
+                 augment: Augment | None = None):
         if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
             raise ValueError("TensorBatches needs tensors of one length")
         self.tensors = tensors
@@ -20,6 +26,7 @@ class TensorBatches:
         self.shuffle = shuffle
         self.generator = generator
         self.drop_last = drop_last
+        self.augment = augment
 
     @property
     def num_samples(self) -> int:
@@ -40,9 +47,12 @@ class TensorBatches:
         for i in range(len(self)):
             if self.shuffle:
                 idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-                yield tuple(t.index_select(0, idx) for t in self.tensors)
+                batch = tuple(t.index_select(0, idx) for t in self.tensors)
             else:
-                yield tuple(t[i * self.batch_size:(i + 1) * self.batch_size] for t in self.tensors)
+                batch = tuple(t[i * self.batch_size:(i + 1) * self.batch_size] for t in self.tensors)
+            if self.augment is not None:
+                batch = (self.augment(batch[0], self.generator), *batch[1:])
+            yield batch
 
 
 class Cycled:

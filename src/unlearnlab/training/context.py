@@ -79,6 +79,13 @@ class RunContext:
     def use_amp(self) -> bool:
         return self.amp and self.device.type == "cuda"
 
+    @property
+    def amp_dtype(self) -> torch.dtype:
+        """bfloat16 where the GPU has it (Ampere and later: no loss scaling needed), float16 elsewhere."""
+        if self.device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float16
+
     def check_cancelled(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("cancelled by request")

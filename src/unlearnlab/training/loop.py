@@ -1,8 +1,9 @@
 """The one training loop every model and method runs through.
 
 A caller supplies only what differs: batches, a loss `loss_fn(model, batch) -> tensor`, the
-optimiser and optional hooks. The loop owns devices, AMP, cancellation, NaN detection, progress
-and cost counting (after Lightning's split between the loop and the module).
+optimiser and optional hooks. The loop owns devices, AMP (bfloat16 autocast on GPUs that have it,
+float16 with loss scaling on older ones), cancellation, NaN detection, progress and cost counting
+(after Lightning's split between the loop and the module).
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def fit(
     n_batches = len(batches)  # type: ignore[arg-type]
     total = n_batches * epochs if max_steps is None else min(max_steps, n_batches * epochs)
     amp = ctx.use_amp
-    scaler = torch.amp.GradScaler("cuda") if amp else None
+    amp_dtype = ctx.amp_dtype if amp else None
+    # Loss scaling guards float16's narrow range; bfloat16 has float32's and needs none.
+    scaler = torch.amp.GradScaler("cuda") if amp and amp_dtype == torch.float16 else None
     # Reading the loss back forces a device sync; on CUDA accumulate on the device and look every few steps.
     sync_every = 1 if device.type == "cpu" else 25
     # Batches that pair two sets (Cycled) know how many samples one of their batches holds.
@@ -75,7 +78,7 @@ def fit(
                 if batch[0].device != device:
                     batch = tuple(t.to(device, non_blocking=True) for t in batch)
                 if amp:
-                    with torch.autocast(device.type):
+                    with torch.autocast(device.type, dtype=amp_dtype):
                         loss = loss_fn(model, batch)
                 else:
                     loss = loss_fn(model, batch)
