@@ -45,6 +45,13 @@ class Dataset:
     params: dict[str, Any] = field(default_factory=dict)
     groups_train: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
+    #: Fine labels under the classes (cifar20: CIFAR-100's 100 classes under its 20 super-classes),
+    #: per training and test sample, and their names; what `subclass:` forget requests select by.
+    fine_train: np.ndarray | None = None
+    fine_test: np.ndarray | None = None
+    fine_names: tuple[str, ...] = ()
+    #: Facts about the data that are not loader parameters (normalisation constants, source); recorded.
+    info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Normalise once here so every consumer can rely on dtype and layout.
@@ -75,18 +82,36 @@ class Dataset:
             )
         if self.groups_train is not None:
             set_("groups_train", _groups(self.groups_train, len(self.x_train), f"dataset {self.name!r}"))
+        self._check_fine(set_)
         names = tuple(str(c) for c in self.class_names) or tuple(str(i) for i in range(k))
         if len(names) != k:
             raise BadInput(
                 f"dataset {self.name!r}: {len(names)} class_names given; there must be num_classes={k}"
             )
         set_("class_names", names)
-        try:
-            json.dumps(self.params)
-        except (TypeError, ValueError):
-            raise BadInput(
-                f"dataset {self.name!r}: params={self.params!r} is not JSON-serialisable"
-            ) from None
+        for what in ("params", "info"):
+            try:
+                json.dumps(getattr(self, what))
+            except (TypeError, ValueError):
+                raise BadInput(
+                    f"dataset {self.name!r}: {what}={getattr(self, what)!r} is not JSON-serialisable"
+                ) from None
+
+    def _check_fine(self, set_: Callable[[str, Any], None]) -> None:
+        given = [self.fine_train is not None, self.fine_test is not None, bool(self.fine_names)]
+        if not any(given):
+            return
+        if not all(given):
+            raise BadInput(f"dataset {self.name!r}: fine_train, fine_test and fine_names go together; "
+                           "give all three or none")
+        names = tuple(str(n) for n in self.fine_names)
+        set_("fine_names", names)
+        for part in ("train", "test"):
+            fine = _int_labels(getattr(self, f"fine_{part}"), f"fine_{part}", self.name, len(names))
+            if len(fine) != len(getattr(self, f"y_{part}")):
+                raise BadInput(f"dataset {self.name!r}: fine_{part} has {len(fine)} labels for "
+                               f"{len(getattr(self, f'y_{part}'))} samples; there must be one per sample")
+            set_(f"fine_{part}", fine)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -102,17 +127,24 @@ class Dataset:
 
     @cached_property
     def fingerprint(self) -> str:
-        """sha256 of the content (not of `params`): equal data gives an equal fingerprint."""
+        """sha256 of the content (not of `params` or `info`): equal data gives an equal fingerprint.
+
+        The arrays are hashed in place (no copy: CIFAR-10's are 720 MB); fine labels count only where
+        a data set has them, so the fingerprints of data sets without them did not change."""
         h = hashlib.sha256()
         h.update(json.dumps([self.name, self.num_classes, list(self.class_names)]).encode() + b"\n")
-        for key in ("x_train", "y_train", "x_test", "y_test", "groups_train"):
+        keys = ["x_train", "y_train", "x_test", "y_test", "groups_train"]
+        if self.fine_train is not None:
+            h.update(json.dumps(list(self.fine_names)).encode() + b"\n")
+            keys += ["fine_train", "fine_test"]
+        for key in keys:
             a = getattr(self, key)
             if a is None:
                 h.update(f"{key}|none\n".encode())
                 continue
             # Length-prefixed header so no two layouts can produce the same byte stream.
             h.update(f"{key}|{a.dtype.str}|{a.shape}|{a.nbytes}\n".encode())
-            h.update(np.ascontiguousarray(a).tobytes())
+            h.update(_bytes_view(a))
         return h.hexdigest()
 
     def describe(self) -> dict[str, Any]:
@@ -125,7 +157,19 @@ class Dataset:
             "num_classes": self.num_classes,
             "input_shape": list(self.input_shape),
             "fingerprint": self.fingerprint,
+            # only where present, so that the records (and scenario ids) of other data sets are unchanged
+            **({"num_fine_classes": len(self.fine_names)} if self.fine_names else {}),
+            **({"info": dict(self.info)} if self.info else {}),
         }
+
+
+def _bytes_view(a: np.ndarray) -> memoryview:
+    """The array's bytes as hashlib reads them, without the copy `tobytes()` makes (same bytes).
+    String arrays (groups) have no buffer numpy exports as bytes; they are small, so they are copied."""
+    a = np.ascontiguousarray(a)
+    if a.dtype.kind in "US" or a.ndim == 0:
+        return memoryview(a.tobytes())
+    return memoryview(a.reshape(-1).view(np.uint8))
 
 
 def _float_inputs(x: Any, what: str, name: str) -> np.ndarray:
@@ -206,10 +250,16 @@ def _split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.n
     return np.asarray(train, dtype=np.int64), np.asarray(test, dtype=np.int64)
 
 
-def load_dataset(name: str, seed: int = 0, **params: Any) -> Dataset:
-    """Build the registered dataset `name`; unknown or missing parameters raise BadInput."""
+def load_dataset(name: str, seed: int = 0, *, data_root: str | os.PathLike[str] | None = None,
+                 **params: Any) -> Dataset:
+    """Build the registered dataset `name`; unknown or missing parameters raise BadInput.
+
+    `data_root` (see `data.roots`) reaches the loaders that read one (the standard data sets) and is
+    ignored by the others, like `$UNLEARNLAB_DATA`."""
     loader = DATASETS.get(name)
     sig = inspect.signature(loader)
+    if data_root is not None and "data_root" in sig.parameters:
+        params["data_root"] = data_root
     takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
     allowed = [p for p, v in sig.parameters.items() if v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
     if not takes_any:
@@ -222,6 +272,17 @@ def load_dataset(name: str, seed: int = 0, **params: Any) -> Dataset:
         if key != "seed" and key not in params and sig.parameters[key].default is inspect.Parameter.empty:
             raise BadInput(f"dataset {name!r} needs parameter {key!r}; allowed: {', '.join(allowed)}")
     return loader(seed=seed, **params)
+
+
+def load_from_spec(spec: str, seed: int = 0, data_root: str | os.PathLike[str] | None = None) -> Dataset:
+    """`load_dataset` of a CLI spec (`parse_dataset_spec`), with the data root in force, if one is given."""
+    name, params = parse_dataset_spec(spec)
+    if data_root is not None and "data_root" in params:
+        raise BadInput(f"dataset spec {spec!r} names a data root and so does --data-root "
+                       f"({os.fspath(data_root)!r}); give it once")
+    if data_root is not None:
+        params["data_root"] = data_root
+    return load_dataset(name, seed=seed, **params)
 
 
 _INT = re.compile(r"[+-]?\d+")

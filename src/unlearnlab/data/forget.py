@@ -1,7 +1,9 @@
-"""Forget requests: which training samples to unlearn, parsed from `class:..`, `random:..` or `indices:..`."""
+"""Forget requests: which training samples to unlearn, parsed from `class:..`, `random:..`, `indices:..`
+or `subclass:..` (one fine class inside its super-class, on a data set with fine labels such as cifar20)."""
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 import os
@@ -18,9 +20,10 @@ from .datasets import Dataset, check_input_file
 #: Largest forget-indices file read (a text file of 100 million indices is about 1 GB).
 MAX_INDICES_BYTES = 1024**3
 
-ForgetKind = Literal["class", "random", "indices"]
-KINDS: tuple[str, ...] = ("class", "random", "indices")
-_FORMS = "allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH"
+ForgetKind = Literal["class", "random", "indices", "subclass"]
+KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass")
+_FORMS = ("allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH, "
+          "subclass:FINE[,FINE...] (fine class index or name, e.g. cifar20's rocket)")
 _INT = re.compile(r"[+-]?\d+")
 
 
@@ -42,15 +45,21 @@ class ForgetRequest:
     fraction: float | None = None
     count: int | None = None
     path: str | None = None
+    #: Fine classes (`subclass:`), as given: an index ("69") or a name ("rocket"), resolved per data set.
+    subclasses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise BadInput(f"unknown forget kind {self.kind!r}; {_FORMS}")
         object.__setattr__(self, "classes", tuple(_as_int("forget class", c, 0) for c in self.classes))
+        object.__setattr__(self, "subclasses", tuple(_fine_token(t) for t in self.subclasses))
         given = {"classes": bool(self.classes), "fraction": self.fraction is not None,
-                 "count": self.count is not None, "path": self.path is not None}
+                 "count": self.count is not None, "path": self.path is not None,
+                 "subclasses": bool(self.subclasses)}
         if self.kind == "class":
             needed: tuple[str, ...] = ("classes",)
+        elif self.kind == "subclass":
+            needed = ("subclasses",)
         elif self.kind == "indices":
             needed = ("path",)
         else:
@@ -63,6 +72,9 @@ class ForgetRequest:
         if len(set(self.classes)) != len(self.classes):
             dup = next(c for c in self.classes if self.classes.count(c) > 1)
             raise BadInput(f"forget class {dup} is repeated in {self.spec()!r}; give each class once")
+        if len(set(self.subclasses)) != len(self.subclasses):
+            dup_fine = next(c for c in self.subclasses if self.subclasses.count(c) > 1)
+            raise BadInput(f"fine class {dup_fine!r} is repeated in {self.spec()!r}; give each fine class once")
         if self.fraction is not None:
             f = self.fraction
             if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f < 1.0:
@@ -83,12 +95,15 @@ class ForgetRequest:
             return "class:" + ",".join(str(c) for c in self.classes)
         if self.kind == "indices":
             return f"indices:{self.path}"
+        if self.kind == "subclass":
+            return "subclass:" + ",".join(self.subclasses)
         # repr of a float is the shortest string that reads back to the same float.
         return f"random:{self.fraction!r}" if self.fraction is not None else f"random:{self.count}"
 
 
 def parse_forget(spec: str) -> ForgetRequest:
-    """`class:3`, `class:1,7`, `random:0.1`, `random:10%`, `random:200`, `indices:forget.txt`."""
+    """`class:3`, `class:1,7`, `random:0.1`, `random:10%`, `random:200`, `indices:forget.txt`,
+    `subclass:rocket`, `subclass:69,baby`."""
     kind, sep, arg = spec.strip().partition(":")
     kind, arg = kind.strip(), arg.strip()
     if not sep:
@@ -99,6 +114,8 @@ def parse_forget(spec: str) -> ForgetRequest:
         raise BadInput(f"forget spec {spec!r} has nothing after ':'; {_FORMS}")
     if kind == "indices":
         return ForgetRequest("indices", path=arg)
+    if kind == "subclass":
+        return ForgetRequest("subclass", subclasses=tuple(part.strip() for part in arg.split(",")))
     if kind == "class":
         classes = []
         for part in arg.split(","):
@@ -117,6 +134,45 @@ def parse_forget(spec: str) -> ForgetRequest:
     if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
         raise BadInput(f"forget fraction {arg!r} is not allowed; it must be in (0, 1) or (0%, 100%)")
     return ForgetRequest("random", fraction=fraction)
+
+
+def _fine_token(token: object) -> str:
+    """A fine class as written: an index (canonical decimal) or a name; no ',' (the spec's separator)."""
+    if isinstance(token, numbers.Integral) and not isinstance(token, bool):
+        token = str(int(token))
+    if not isinstance(token, str) or not token.strip() or "," in token:
+        raise BadInput(f"fine class {token!r} is not allowed; give a fine class index or name, e.g. 69 or rocket")
+    token = token.strip()
+    return str(int(token)) if _INT.fullmatch(token) else token
+
+
+def _fine_classes(request: ForgetRequest, dataset: Dataset) -> list[int]:
+    """The fine label of each `subclass:` token on `dataset`; BadInput if it has no fine labels."""
+    if dataset.fine_train is None:
+        raise BadInput(f"forget {request.spec()!r} needs a data set with fine labels (cifar20); "
+                       f"dataset {dataset.name!r} has none: use class:C, random:F or indices:PATH there")
+    names = dataset.fine_names
+    ids: list[int] = []
+    for token in request.subclasses:
+        if _INT.fullmatch(token):
+            fine = int(token)
+            if not 0 <= fine < len(names):
+                raise BadInput(f"fine class {fine} is out of range on {dataset.name!r}; it must be in "
+                               f"[0, {len(names) - 1}] or a name such as {names[0]!r}")
+        elif token in names:
+            fine = names.index(token)
+        else:
+            near = difflib.get_close_matches(token, names, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise BadInput(f"fine class {token!r} is not one of {dataset.name!r}'s{hint}; allowed: an index "
+                           f"in [0, {len(names) - 1}] or a name: {', '.join(names)}")
+        if fine in ids:
+            raise BadInput(f"fine class {names[fine]!r} is named twice in {request.spec()!r}; give it once")
+        if not np.any(dataset.fine_train == fine):
+            raise BadInput(f"fine class {names[fine]!r} has no training samples in {dataset.name!r}; "
+                           "choose one that does")
+        ids.append(fine)
+    return ids
 
 
 def read_indices(path: str) -> np.ndarray:
@@ -168,6 +224,9 @@ def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0) -> np
             raise BadInput(f"forget {request.spec()!r} leaves {left} in the retain set of {dataset.name!r}; "
                            f"a class request must leave at least 2 classes to learn: {hint}")
         idx = np.flatnonzero(np.isin(dataset.y_train, request.classes))
+    elif request.kind == "subclass":
+        fine = _fine_classes(request, dataset)
+        idx = np.flatnonzero(np.isin(dataset.fine_train, fine))
     elif request.kind == "random":
         check_int("seed", seed, 0)
         if request.count is not None:
