@@ -267,3 +267,29 @@ def test_real_process_refuses_a_reference_that_does_not_import(tmp_path):
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "model reference 'no_such_pkg_xyz:net' does not import" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_server_answers_a_reference_it_cannot_import_with_one_line(data, tmp_path, monkeypatch):
+    """The model's package was importable when the runs were made, not where the server runs."""
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from unlearnlab.server import create_app
+
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "gone_models_xyz.py").write_text("from torch import nn\n\ndef net(num_classes):\n"
+                                            "    return nn.Sequential(nn.Flatten(), nn.Linear(16, num_classes))\n")
+    monkeypatch.syspath_prepend(str(pkg))
+    result = ul.run(data, "gone_models_xyz:net", "class:1", ["ft"], train=FAST, store=tmp_path / "store")
+    (pkg / "gone_models_xyz.py").unlink()
+    monkeypatch.delitem(sys.modules, "gone_models_xyz")
+    sys.path.remove(str(pkg))
+    with TestClient(create_app(tmp_path / "store")) as client:
+        answer = client.get("/api/compare", params={"a": result.run("ft").run_id, "b": result.run("retrain").run_id,
+                                                    "n_per_class": 5})
+    assert answer.status_code == 422, answer.text
+    detail = json.dumps(answer.json())
+    assert "model reference 'gone_models_xyz:net' does not import: ModuleNotFoundError" in detail
+    assert "\\n" not in detail

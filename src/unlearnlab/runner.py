@@ -414,6 +414,9 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
         model = scenario.make_model().to(dev)
         given = scenario.given(kind)
         if given is not None:  # trained elsewhere: loaded, not trained (so it has no time, steps or cache entry)
+            if given.state is None:  # a stored scenario's record: the hash without the tensors
+                raise BadInput(f"the given {kind} weights ({given.describe()}) are not loaded; prepare the scenario "
+                               "with the weights file to run it")
             model.load_state_dict(given.state)
             return model, {"seconds": None, "steps": 0, "samples": 0, "environment": None,
                            "given": {"path": given.path, "sha256": given.sha256}}

@@ -166,5 +166,6 @@ def test_entry_points_register_factories_and_a_broken_one_is_recorded(isolated_p
     assert "neither a module nor a callable" in reference.PLUGIN_ERRORS["number"]
     src = resolve_model("tvnet,head=fc")
     assert src.source == "entry point" and src.spec({}, "h")["source"] == "entry point"
-    with pytest.raises(BadInput, match=r"unknown model 'broken'"):
+    with pytest.raises(BadInput, match=r"model plugin 'broken' \(entry point of unlearnlab.models\) failed to load: "
+                                       r"ModuleNotFoundError"):
         create_model("broken", (1, 4, 4), 3)

@@ -221,6 +221,9 @@ def resolve_model(model: str | nn.Module | Callable[..., Any]) -> ModelSource:
     name, options = parse_model_spec(model)
     if ":" not in name:
         ensure_loaded()
+        if name in PLUGIN_ERRORS and name not in MODELS:
+            raise BadInput(f"model plugin {name!r} (entry point of {ENTRY_POINT_GROUP}) failed to load: "
+                           f"{PLUGIN_ERRORS[name]}")
         factory = MODELS.get(name)  # BadInput: unknown model, with the allowed names
         source = "entry point" if name in PLUGIN_MODELS else "registered"
         if source == "registered" and options:
