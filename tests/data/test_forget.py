@@ -35,6 +35,8 @@ def small(y_train: list[int], num_classes: int = 3) -> Dataset:
     ("random:200", ForgetRequest("random", count=200)),
     ("random:1", ForgetRequest("random", count=1)),
     ("indices:dir/forget set.txt", ForgetRequest("indices", path="dir/forget set.txt")),
+    ("subclass:rocket", ForgetRequest("subclass", subclasses=("rocket",))),
+    (" subclass: 069 , baby ", ForgetRequest("subclass", subclasses=("69", "baby"))),
 ])
 def test_parse_and_round_trip(spec: str, expected: ForgetRequest) -> None:
     request = parse_forget(spec)
@@ -59,6 +61,8 @@ def test_canonical_specs() -> None:
     ("random:0", "count=0"), ("random:-4", "count=-4"), ("random:1.0", "'1.0'"), ("random:0.0", "'0.0'"),
     ("random:-0.5", "'-0.5'"), ("random:150%", "'150%'"), ("random:0%", "'0%'"), ("random:nan", "'nan'"),
     ("random:inf", "'inf'"), ("indices:", "'indices:'"),
+    ("subclass:", "'subclass:'"), ("subclass:rocket,,baby", "''"), ("subclass:rocket, rocket", "'rocket' is repeated"),
+    ("subclass:7,07", "'7' is repeated"),
 ])
 def test_parse_errors(spec: str, needle: str) -> None:
     bad(lambda: parse_forget(spec), needle)
@@ -75,6 +79,40 @@ def test_request_checks_its_fields() -> None:
     bad(lambda: ForgetRequest("class", classes=(True,)), "True")
     assert ForgetRequest("class", classes=(np.int64(2),)).spec() == "class:2"
     assert ForgetRequest("random", count=np.int32(5)) == ForgetRequest("random", count=5)
+    bad(lambda: ForgetRequest("subclass"), "'subclasses'")
+    bad(lambda: ForgetRequest("subclass", subclasses=("a",), classes=(1,)), "got classes, subclasses")
+    bad(lambda: ForgetRequest("subclass", subclasses=("a,b",)), "'a,b'")
+    assert ForgetRequest("subclass", subclasses=(np.int64(3),)).spec() == "subclass:3"
+    assert not ForgetRequest("subclass", subclasses=("3",)).is_classwise  # its super-class stays learned
+
+
+def _with_fine(fine_train: list[int], names: tuple[str, ...]) -> Dataset:
+    n = len(fine_train)
+    coarse = np.array(fine_train) % 2
+    return Dataset(name="fine", x_train=np.zeros((n, 2)), y_train=coarse, x_test=np.zeros((2, 2)),
+                   y_test=np.array([0, 1]), num_classes=2, fine_train=np.array(fine_train),
+                   fine_test=np.array([0, 1]), fine_names=names)
+
+
+def test_subclass_selects_the_samples_of_its_fine_classes() -> None:
+    ds = _with_fine([0, 1, 2, 3, 2, 0, 1, 3], ("a", "b", "c", "d"))
+    np.testing.assert_array_equal(select_forget(parse_forget("subclass:c"), ds), [2, 4])
+    np.testing.assert_array_equal(select_forget(parse_forget("subclass:2"), ds), [2, 4])
+    np.testing.assert_array_equal(select_forget(parse_forget("subclass:d,a"), ds), [0, 3, 5, 7])
+    bad(lambda: select_forget(parse_forget("subclass:a,b,c,d"), ds), "selects all 8")
+    bad(lambda: select_forget(parse_forget("subclass:e"), ds), "'e'", "allowed", "a, b, c, d")
+    bad(lambda: select_forget(parse_forget("subclass:1"), small([0, 1, 1])), "fine labels", "'small'")
+
+
+def test_fine_labels_are_checked_with_the_dataset() -> None:
+    bad(lambda: _with_fine([0, 4], ("a", "b", "c", "d")), "fine_train holds label 4")
+    bad(lambda: Dataset(name="x", x_train=np.zeros((2, 1)), y_train=np.array([0, 1]), x_test=np.zeros((1, 1)),
+                        y_test=np.array([0]), num_classes=2, fine_train=np.array([0, 1])), "go together")
+    with_fine = _with_fine([0, 1, 2, 3], ("a", "b", "c", "d"))
+    plain = Dataset(name="fine", x_train=with_fine.x_train, y_train=with_fine.y_train, x_test=with_fine.x_test,
+                    y_test=with_fine.y_test, num_classes=2)
+    assert with_fine.fingerprint != plain.fingerprint  # the fine labels are part of the content
+    assert "num_fine_classes" not in plain.describe() and with_fine.describe()["num_fine_classes"] == 4
 
 
 # --- selection --------------------------------------------------------------------------------------

@@ -415,3 +415,28 @@ def test_a_file_without_a_known_checksum_is_never_downloaded(server, tmp_path, m
     assert not (tmp_path / "g.bin").exists()
     with pytest.raises(TypeError):
         download.CHECKSUMS["g.bin"] = "0" * 32  # the real table is read-only
+
+
+def test_a_fine_class_under_two_super_classes_is_refused_by_name(tmp_path, monkeypatch):
+    write_cifar100(tmp_path)
+    train = tmp_path / "cifar-100-python" / "train"
+    x = np.zeros((3, 3072), np.uint8)
+    train.write_bytes(py2_pickle({"data": x, "fine_labels": [5, 5, 6], "coarse_labels": [5, 6, 6]}))
+    trust(monkeypatch, tmp_path)
+    bad(lambda: load_dataset("cifar20", data_root=tmp_path), str(train), "fine class 5", "two super-classes")
+
+
+def test_fingerprint_hashes_in_place_the_bytes_tobytes_would_give():
+    import json
+
+    from unlearnlab.data import from_arrays
+
+    rng = np.random.default_rng(0)
+    ds = from_arrays(rng.normal(size=(30, 2, 3)), np.arange(30) % 3, groups=np.array([f"g{i % 4}" for i in range(30)]))
+    h = hashlib.sha256()  # the definition, with a copy of each array
+    h.update(json.dumps([ds.name, ds.num_classes, list(ds.class_names)]).encode() + b"\n")
+    for key in ("x_train", "y_train", "x_test", "y_test", "groups_train"):
+        a = getattr(ds, key)
+        h.update(f"{key}|{a.dtype.str}|{a.shape}|{a.nbytes}\n".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    assert ds.fingerprint == h.hexdigest()
