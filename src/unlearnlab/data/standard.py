@@ -103,7 +103,8 @@ STANDARD: Registry[Standard] = Registry("standard data set")
 
 
 def register_standard(spec: Standard) -> Standard:
-    """Register `spec` and its loader `name(seed=0, data_root=None)` in the data-set registry."""
+    """Register `spec` and its loader `name(seed=0, data_root=None, test_size=None)` (test_size only
+    to refuse it in words) in the data-set registry."""
     STANDARD.add(spec.name, spec)
 
     def loader(seed: int = 0, data_root: str | None = None, test_size: float | None = None) -> Dataset:
