@@ -169,3 +169,11 @@ def test_entry_points_register_factories_and_a_broken_one_is_recorded(isolated_p
     with pytest.raises(BadInput, match=r"model plugin 'broken' \(entry point of unlearnlab.models\) failed to load: "
                                        r"ModuleNotFoundError"):
         create_model("broken", (1, 4, 4), 3)
+
+
+def test_model_sources_pickle_for_worker_processes():
+    import pickle
+
+    for model in (f"{HERE}:torchvision_like", TorchvisionStyle(num_classes=3), TorchvisionStyle, "mlp"):
+        src = pickle.loads(pickle.dumps(resolve_model(model)))
+        assert src.build((1, 4, 4), 3, {}).num_classes == 3

@@ -31,6 +31,7 @@ import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -65,17 +66,15 @@ def ensure_loaded() -> None:
                 if not callable(obj):
                     raise TypeError(f"{ep.value} is neither a module nor a callable model factory")
                 if ep.name not in MODELS:
-                    MODELS.add(ep.name, _registered(obj))
+                    MODELS.add(ep.name, _registered(obj, ep.name))
                     PLUGIN_MODELS[ep.name] = ep.value
         except Exception as err:  # a broken plugin must not take the built-ins down with it
             PLUGIN_ERRORS[ep.name] = f"{type(err).__name__}: {err}"
 
 
-def _registered(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+def _registered(factory: Callable[..., nn.Module], name: str) -> Callable[..., nn.Module]:
     """A contract factory in the registry's calling convention `(input_shape, num_classes, **kwargs)`."""
-    def build(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> nn.Module:
-        return call_factory(factory, input_shape, num_classes, kwargs)
-
+    build = partial(_factory, factory, f"model {name!r}")
     build.__doc__ = factory.__doc__
     return build
 
@@ -207,17 +206,13 @@ def resolve_model(model: str | nn.Module | Callable[..., Any]) -> ModelSource:
     """A ModelSource for a registered name or reference string (with options), an nn.Module instance or a
     callable. BadInput for a name that is not registered, a reference that does not import, bad options."""
     if isinstance(model, nn.Module):
-        template = model
-        return ModelSource(type(model).__name__, "in memory",
-                           lambda input_shape, num_classes, **kw: _instance(template, kw))
+        return ModelSource(type(model).__name__, "in memory", partial(_instance, model))
     if not isinstance(model, str):
         if not callable(model):
             raise BadInput(f"model must be a name, a 'package.module:factory' reference, an nn.Module or a "
                            f"callable returning one; got {type(model).__name__}")
-        factory = model
         name = getattr(model, "__qualname__", None) or type(model).__name__
-        return ModelSource(name, "in memory", lambda input_shape, num_classes, **kw: call_factory(
-            factory, input_shape, num_classes, kw, what=f"model {name!r}"))
+        return ModelSource(name, "in memory", partial(_factory, model, f"model {name!r}"))
     name, options = parse_model_spec(model)
     if ":" not in name:
         ensure_loaded()
@@ -230,14 +225,18 @@ def resolve_model(model: str | nn.Module | Callable[..., Any]) -> ModelSource:
             raise BadInput(f"model {name!r} is a built-in unlearnlab model; {', '.join(options)}= applies to other models")
         return ModelSource(model.strip(), source, factory, head=options.get("head"))
     target = import_reference(name)
-    if isinstance(target, nn.Module):
-        return ModelSource(model.strip(), "reference", lambda input_shape, num_classes, **kw: _instance(target, kw),
-                           head=options.get("head"))
-    return ModelSource(model.strip(), "reference", lambda input_shape, num_classes, **kw: call_factory(
-        target, input_shape, num_classes, kw, what=f"model reference {name!r}"), head=options.get("head"))
+    build = partial(_instance, target) if isinstance(target, nn.Module) else \
+        partial(_factory, target, f"model reference {name!r}")
+    return ModelSource(model.strip(), "reference", build, head=options.get("head"))
 
 
-def _instance(template: nn.Module, kwargs: Mapping[str, Any]) -> nn.Module:
+# Module-level builders (partials of them pickle, lambdas would not): `(input_shape, num_classes, **kwargs)`.
+def _factory(factory: Callable[..., Any], what: str, input_shape: Sequence[int], num_classes: int,
+             **kwargs: Any) -> nn.Module:
+    return call_factory(factory, input_shape, num_classes, kwargs, what=what)
+
+
+def _instance(template: nn.Module, input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> nn.Module:
     if kwargs:
         raise BadInput(f"model kwargs {', '.join(kwargs)} cannot be passed to a model instance; pass a factory")
     return fresh_copy(template)
