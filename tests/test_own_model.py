@@ -129,7 +129,8 @@ def test_a_given_original_is_loaded_not_trained_and_its_hash_is_recorded(data, t
     assert result.scenario["original"] == {"sha256": sha} and "retrained" not in result.scenario
     assert original.metrics["run_time_s"] is None and original.metrics["steps"] == 0
     assert original.hparams == {"weights": "given", "sha256": sha}
-    assert original.details["metric_notes"]["run_time_s"].startswith("not applicable: θ_o was given (theta_o.safetensors")
+    note = original.details["metric_notes"]["run_time_s"]
+    assert note.startswith("not applicable: θ_o was given (theta_o.safetensors")
     assert retrain.metrics["run_time_s"] > 0 and retrain.metrics["steps"] > 0  # θ_r still trained from scratch
     assert ft.metrics["speedup_vs_retrain"] is not None
     # another file is another scenario; the same file at another path (a .pt state dict) the same one

@@ -142,7 +142,8 @@ def _given(arg: WeightsArg, kind: str) -> GivenWeights | None:
 
 
 def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable[..., nn.Module] = "cnn",
-            forget: str | ForgetRequest = "class:3", seed: int = 0, train: TrainConfig | Mapping[str, Any] | None = None,
+            forget: str | ForgetRequest = "class:3", seed: int = 0,
+            train: TrainConfig | Mapping[str, Any] | None = None,
             model_kwargs: Mapping[str, Any] | None = None, prune: float | None = None,
             retrain_seed: str = "independent", original: WeightsArg = None, retrained: WeightsArg = None) -> Scenario:
     """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing.

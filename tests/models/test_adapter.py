@@ -148,7 +148,8 @@ def test_models_the_adapter_cannot_read_are_refused_with_one_line(make, needles)
 def test_bad_head_and_block_names_and_output_shapes():
     with pytest.raises(BadInput, match=r"head='relu' is a ReLU, not an nn.Linear"):
         Adapter(TorchvisionStyle(), head="relu")
-    with pytest.raises(BadInput, match=r"head='nope' is not a sub-module of TorchvisionStyle; its sub-modules are conv1"):
+    with pytest.raises(BadInput, match=r"head='nope' is not a sub-module of TorchvisionStyle; its sub-modules "
+                                       r"are conv1"):
         Adapter(TorchvisionStyle(), head="nope")
     with pytest.raises(BadInput, match=r"block='layer9' is not a sub-module"):
         Adapter(TorchvisionStyle(), blocks=["conv1", "layer9"])

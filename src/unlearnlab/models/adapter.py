@@ -79,16 +79,16 @@ class Adapter(Classifier):
                  if linears else "no nn.Linear layer")
         traced = _trace(net, example, linears) if example is not None else None
         if traced and traced["head"] is None and linears:
-            raise BadInput(f"the output of {kind} is not the output of any of its {found}: the adapter needs forward(x) "
-                           "to return the final linear layer's output unchanged (no softmax or scaling after it)")
+            raise BadInput(f"the output of {kind} is not the output of any of its {found}: the adapter needs "
+                           "forward(x) to return the final linear layer's output unchanged (no softmax or scaling after it)")
         if head is None:
             head = traced["head"] if traced else linears[0] if len(linears) == 1 else None
         if head is None:
             raise BadInput(f"cannot tell the final linear layer of {kind}: it has {found}; pass head='NAME' naming "
                            "the layer whose output is the logits (CLI: --model REF,head=NAME)")
         if traced and traced["head"] != head:
-            raise BadInput(f"the output of {kind} is the output of {traced['head']!r}, not of head={head!r}: forward(x) "
-                           "must return the head's output unchanged; name the final linear layer in head=")
+            raise BadInput(f"the output of {kind} is the output of {traced['head']!r}, not of head={head!r}: "
+                           "forward(x) must return the head's output unchanged; name the final linear layer in head=")
         # `head` first, so named_parameters() (which lists a shared module once, by its first name) says head.*
         self._modules["head"] = net.get_submodule(head)
         self.net = net
@@ -195,7 +195,8 @@ def adapt(model: nn.Module, input_shape: Sequence[int], num_classes: int, *, hea
         model = Adapter(model, head=head, blocks=blocks, example=example)
         out = _trace(model.net, example, ())["output"]
     if tuple(out.shape) != (2, num_classes):
-        raise BadInput(f"{what} returns shape {tuple(out.shape[1:])} per sample for inputs shaped {tuple(input_shape)}; "
+        raise BadInput(f"{what} returns shape {tuple(out.shape[1:])} per sample for inputs shaped "
+                       f"{tuple(input_shape)}; "
                        f"the data set has {num_classes} classes, so it must return ({num_classes},): build it with "
                        f"num_classes={num_classes}")
     return model

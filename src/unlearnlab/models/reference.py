@@ -222,7 +222,8 @@ def resolve_model(model: str | nn.Module | Callable[..., Any]) -> ModelSource:
         factory = MODELS.get(name)  # BadInput: unknown model, with the allowed names
         source = "entry point" if name in PLUGIN_MODELS else "registered"
         if source == "registered" and options:
-            raise BadInput(f"model {name!r} is a built-in unlearnlab model; {', '.join(options)}= applies to other models")
+            raise BadInput(f"model {name!r} is a built-in unlearnlab model; {', '.join(options)}= applies to "
+                           "other models")
         return ModelSource(model.strip(), source, factory, head=options.get("head"))
     target = import_reference(name)
     build = partial(_instance, target) if isinstance(target, nn.Module) else \
