@@ -134,7 +134,8 @@ export interface Job {
   started: number | null;
   finished: number | null;
   request: Record<string, any>;
-  scenario_id: string;
+  /** null until the job's worker has built the data set (the POST returns before that). */
+  scenario_id: string | null;
   configs: { method: string; hparams: Record<string, unknown> }[];
   run_ids: string[];
   current: Record<string, any> | null;

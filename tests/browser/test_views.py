@@ -526,6 +526,9 @@ def test_attack_verdict_reads_the_attack_score(page, server, artifacts):
     exposed = page.locator("[data-group=exposed] .sub").inner_text()
     assert "succeeds" not in exposed and "no evidence" in exposed, exposed
     assert "Attack succeeds" not in page.locator("main").inner_text()
+    # nor does it offer an audit of θ_r against itself (the server refuses one)
+    expect(page.locator("[data-panel=audit] [data-audit-self]")).to_be_visible()
+    expect(page.locator("[data-panel=audit] [data-run-audit]")).to_have_count(0)
     shot(page, artifacts, "attack-self")
 
     # an unlearned model the attack separates from θ_r: the verdict's count is the group's

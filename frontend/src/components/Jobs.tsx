@@ -186,7 +186,7 @@ function JobItem({ live, highlight, onCancel }: { live: Live; highlight: boolean
         <span class="dim">{fmtDate(job.created)}</span>
         <span class="spacer" />
         {active && <button type="button" class="small danger" disabled={job.cancel_requested} onClick={() => onCancel(job.id)}>cancel</button>}
-        {job.run_ids.length > 0 && <a class="button small" href={hashFor("screen", { s: job.scenario_id })}>open in Screen</a>}
+        {job.run_ids.length > 0 && job.scenario_id && <a class="button small" href={hashFor("screen", { s: job.scenario_id })}>open in Screen</a>}
       </div>
       <div class="job-configs dim">
         {job.configs.length} configuration{job.configs.length === 1 ? "" : "s"}: {Object.entries(methods).map(([m, n]) => (n > 1 ? `${m} ×${n}` : m)).join(", ")}

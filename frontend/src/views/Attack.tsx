@@ -413,6 +413,9 @@ function AuditPanel({ runId, method, onTip }: { runId: string; method: string; o
   else if (audits.error) {
     const missing = audits.raw instanceof ApiError && audits.raw.missingEndpoint;
     body = <ErrorBox message={missing ? "this server has no audit endpoint (/api/runs/{id}/audits)" : audits.error} />;
+  } else if ((!audits.data || audits.data.length === 0) && method === "retrain") {
+    // An audit reads a run against θ_r: of θ_r itself there is nothing to test (the server refuses it).
+    body = <Empty><div data-audit-self>A is θ_r, the audits' reference: an audit of it against itself has nothing to test. Pick an unlearned run as A to audit it.</div></Empty>;
   } else if (!audits.data || audits.data.length === 0) {
     body = (
       <Empty>
