@@ -10,6 +10,7 @@ from .api import audit, compare, demo, list_methods, report, run
 from .data import Dataset, ForgetRequest, from_arrays, load_dataset
 from .errors import BadInput, Cancelled, Diverged, UnlearnlabError
 from .methods import Method, UnlearningTask, register_method
+from .presets import Preset, get_preset, register_preset
 from .report import render
 from .runner import Comparison, RunResult, execute, prepare
 from .store import Store
@@ -22,4 +23,5 @@ __all__ = [
     "BadInput", "Cancelled", "Comparison", "Dataset", "Diverged", "ForgetRequest", "Method", "RunResult", "Store",
     "TrainConfig", "UnlearningTask", "UnlearnlabError", "compare", "demo", "execute", "from_arrays", "list_methods",
     "load_dataset", "prepare", "register_method", "render", "report", "run",
+    "Preset", "get_preset", "register_preset",
 ]

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.compare import compare as compare_runs
-from .data import Dataset, ForgetRequest
+from .data import Dataset, ForgetRequest, load_from_spec
 from .methods import METHODS, ensure_loaded
+from .presets import list_presets
+from .presets import resolve as resolve_preset
 from .progress import reporting
 from .report import render
 from .runner import Comparison, execute, prepare, resolve_methods
@@ -33,19 +35,29 @@ def _open(store: str | os.PathLike | Store | None, create: bool = True) -> Store
     return store if isinstance(store, Store) else Store(store or default_store(), create=create)
 
 
-def run(dataset: str | Dataset = "digits", model: str | Any = "cnn", forget: str | ForgetRequest = "class:3",
-        methods: Sequence[str] | None = None, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
+def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: str | ForgetRequest | None = None,
+        methods: Sequence[str] | None = None, *, preset: str | None = None,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
         train: TrainConfig | Mapping[str, Any] | None = None, seed: int = 0, prune: float | None = None,
         retrain_seed: str = "independent", store: str | os.PathLike | Store | None = None,
         device: str | None = None, progress=None, cancel: threading.Event | None = None,
         rerun: bool = False, original: str | os.PathLike | None = None,
-        retrained: str | os.PathLike | None = None) -> Comparison:
-    """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request.
+        retrained: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None) -> Comparison:
+    """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request; without a preset
+    the defaults are dataset "digits", model "cnn", forget "class:3".
+
+    `preset`: a published protocol's data set, model, recipe, methods and their hyper-parameters
+    (`unlearnlab.presets`, docs/presets.md). Every other argument given explicitly overrides the preset's
+    value (one training option or method hyper-parameter at a time); the overridden fields are listed in
+    `result.scenario["preset"]`. `forget` defaults to the preset's first request; its others are
+    `ul.get_preset(NAME).forget`.
 
     `model`: a registered name, 'package.module:factory[,head=NAME]', an nn.Module (copied and
     re-initialised for each model trained) or a callable returning one (docs/own_model.md).
     `original` / `retrained`: a weights file (.safetensors or a PyTorch state dict) of an already trained
     θ_o / θ_r, loaded instead of trained; its sha256 is part of the scenario.
+    `data_root`: the folder of the standard data sets (cifar10, mnist, ...; docs/data.md); default
+    $UNLEARNLAB_DATA, else the user cache.
 
     `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. `prune=S` prunes
     θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. `retrain_seed`:
@@ -59,13 +71,26 @@ def run(dataset: str | Dataset = "digits", model: str | Any = "cnn", forget: str
     unasked (servers, notebooks, test suites); any other value is a ProgressCallback
     (`unlearnlab.progress`; its optional `stage` and `close` are called too).
     """
-    scenario = prepare(dataset, model, forget, seed=seed, train=train, prune=prune, retrain_seed=retrain_seed,
-                       original=original, retrained=retrained)
+    chosen = None
+    if preset is not None:  # first: a preset names its data set, which the data root below then reaches
+        chosen = resolve_preset(preset, dataset=dataset, model=model, forget=forget, methods=methods,
+                                overrides=overrides, train=train)
+        dataset, model, forget = chosen.dataset, chosen.model, chosen.forget[0]
+        methods, overrides, train = chosen.methods, chosen.overrides, chosen.train
+    if isinstance(dataset, str) and data_root is not None:  # reaches the loaders that read a data root
+        dataset = load_from_spec(dataset, seed=seed, data_root=data_root)
+    scenario = prepare("digits" if dataset is None else dataset, "cnn" if model is None else model,
+                       "class:3" if forget is None else forget, seed=seed, train=train, prune=prune,
+                       retrain_seed=retrain_seed, original=original, retrained=retrained)
     resolved = resolve_methods(methods, overrides)
     pick_device(device)  # validated before the store is opened
     st = _open(store)
     with reporting(progress) as reporter:
-        return execute(scenario, resolved, st, device=device, progress=reporter, cancel=cancel, rerun=rerun)
+        result = execute(scenario, resolved, st, device=device, progress=reporter, cancel=cancel, rerun=rerun)
+    if chosen is not None:
+        result.scenario["preset"] = {"name": chosen.preset.name, "paper": chosen.preset.paper,
+                                     "overridden": chosen.overridden}
+    return result
 
 
 def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
@@ -85,6 +110,11 @@ def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
                 reporter.request(i, len(scenarios), f"forget {req}")
             results.append(execute(s, resolved, st, progress=reporter, rerun=rerun))
     return results
+
+
+def presets() -> list[dict[str, Any]]:
+    """Every registered preset: name, paper, data set, model, recipe, forget requests, methods and notes."""
+    return [p.to_dict() for p in list_presets()]
 
 
 def list_methods() -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from . import api
 from .analysis.instances import CATEGORIES
 from .errors import BadInput, UnlearnlabError
 from .methods import load_method_file
+from .presets import resolve as resolve_preset
 from .methods.plugins import PLUGIN_ERRORS
 from .progress import auto as auto_progress
 from .report import FORMATS, repeats, request_labels, started, table_rows
@@ -251,12 +252,17 @@ def demo(store: Optional[Path] = StoreOpt,
 
 @app.command()
 @_user_errors
-def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_samples=N] | arrays:PATH.npz"
+def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mnist1d[:num_samples=N] | "
+                                              "arrays:PATH.npz"
                                     "[,standardize=false][,test_size=F] (arrays standardises features on the "
-                                    "training split unless standardize=false)"),
-        model: str = typer.Option("cnn", help="A registered model (mlp | cnn | resnet18 | an unlearnlab.models "
+                                    "training split unless standardize=false) | cifar10 | cifar100 | cifar20 | "
+                                    "mnist | fashion_mnist | svhn (read from --data-root)"),
+        model: Optional[str] = typer.Option(None, help="cnn (default) or another registered model (mlp | cnn | "
+                                            "resnet18 | fastnet | an unlearnlab.models "
                                   "entry point) or package.module:factory[,head=NAME] (docs/own_model.md)."),
-        forget: str = typer.Option("class:3", help="class:C[,C] | random:F | random:N | indices:PATH"),
+        forget: Optional[str] = typer.Option(None, help="class:C[,C] (default class:3) | random:F | random:N | "
+                                             "indices:PATH | "
+                                   "subclass:FINE (cifar20: a fine class by index or name)"),
         methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
         seed: int = typer.Option(0),
@@ -271,8 +277,15 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
         original: Optional[Path] = typer.Option(None, "--original", help="An already trained θ_o (.safetensors "
                                                 "or a PyTorch state dict .pt/.pth), loaded instead of trained."),
         retrained: Optional[Path] = typer.Option(None, "--retrained", help="An already trained θ_r, loaded "
-                                                 "instead of retrained (speed-ups are then not shown).")):
-    """Run θ_o, θ_r and the chosen methods on one forget request; score, store and print them."""
+                                                 "instead of retrained (speed-ups are then not shown)."),
+        data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder of the standard data sets "
+                                                 "(cifar10, cifar100, cifar20, mnist, fashion_mnist, svhn) in "
+                                                 "torchvision's layout; default $UNLEARNLAB_DATA, else "
+                                                 "~/.cache/unlearnlab/data (docs/data.md)."),
+        preset: Optional[str] = typer.Option(None, "--preset", help="A published protocol's data set, model, "
+                                             "recipe, forget requests and method settings (`unlearnlab presets`); "
+                                             "runs each of its requests. Flags given with it override its values.")):
+    """Run θ_o, θ_r and the chosen methods on one forget request (or each of a preset's); score, store, print."""
     for path in method_file:
         load_method_file(path)
     overrides, train = parse_sets(set_)
@@ -280,12 +293,24 @@ def run(dataset: str = typer.Option("digits", help="digits | mnist1d[:num_sample
     if names is not None and not all(names):
         raise BadInput(f"--methods {methods!r} is malformed; expected comma-separated names")
     _check_json_path(json_path)
-    result = api.run(dataset, model, forget, names, overrides=overrides, train=train, seed=seed, prune=prune,
-                     retrain_seed=retrain_seed, store=store, device=device, progress=auto_progress(err),
-                     rerun=rerun, original=original, retrained=retrained)
-    _print_comparison(result)
-    _write_json(json_path, result.to_json())
-    out.print(f"Store: {result.store}", highlight=False)
+    requests: list[Optional[str]] = [forget]
+    if preset is not None:  # an unknown preset or a bad override fails here, before anything runs
+        chosen = resolve_preset(preset, dataset=dataset, model=model, forget=forget, methods=names,
+                                overrides=overrides, train=train)
+        requests = list(chosen.forget)
+        if chosen.overridden:
+            err.print(f"preset {preset}: overridden by the command line: {', '.join(chosen.overridden)}",
+                      highlight=False, soft_wrap=True)
+    results = []
+    for request in requests:
+        results.append(api.run(dataset, model, request, names, preset=preset, overrides=overrides, train=train,
+                               seed=seed, prune=prune, retrain_seed=retrain_seed, store=store, device=device,
+                               progress=auto_progress(err), rerun=rerun, original=original, retrained=retrained,
+                               data_root=data_root))
+        _print_comparison(results[-1])
+    # with a preset, one comparison per request (a list, as demo writes)
+    _write_json(json_path, [r.to_json() for r in results] if preset is not None else results[0].to_json())
+    out.print(f"Store: {results[0].store}", highlight=False)
 
 
 @app.command("env")
@@ -309,6 +334,20 @@ def env_cmd(as_json: bool = typer.Option(False, "--json", help="Print the whole 
     out.print(f"portable numerics: {state}", highlight=False)
     for note in num["notes"]:
         out.print(Text.assemble(("note:", "bold yellow"), " ", note), highlight=False, soft_wrap=True)
+
+
+@app.command("presets")
+@_user_errors
+def presets_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Every preset (`run --preset NAME`): its paper, data set, model, recipe and forget requests."""
+    listing = api.presets()
+    if as_json:
+        typer.echo(json.dumps(listing, indent=2, default=str))
+        return
+    table = Table("Preset", "Paper", "Data set", "Model", "Recipe", "Forget requests")
+    for p in listing:
+        table.add_row(p["name"], p["paper"], p["dataset"], p["model"], p["recipe"], ", ".join(p["forget"]))
+    out.print(table)
 
 
 @app.command("methods")
