@@ -170,3 +170,20 @@ def test_relearn_split_and_curve():
     curve = relearn_curve(model, x[:10], y[:10], x[10:], y[10:], steps=30, lr=0.5)
     assert len(curve) == 31 and curve[-1] > curve[0] and curve[-1] > 0.8
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # the model passed in is untouched
+
+
+def test_ensemble_keys_of_a_model_by_reference_follow_its_architecture(tiny_data, tmp_path, monkeypatch):
+    """A referenced model whose code changed under the same name is another model: its cached
+    ensemble members must not be reused (built-in models' keys carry no architecture and stay as they were)."""
+    from unlearnlab import runner
+    from unlearnlab.audits import ensemble
+
+    scenario = runner.prepare(tiny_data, "tests.models.test_reference:torchvision_like", "class:1",
+                              train={"epochs": 1, "batch_size": 16})
+    st = Store(tmp_path)
+    st.upsert_scenario(scenario.id, scenario.spec())
+    monkeypatch.setattr(ensemble, "load_scenario", lambda spec: scenario)  # tiny_data has no file to reload
+    builder = EnsembleBuilder(st, scenario.id)
+    key = builder._reference_key("original", 0)
+    builder.scenario.architecture = "0" * 64  # what the same name builds after its code changed
+    assert builder._reference_key("original", 0) != key

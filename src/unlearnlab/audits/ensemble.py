@@ -140,6 +140,8 @@ class EnsembleBuilder:
                "device": self.device, "threads": 1, "numerics": self.numerics}
         if kind == "retrain":
             src["forget"] = self.spec["forget_indices_sha256"]
+        if sc.architecture:  # a model by reference whose code changed under the same name is another model
+            src["architecture"] = sc.architecture
         return _digest(src)
 
     def _method_key(self, method: str, hparams: Mapping[str, Any], index: int, needs_retrain: bool) -> str:
