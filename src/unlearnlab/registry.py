@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar
 
 from .errors import BadInput
@@ -51,3 +52,13 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def load_entry_points(group: str, register: Callable[[EntryPoint], None], errors: dict[str, str]) -> None:
+    """Call `register` on every installed entry point of `group`. A plugin that fails is recorded in
+    `errors` (name -> reason) and the rest still load: a broken plugin must not take the built-ins down."""
+    for ep in entry_points(group=group):
+        try:
+            register(ep)
+        except Exception as err:
+            errors[ep.name] = f"{type(err).__name__}: {err}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from unlearnlab import registry
 from unlearnlab.methods import METHODS, Method, plugins, register_method
 
 
@@ -41,7 +42,7 @@ def test_entry_points_register_methods_and_broken_ones_are_reported(fresh_plugin
 
     eps = [_EntryPoint("plugged_test", Plugged), _EntryPoint("broken", error=ImportError("no module named x")),
            _EntryPoint("wrong", NotAMethod)]
-    monkeypatch.setattr(plugins, "entry_points", lambda group: eps if group == "unlearnlab.methods" else [])
+    monkeypatch.setattr(registry, "entry_points", lambda group: eps if group == "unlearnlab.methods" else [])
     plugins.ensure_loaded()
     assert "plugged_test" in METHODS and "ft" in METHODS
     assert plugins.PLUGIN_ERRORS["broken"] == "ImportError: no module named x"
@@ -59,6 +60,6 @@ def test_a_module_entry_point_registers_by_import(fresh_plugins, monkeypatch):
             return model
 
     module.FromModule = FromModule
-    monkeypatch.setattr(plugins, "entry_points", lambda group: [_EntryPoint("mod", module)])
+    monkeypatch.setattr(registry, "entry_points", lambda group: [_EntryPoint("mod", module)])
     plugins.ensure_loaded()
     assert "from_module_test" in METHODS and plugins.PLUGIN_ERRORS == {}

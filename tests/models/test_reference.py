@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from unlearnlab import registry
 from unlearnlab.errors import BadInput
 from unlearnlab.models import MODELS, Adapter, Classifier, create_model, reference, resolve_model
 from unlearnlab.models.reference import call_factory, fresh_copy, import_reference, parse_model_spec
@@ -151,7 +152,7 @@ def isolated_plugins(monkeypatch):
 
     def install(*eps: tuple[str, str]):
         found = [EntryPoint(name, value, reference.ENTRY_POINT_GROUP) for name, value in eps]
-        monkeypatch.setattr(reference, "entry_points", lambda group: found if group == reference.ENTRY_POINT_GROUP
+        monkeypatch.setattr(registry, "entry_points", lambda group: found if group == reference.ENTRY_POINT_GROUP
                             else [])
     return install
 

@@ -10,10 +10,10 @@ import hashlib
 import importlib.util
 import sys
 import inspect
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from ..errors import BadInput
+from ..registry import load_entry_points
 
 ENTRY_POINT_GROUP = "unlearnlab.methods"
 PLUGIN_ERRORS: dict[str, str] = {}
@@ -41,11 +41,7 @@ def ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            _register_object(ep.name, ep.load())
-        except Exception as err:  # a broken plugin must not take the built-ins down with it
-            PLUGIN_ERRORS[ep.name] = f"{type(err).__name__}: {err}"
+    load_entry_points(ENTRY_POINT_GROUP, lambda ep: _register_object(ep.name, ep.load()), PLUGIN_ERRORS)
 
 
 def load_method_file(path: str | Path) -> None:

@@ -32,12 +32,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from torch import nn
 
 from ..errors import BadInput
+from ..registry import load_entry_points
 from .adapter import Adapter, adapt
 from .base import MODELS, Classifier
 
@@ -59,17 +60,18 @@ def ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-            if not inspect.ismodule(obj):
-                if not callable(obj):
-                    raise TypeError(f"{ep.value} is neither a module nor a callable model factory")
-                if ep.name not in MODELS:
-                    MODELS.add(ep.name, _registered(obj, ep.name))
-                    PLUGIN_MODELS[ep.name] = ep.value
-        except Exception as err:  # a broken plugin must not take the built-ins down with it
-            PLUGIN_ERRORS[ep.name] = f"{type(err).__name__}: {err}"
+    load_entry_points(ENTRY_POINT_GROUP, _register_entry_point, PLUGIN_ERRORS)
+
+
+def _register_entry_point(ep: EntryPoint) -> None:
+    obj = ep.load()
+    if inspect.ismodule(obj):  # importing it ran its @register_model decorators
+        return
+    if not callable(obj):
+        raise TypeError(f"{ep.value} is neither a module nor a callable model factory")
+    if ep.name not in MODELS:
+        MODELS.add(ep.name, _registered(obj, ep.name))
+        PLUGIN_MODELS[ep.name] = ep.value
 
 
 def _registered(factory: Callable[..., nn.Module], name: str) -> Callable[..., nn.Module]:
