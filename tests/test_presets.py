@@ -93,21 +93,41 @@ def _tiny_images(n=72, k=3, side=12):
     return x.astype(np.float32), y
 
 
-def test_a_preset_runs_end_to_end_with_its_data_set_swapped_for_tiny_images(tmp_path):
+@pytest.mark.parametrize("name", PRESETS.names())
+def test_every_preset_runs_end_to_end_on_the_cpu_with_its_data_set_swapped_for_tiny_images(name, tmp_path):
+    preset = get_preset(name)
+    method = preset.methods[0]
     x, y = _tiny_images()
     data = from_arrays(x, y, test_size=0.25, seed=0, standardize=False)
-    result = ul.run(data, preset="fast-cifar10", methods=["ft"], train={"epochs": 1},
-                    overrides={"ft": {"epochs": 1}}, store=tmp_path)
+    result = ul.run(data, preset=name, methods=[method], train={"epochs": 1}, overrides={method: {"epochs": 1}},
+                    store=tmp_path, device="cpu")
     sc = result.scenario
-    assert sc["model"]["name"] == "fastnet" and sc["forget"] == "class:0"
-    assert sc["preset"]["name"] == "fast-cifar10"
-    assert sc["preset"]["overridden"] == ["dataset=Dataset", "train.epochs=1", "methods=ft", "ft.epochs=1"]
+    assert sc["model"]["name"] == preset.model and sc["forget"] == preset.forget[0]
+    assert sc["preset"]["name"] == name
+    assert sc["preset"]["overridden"] == ["dataset=Dataset", "train.epochs=1", f"methods={method}",
+                                          f"{method}.epochs=1"]
     stored = Store(tmp_path, create=False).scenario(sc["id"])
-    recipe = get_preset("fast-cifar10").train.to_dict()
-    assert stored["train"] == json.loads(json.dumps({**recipe, "epochs": 1}))
-    ft = result.run("ft")
-    assert ft.status == "done" and ft.hparams["lr"] == 0.01 and ft.hparams["batch_size"] == 256
-    assert {r.method for r in result.runs} == {"original", "retrain", "ft"}
+    assert stored["train"] == json.loads(json.dumps({**preset.train.to_dict(), "epochs": 1}))
+    run = result.run(method)
+    assert run.status == "done"
+    assert run.hparams == {**run.hparams, **preset.method_params[method], "epochs": 1}
+    assert {r.method for r in result.runs} == {"original", "retrain", method}
+
+
+def test_salun_cifar10_reads_cifar10_from_the_data_root(tmp_path, monkeypatch):
+    """`run --preset salun-cifar10 --data-root DIR` on CIFAR-10's own file format (tiny files written here)."""
+    from tests.data.formats import tiny
+
+    raw = tiny("cifar10", tmp_path / "data", monkeypatch)
+    out = tmp_path / "out.json"
+    res = CliRunner().invoke(app, ["run", "--preset", "salun-cifar10", "--data-root", str(tmp_path / "data"),
+                                   "--forget", "class:0", "--set", "train.epochs=1", "--methods", "ft",
+                                   "--set", "ft.epochs=1", "--store", str(tmp_path / "store"), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    (sc,) = [r["scenario"] for r in json.loads(out.read_text())]
+    assert sc["dataset"]["name"] == "cifar10" and sc["dataset"]["input_shape"] == [3, 32, 32]
+    assert sc["model"]["name"] == "resnet18" and sc["train"]["augment"] == "crop_flip"
+    assert sc["forget_size"] == int((raw["y_train"] == 0).sum()) > 0
 
 
 def test_cli_lists_presets_and_runs_each_request_of_one(tmp_path, monkeypatch):
