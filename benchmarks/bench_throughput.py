@@ -56,9 +56,7 @@ def shared_loop(model, x, y, config: TrainConfig, device: torch.device, generato
     train_classifier(model, x, y, config, RunContext(device=device, seed=0, amp=config.amp))
 
 
-def timed(loop: Callable, x, y, config: TrainConfig, device: torch.device, net: tuple[str, int]) -> float:
-    seed_everything(0)
-    model = create_model(net[0], (3, 32, 32), 10, width=net[1]).to(device)
+def timed(loop: Callable, model, x, y, config: TrainConfig, device: torch.device) -> float:
     # On the CPU the process's CPU time, not the wall clock: other processes sharing the cores would otherwise
     # decide the ratio (the loops run on one intra-op thread in portable numerics).
     clock = time.perf_counter if device.type == "cuda" else time.process_time
@@ -73,13 +71,18 @@ def timed(loop: Callable, x, y, config: TrainConfig, device: torch.device, net: 
 
 def best_of(loops: dict[str, tuple[Callable, TrainConfig, torch.Tensor]], y, device, rounds: int,
             net: tuple[str, int]):
-    """Best wall time of each variant; the order alternates round by round, round 0 only warms up."""
+    """Best time of each variant; the order alternates round by round, round 0 only warms up. Each variant keeps
+    its model (same initialisation for all) across rounds, so torch.compile compiles once, in round 0."""
     times: dict[str, list[float]] = {k: [] for k in loops}
+    models = {}
+    for name in loops:
+        seed_everything(0)
+        models[name] = create_model(net[0], (3, 32, 32), 10, width=net[1]).to(device)
     names = list(loops)
     for r in range(rounds + 1):
         for name in (names if r % 2 else names[::-1]):
             loop, config, x = loops[name]
-            t = timed(loop, x, y, config, device, net)
+            t = timed(loop, models[name], x, y, config, device)
             if r:
                 times[name].append(t)
     return {k: min(v) for k, v in times.items()}
