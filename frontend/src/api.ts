@@ -3,7 +3,7 @@
 
 import type {
   Audit, AuditSamples, AttackResult, Comparison, DatasetInfo, Health, Inputs, Job, MethodInfo, ModelInfo,
-  Options, Run, Scenario, ScreenPayload,
+  Options, PresetInfo, Run, Scenario, ScreenPayload,
 } from "./types";
 
 export class ApiError extends Error {
@@ -54,6 +54,7 @@ export const api = {
   methods: () => get<MethodInfo[]>("/api/methods"),
   datasets: () => get<DatasetInfo[]>("/api/datasets"),
   models: () => get<ModelInfo[]>("/api/models"),
+  presets: () => get<PresetInfo[]>("/api/presets"),
   scenarios: () => get<Scenario[]>("/api/scenarios"),
   scenarioRuns: (sid: string, signal?: AbortSignal) => get<ScreenPayload>(`/api/scenarios/${enc(sid)}/runs`, signal).then(withEnvironments),
   run: (id: string) => get<Run>(`/api/runs/${enc(id)}`),

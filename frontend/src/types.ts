@@ -22,12 +22,35 @@ export interface DatasetInfo {
   params: ParamInfo[];
   doc: string;
   web: boolean;
+  /** A standard data set (CIFAR, MNIST, SVHN), read from the server's data root. */
+  standard?: boolean;
+  /** Its files are in the server's data root (always true for the others); the server never downloads. */
+  present?: boolean;
+  /** Otherwise: one line saying which files to put where. */
+  missing?: string | null;
 }
 
 export interface ModelInfo {
   name: string;
   params: ParamInfo[];
   doc: string;
+  source?: "built-in" | "entry point";
+}
+
+/** A published protocol's setting (GET /api/presets, as `unlearnlab presets --json`). */
+export interface PresetInfo {
+  name: string;
+  paper: string;
+  dataset: string;
+  model: string;
+  recipe: string;
+  train: Record<string, unknown>;
+  forget: string[];
+  methods: string[] | null;
+  method_params: Record<string, Record<string, unknown>>;
+  notes: string;
+  data_present: boolean;
+  data_missing: string | null;
 }
 
 export interface Options {
@@ -42,6 +65,8 @@ export interface Health {
   version: string;
   store: string;
   jobs: Record<string, number>;
+  data_root?: string;
+  data_root_source?: string;
 }
 
 export interface Scenario {

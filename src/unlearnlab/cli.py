@@ -416,7 +416,10 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def serve(store: Optional[Path] = StoreOpt,
           host: str = typer.Option("127.0.0.1", help="Interface to bind; anything but loopback exposes the "
                                                      "API (which runs jobs and deletes runs) to the network."),
-          port: int = typer.Option(8000, min=1, max=65535, help="TCP port.")):
+          port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+          data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder jobs read the standard data "
+                                                   "sets from (never downloaded by the server); default "
+                                                   "$UNLEARNLAB_DATA, else ~/.cache/unlearnlab/data.")):
     """Start the web workbench: the JSON API (documented at /docs), its job queue and the web UI."""
     try:
         import uvicorn
@@ -426,13 +429,14 @@ def serve(store: Optional[Path] = StoreOpt,
         raise BadInput(f"serve needs the server dependencies ({e.name} is missing); "
                        "reinstall with `pip install -e .`") from None
     application = create_app(store or api.default_store(), allowed_hosts=None if host not in LOOPBACK else
-                             ("127.0.0.1", "localhost", "::1"), warm_analyses=True)
+                             ("127.0.0.1", "localhost", "::1"), warm_analyses=True, data_root=data_root)
     if host not in LOOPBACK:
         err.print(f"warning: binding {host}: anyone who can reach this port can run jobs and delete runs",
                   highlight=False)
     shown = f"[{host}]" if ":" in host else host
     out.print(f"unlearnlab at http://{shown}:{port}  (API docs: http://{shown}:{port}/docs; store "
-              f"{application.state.store_root}; Ctrl+C stops it)", highlight=False, soft_wrap=True)
+              f"{application.state.store_root}; data root {application.state.data_root}; Ctrl+C stops it)",
+              highlight=False, soft_wrap=True)
     uvicorn.run(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 

@@ -78,33 +78,85 @@ def server(browser, tmp_path_factory):
     import unlearnlab as ul
 
     store = tmp_path_factory.mktemp("browser") / "store"
-    port = _free_port()
-    log = open(store.parent / "server.log", "w")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", "from unlearnlab.cli import main; main()", "serve",
-                             "--store", str(store), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    proc, base, log = _start(["--store", str(store)], store.parent / "server.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                get_json(f"{base}/api/health", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    raise RuntimeError(f"the server did not start: {(store.parent / 'server.log').read_text()[-2000:]}")
-                time.sleep(0.3)
         comparisons = ul.api.demo(store=store, train=DEMO_TRAIN)
         yield base, store, comparisons
     finally:
-        proc.terminate()
+        _stop(proc, log)
+
+
+def _start(args: list[str], log_path: Path, env: dict[str, str] | None = None, code: str | None = None):
+    """`unlearnlab serve ARGS` in a subprocess on a free port; (process, base URL, log file) once it answers."""
+    port = _free_port()
+    log = open(log_path, "w")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-c", code or "from unlearnlab.cli import main; main()", "serve",
+                             *args, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            get_json(f"{base}/api/health", timeout=2)
+            return proc, base, log
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                _stop(proc, log)
+                raise RuntimeError(f"the server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.3)
+
+
+def _stop(proc, log) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+#: Run in the server process before the CLI: the checksum table trusts the tiny files' md5s (given in
+#: the environment; every other file keeps its official md5), and any download attempt is an error.
+_TRUSTING_SERVER = """
+import json, os
+from unlearnlab.data import download
+download.CHECKSUMS = {**download.CHECKSUMS, **json.loads(os.environ["UNLEARNLAB_TEST_MD5"])}
+def _no_download(url, *args, **kwargs):
+    raise RuntimeError(f"the server tried to download {url}")
+download.urlopen = _no_download
+from unlearnlab.cli import main
+main()
+"""
+
+
+@pytest.fixture(scope="session")
+def data_server(browser, tmp_path_factory):
+    """`unlearnlab serve --data-root ROOT` on an empty store, ROOT holding tiny CIFAR-10 files in the
+    official format (tests/data/formats.py) and nothing else; yields (base_url, data_root)."""
+    from ..data.formats import md5, write_cifar10
+
+    folder = tmp_path_factory.mktemp("browser-data")
+    root = folder / "data"
+    write_cifar10(root)
+    table = {p.relative_to(root).as_posix(): md5(p) for p in root.rglob("*") if p.is_file()}
+    proc, base, log = _start(["--store", str(folder / "store"), "--data-root", str(root)], folder / "server.log",
+                             env={"UNLEARNLAB_TEST_MD5": json.dumps(table)}, code=_TRUSTING_SERVER)
+    try:
+        yield base, root
+    finally:
+        _stop(proc, log)
+
+
+@pytest.fixture
+def data_page(browser, data_server):
+    """A page for the data-root server (not the demo server: the demo is not needed)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.console = Console(pg)
+    yield pg
+    context.close()
 
 
 @pytest.fixture(scope="session")

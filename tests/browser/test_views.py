@@ -630,3 +630,76 @@ def test_screen_table_fits_1440_and_tells_repeated_runs_apart(browser, server, h
         assert page.locator("tr[data-run]:not([data-repeat]) time[data-run-date]").count() == 0
     finally:
         context.close()
+
+
+def test_build_offers_presets_and_the_data_sets_present_in_the_data_root(data_page, data_server, artifacts):
+    """The server's data root holds tiny CIFAR-10 files only: Build lists cifar10 as present and cifar100 as
+    missing (with the line saying which files to put where, and no job for it); picking a preset fills the
+    form and names its paper; a cifar10 job from the preset (mlp, 1 epoch, ga) finishes."""
+    page = data_page
+    base, root = data_server
+    page.goto(f"{base}/#/build")
+    page.wait_for_selector("form.build-form select[name=dataset]")
+    options = page.locator("select[name=dataset] optgroup option")
+    labels = dict(zip(options.evaluate_all("os => os.map(o => o.value)"), options.all_inner_texts()))
+    assert {"cifar10", "cifar100", "cifar20", "mnist", "fashion_mnist", "svhn"} <= set(labels)
+    assert labels["cifar10"].strip() == "cifar10" and "files missing" in labels["cifar100"]
+    assert page.locator("select[name=dataset] option[value=cifar10]").get_attribute("data-present") == "true"
+    assert page.locator("select[name=dataset] option[value=cifar100]").get_attribute("data-present") == "false"
+
+    # a missing data set: its line, and no submission
+    page.select_option("select[name=dataset]", "cifar100")
+    hint = page.locator("[data-missing=cifar100]")
+    expect(hint).to_contain_text("cifar-100-python")
+    expect(hint).to_contain_text(str(root))
+    expect(hint).to_contain_text("does not download")
+    expect(page.locator("button[type=submit]", has_text="Run job")).to_be_disabled()
+    expect(page.locator("ul.problems")).to_contain_text("cifar100")
+    shot(page, artifacts, "build-missing-data")
+
+    # a preset fills the form and says which paper it follows
+    page.select_option("select[name=preset]", "fast-cifar10")
+    expect(page.locator(".preset-info .preset-paper")).to_contain_text("airbench94")
+    assert page.locator("select[name=dataset]").input_value() == "cifar10"
+    assert page.locator("select[name=model]").input_value() == "fastnet"
+    assert page.locator("[data-missing]").count() == 0
+    assert page.locator("input[name='train.epochs']").input_value() == "10"
+    assert page.locator("input[name='train.lr']").input_value() == "0.4"
+    assert page.locator("input[name='train.schedule']").input_value() == "onecycle"
+    assert page.locator("input[name='forget-class']").input_value() == "0"
+    assert page.locator("input[name='method.ga']").is_checked()
+    assert page.locator("input[name='method.salun']").is_checked()
+    assert not page.locator("input[name='method.scrub']").is_checked()
+    page.locator("li[data-method=ga] button", has_text="grid").click()
+    assert page.locator("input[name='grid.ga.lr']").input_value() == "0.0001"
+    # its other forget request is one click
+    page.locator(".preset-info button[data-forget='random:4500']").click()
+    assert page.locator("input[name='forget-count']").input_value() == "4500"
+    page.locator(".preset-info button[data-forget='class:0']").click()
+    shot(page, artifacts, "build-preset")
+
+    # override what the tiny files need: mlp, one epoch, ga alone
+    page.select_option("select[name=model]", "mlp")
+    page.locator("[data-panel=methods] button", has_text="none").click()
+    page.check("input[name='method.ga']")
+    page.locator("summary", has_text="Training of").click()
+    page.fill("input[name='train.epochs']", "1")
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as posted:
+        page.locator("button[type=submit]", has_text="Run job").click()
+    assert posted.value.status == 202, posted.value.text()
+    sent = json.loads(posted.value.request.post_data)
+    assert sent["preset"] == "fast-cifar10" and "dataset" not in sent  # only what differs from the preset
+    assert sent["model"] == "mlp" and sent["methods"] == ["ga"] and sent["train"] == {"epochs": 1}
+    assert sent["forget"] == "class:0" and sent["grids"] == {}
+    job = posted.value.json()
+    assert job["request"]["dataset"] == "cifar10" and job["configs"][0]["hparams"]["lr"] == 0.0001
+    page.wait_for_selector(f"li.job[data-job='{job['id']}'][data-status=done]", timeout=JOB_TIMEOUT_MS)
+    expect(page.locator(f"li.job[data-job='{job['id']}'] .tag", has_text="fast-cifar10")).to_be_visible()
+    finished = page.locator(f"li.job[data-job='{job['id']}'] table.job-runs tbody tr")
+    finished.nth(2).wait_for()
+    assert finished.count() == 3
+    server_job = get_json(f"{base}/api/jobs/{job['id']}")
+    assert server_job["status"] == "done"
+    assert get_json(f"{base}/api/scenarios/{server_job['scenario_id']}")["dataset"] == "cifar10"
+    shot(page, artifacts, "build-preset-job-done")
+    page.console.check()

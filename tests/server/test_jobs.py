@@ -45,7 +45,7 @@ BAD_JOBS = [
     (_job(model="vgg"), "'vgg'"),
     (_job(train={"epochs": 0}), "train.epochs=0"),
     (_job(train={"epochs": "many"}), "train.epochs='many'"),
-    (_job(train={"nesterov": True}), "train.nesterov"),
+    (_job(train={"warm_restarts": True}), "train.warm_restarts"),
     (_job(train={"schedule": "step"}), "'step'"),
     (_job(prune=1.5), "prune=1.5"),
     (_job(seed=-1), "seed"),

@@ -114,6 +114,9 @@ export function JobsPanel({ tick, highlight, onJobFinished }: { tick: number; hi
     update(id, (l) => {
       const job = { ...l.job };
       let { progress, method, finished, phase } = l;
+      // references_started names the scenario the worker built: "open in Screen" needs no poll for it
+      // (a short job could end between two polls, and none follows a job's end)
+      if (typeof ev.scenario_id === "string") job.scenario_id = ev.scenario_id;
       switch (ev.type) {
         case "job_started": job.status = "running"; job.started = ev.time; phase = "starting"; break;
         case "references_started": phase = "training θ_o and θ_r (or loading them from the store)"; break;
@@ -182,7 +185,7 @@ function JobItem({ live, highlight, onCancel }: { live: Live; highlight: boolean
       <div class="job-head">
         <span class={`status s-${job.status}`}>{job.status}{job.cancel_requested && active ? " (cancelling)" : ""}</span>
         <span class="mono">{job.id}</span>
-        <span>{req.dataset} · {req.model} · forget {req.forget} · seed {req.seed}</span>
+        <span>{req.preset ? <span class="tag" title={(req.preset_overridden ?? []).length ? `overridden: ${req.preset_overridden.join(", ")}` : "as the preset pins it"}>{req.preset}</span> : null} {req.dataset} · {req.model} · forget {req.forget} · seed {req.seed}</span>
         <span class="dim">{fmtDate(job.created)}</span>
         <span class="spacer" />
         {active && <button type="button" class="small danger" disabled={job.cancel_requested} onClick={() => onCancel(job.id)}>cancel</button>}

@@ -5,7 +5,7 @@ import type { Scenario } from "../types";
 
 export function scenarioLabel(s: Scenario): string {
   const unusable = s.request_usable === false ? "⚠ unusable · " : "";
-  const params = Object.entries(s.dataset_params).filter(([k]) => k !== "seed" && k !== "test_size").map(([k, v]) => `${k}=${fmtValue(v)}`);
+  const params = Object.entries(s.dataset_params).filter(([k]) => k !== "seed" && k !== "test_size" && k !== "data_root").map(([k, v]) => `${k}=${fmtValue(v)}`);
   return `${unusable}${s.dataset}${params.length ? `(${params.join(",")})` : ""} · ${s.model} · forget ${s.forget} · seed ${s.seed}`
     + `${s.prune ? ` · pruned ${s.prune}` : ""} · ${s.train?.epochs ?? "?"} ep · ${s.runs} runs`;
 }

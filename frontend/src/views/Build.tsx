@@ -5,16 +5,30 @@ import type { AppContext } from "../App";
 import { ErrorBox, Panel, Spinner } from "../components/common";
 import { JobsPanel } from "../components/Jobs";
 import { fmtValue } from "../format";
-import type { DatasetInfo, Job, MethodInfo, ModelInfo, Options, ParamInfo } from "../types";
+import type { DatasetInfo, Health, Job, MethodInfo, ModelInfo, Options, ParamInfo, PresetInfo } from "../types";
 
 type ForgetKind = "class" | "fraction" | "count";
 
-interface Meta { options: Options; methods: MethodInfo[]; datasets: DatasetInfo[]; models: ModelInfo[] }
+interface Meta {
+  options: Options; methods: MethodInfo[]; datasets: DatasetInfo[]; models: ModelInfo[]; presets: PresetInfo[]; health: Health | null;
+}
 
 async function loadMeta(): Promise<Meta> {
-  const [options, methods, datasets, models] = await Promise.all([api.options(), api.methods(), api.datasets(), api.models()]);
-  return { options, methods, datasets, models };
+  const [options, methods, datasets, models, presets, health] = await Promise.all([
+    api.options(), api.methods(), api.datasets(), api.models(), api.presets(), api.health().catch(() => null)]);
+  return { options, methods, datasets, models, presets, health };
 }
+
+/** "class:0" / "random:4500" / "random:0.1" → the form's forget fields (null: a form the web UI has no field for). */
+export function forgetFields(request: string): { kind: ForgetKind; value: string } | null {
+  const [form, rest = ""] = request.split(":", 2);
+  if (form === "class" && /^\d+(,\d+)*$/.test(rest)) return { kind: "class", value: rest };
+  if (form === "random" && /^\d+$/.test(rest)) return { kind: "count", value: rest };
+  if (form === "random" && Number(rest) > 0 && Number(rest) < 1) return { kind: "fraction", value: rest };
+  return null;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Parse one typed value; throws an Error naming the problem. */
 export function parseScalar(text: string, p: Pick<ParamInfo, "name" | "type" | "default">): unknown {
@@ -79,7 +93,9 @@ export function BuildView({ ctx }: { ctx: AppContext }) {
 
 function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) => void }) {
   const webDatasets = meta.datasets.filter((d) => d.web);
-  const [dataset, setDataset] = useState(webDatasets[0]?.name ?? "digits");
+  const [presetName, setPresetName] = useState("");
+  const preset = meta.presets.find((p) => p.name === presetName) ?? null;
+  const [dataset, setDataset] = useState((webDatasets.find((d) => d.present !== false) ?? webDatasets[0])?.name ?? "digits");
   const [datasetParams, setDatasetParams] = useState<Record<string, string>>({});
   const [model, setModel] = useState(meta.models.some((m) => m.name === "cnn") ? "cnn" : meta.models[0]?.name ?? "");
   const [forgetKind, setForgetKind] = useState<ForgetKind>("class");
@@ -100,10 +116,45 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
 
   const ds = meta.datasets.find((d) => d.name === dataset);
   useEffect(() => setDatasetParams({}), [dataset]);
+  const gridableNames = gridable.map((m) => m.name);
+  const presetMethods = preset ? (preset.methods ?? gridableNames).filter((n) => gridableNames.includes(n)) : null;
+  /** What an empty field stands for: the preset's value where a preset is chosen, else the default. */
+  const trainBase = (k: string) => (preset && k in preset.train ? preset.train[k] : meta.options.train_defaults[k]);
+  const gridBase = (m: string, p: ParamInfo) => preset?.method_params[m]?.[p.name] ?? p.default;
+
+  /** Fill the form from a preset: data set, model, recipe, its first forget request, methods and their hyper-parameters. */
+  const pickPreset = (name: string) => {
+    setPresetName(name);
+    const p = meta.presets.find((x) => x.name === name);
+    if (!p) return;
+    setDataset(p.dataset);
+    setModel(p.model);
+    const t: Record<string, string> = {};
+    for (const [k, v] of Object.entries(p.train)) {
+      if (!Array.isArray(v) && k in meta.options.train_defaults && !same(v, meta.options.train_defaults[k])) t[k] = String(v);
+    }
+    setTrain(t);
+    pickForget(p.forget[0] ?? "");
+    setSelected(new Set((p.methods ?? gridableNames).filter((n) => gridableNames.includes(n))));
+    const g: Record<string, Record<string, string>> = {};
+    for (const [m, params] of Object.entries(p.method_params)) {
+      g[m] = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    }
+    setGrids(g);
+  };
+  const pickForget = (request: string) => {
+    const f = forgetFields(request);
+    if (!f) return;
+    setForgetKind(f.kind);
+    if (f.kind === "class") setForgetClass(f.value);
+    else if (f.kind === "fraction") setForgetFraction(f.value);
+    else setForgetCount(f.value);
+  };
 
   // Build the request and collect every problem before the server sees it.
   const { body, problems, perMethod, total } = useMemo(() => {
     const problems: string[] = [];
+    if (ds && ds.present === false) problems.push(ds.missing ?? `data set ${ds.name}: its files are missing from the server's data root`);
     const dsParams: Record<string, unknown> = {};
     for (const p of ds?.params ?? []) {
       const text = datasetParams[p.name];
@@ -164,8 +215,26 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       methods, grids: gridBody, track_forget_accuracy: trackForget,
     };
     if (device) body.device = device;
+    if (preset) {
+      // The server resolves the preset as `unlearnlab run --preset` does; send only what differs from it
+      // (each value sent overrides the preset's and is named in the job's preset_overridden).
+      const diff: Record<string, unknown> = { preset: preset.name, ...body };
+      if (dataset === preset.dataset) delete diff.dataset;
+      if (model === preset.model) delete diff.model;
+      diff.train = Object.fromEntries(Object.entries(trainOpts).filter(([k, v]) => !same(v, trainBase(k))));
+      if (presetMethods && same([...methods].sort(), [...presetMethods].sort())) delete diff.methods;
+      const g: Record<string, Record<string, unknown[]>> = {};
+      for (const [m, params] of Object.entries(gridBody)) {
+        for (const [k, values] of Object.entries(params)) {
+          const base = preset.method_params[m]?.[k];
+          if (!(values.length === 1 && base !== undefined && same(values[0], base))) (g[m] ??= {})[k] = values;
+        }
+      }
+      diff.grids = g;
+      return { body: diff, problems, perMethod, total };
+    }
     return { body, problems, perMethod, total };
-  }, [dataset, datasetParams, model, forgetKind, forgetClass, forgetFraction, forgetCount, seed, train, prune, device, trackForget, selected, grids, meta]);
+  }, [preset, dataset, datasetParams, model, forgetKind, forgetClass, forgetFraction, forgetCount, seed, train, prune, device, trackForget, selected, grids, meta]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -191,14 +260,44 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
   return (
     <form class="build-form" onSubmit={submit} aria-label="New job">
       <Panel title="Forget request" id="request">
+        <div class="preset-row">
+          <label>Preset
+            <select name="preset" value={presetName} onChange={(e) => pickPreset((e.target as HTMLSelectElement).value)}>
+              <option value="">none: set every field below</option>
+              {meta.presets.map((p) => (
+                <option value={p.name} title={p.paper}>{p.name} ({p.dataset} · {p.model}){p.data_present ? "" : " · data missing"}</option>
+              ))}
+            </select>
+          </label>
+          {preset && (
+            <div class="preset-info" data-preset={preset.name}>
+              <p class="preset-paper">Follows <b>{preset.paper}</b></p>
+              <p class="note">{preset.recipe}. Forget requests:{" "}
+                {preset.forget.map((f) => (
+                  <button type="button" class="small ghost" data-forget={f} disabled={!forgetFields(f)} onClick={() => pickForget(f)}>{f}</button>
+                ))}
+              </p>
+              {preset.notes && <p class="note">{preset.notes}</p>}
+              <p class="note">Fields you change override the preset's value (the job lists them); an empty field keeps the preset's value shown.</p>
+            </div>
+          )}
+        </div>
         <div class="form-grid">
           <label>Data set
             <select name="dataset" value={dataset} onChange={(e) => setDataset((e.target as HTMLSelectElement).value)}>
-              {meta.datasets.map((d) => (
+              {meta.datasets.filter((d) => !d.standard).map((d) => (
                 <option value={d.name} disabled={!d.web} title={d.doc}>{d.name}{d.web ? "" : " (reads files: CLI only)"}</option>
               ))}
+              <optgroup label="standard (from the server's data root)">
+                {meta.datasets.filter((d) => d.standard).map((d) => (
+                  <option value={d.name} title={d.present ? d.doc : d.missing ?? ""} data-present={String(d.present !== false)}>
+                    {d.name}{d.present === false ? " (files missing)" : ""}</option>
+                ))}
+              </optgroup>
             </select>
             {ds && <small>{ds.doc}</small>}
+            {ds && ds.present === false && <small class="missing" role="note" data-missing={ds.name}>{ds.missing}</small>}
+            {ds?.standard && meta.health?.data_root && <small class="dim">read from {meta.health.data_root} ({meta.health.data_root_source}); the server does not download</small>}
           </label>
           {(ds?.params ?? []).map((p) => (
             <label>{dataset}.{p.name}
@@ -208,7 +307,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
           ))}
           <label>Model
             <select name="model" value={model} onChange={(e) => setModel((e.target as HTMLSelectElement).value)}>
-              {meta.models.map((m) => <option value={m.name}>{m.name}</option>)}
+              {meta.models.map((m) => <option value={m.name} title={m.doc}>{m.name}{m.source === "entry point" ? " (plugin)" : ""}</option>)}
             </select>
             <small>{meta.models.find((m) => m.name === model)?.params.map((p) => `${p.name}=${fmtValue(p.default)}`).join(", ")}</small>
           </label>
@@ -232,16 +331,17 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
           <div class="form-grid">
             {Object.entries(meta.options.train_defaults).map(([k, def]) => (
               typeof def === "boolean" ? (
-                <label class="check"><input type="checkbox" name={`train.${k}`} checked={train[k] ? train[k] === "true" : def}
+                <label class="check"><input type="checkbox" name={`train.${k}`} checked={train[k] ? train[k] === "true" : Boolean(trainBase(k))}
                   onChange={(e) => setTrain((t) => ({ ...t, [k]: String((e.target as HTMLInputElement).checked) }))} /> train.{k}</label>
               ) : (
                 <label>train.{k}
-                  <input name={`train.${k}`} placeholder={fmtValue(def)} value={train[k] ?? ""} list={k === "schedule" ? "schedules" : undefined}
+                  <input name={`train.${k}`} placeholder={`${fmtValue(trainBase(k))}${Array.isArray(def) ? " (CLI only)" : ""}`} disabled={Array.isArray(def)}
+                    value={train[k] ?? ""} list={k === "schedule" ? "schedules" : undefined}
                     onInput={(e) => setTrain((t) => ({ ...t, [k]: (e.target as HTMLInputElement).value }))} />
                 </label>
               )
             ))}
-            <datalist id="schedules"><option value="cosine" /><option value="constant" /></datalist>
+            <datalist id="schedules"><option value="cosine" /><option value="constant" /><option value="multistep" /><option value="onecycle" /></datalist>
             <label>prune θ_o first (sparsity)
               <input name="prune" placeholder="none (e.g. 0.5)" value={prune} onInput={(e) => setPrune((e.target as HTMLInputElement).value)} />
             </label>
@@ -252,7 +352,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
             </label>
             <label class="check"><input type="checkbox" checked={trackForget} onChange={(e) => setTrackForget((e.target as HTMLInputElement).checked)} /> report forget accuracy after every epoch</label>
           </div>
-          <small>Empty fields keep the defaults shown. θ_o and θ_r are reused from the store when the same recipe ran before.</small>
+          <small>Empty fields keep the {preset ? "preset's values" : "defaults"} shown. θ_o and θ_r are reused from the store when the same recipe ran before.</small>
         </details>
       </Panel>
       <Panel title={`Methods (${selected.size} of ${gridable.length})`} id="methods"
@@ -283,7 +383,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
                     {m.params.map((p) => (
                       <label title={m.reference_defaults[p.name] !== undefined ? `paper's default: ${fmtValue(m.reference_defaults[p.name])}` : ""}>
                         {p.name} <span class="dim">({p.type})</span>
-                        <input name={`grid.${m.name}.${p.name}`} placeholder={`${fmtValue(p.default)}${p.type === "tuple" ? " (CLI only)" : ""}`} disabled={p.type === "tuple"}
+                        <input name={`grid.${m.name}.${p.name}`} placeholder={`${fmtValue(gridBase(m.name, p))}${p.type === "tuple" ? " (CLI only)" : ""}`} disabled={p.type === "tuple"}
                           value={grids[m.name]?.[p.name] ?? ""} onInput={(e) => setGrid(m.name, p.name, (e.target as HTMLInputElement).value)} />
                       </label>
                     ))}

@@ -23,7 +23,7 @@ from ..errors import BadInput, CorruptArtifact
 from ..executors import ProcessExecutor
 from ..store import Store
 from ..runner import load_stored_dataset
-from .jobs import clean, reads_files
+from .jobs import clean, reads_files, stored_data_missing
 
 log = logging.getLogger(__name__)
 AUDIT_ID_LEN = 16
@@ -96,6 +96,9 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
         hit = st.get_arrays(CACHE_KIND, cache_key(records, n_per_class, seed))
         if hit is not None:
             return hit[1]
+        missing = stored_data_missing(get_scenario(ra.scenario_id))
+        if missing is not None:  # rebuilding the data would download it
+            raise HTTPException(409, missing)
         try:
             return await asyncio.to_thread(worker.call, compare_job, (str(root), a, b, n_per_class, seed))
         except (BadInput, CorruptArtifact):  # 422 / 409 with their one line, from the app's handlers
@@ -156,10 +159,14 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
         ds = spec["dataset"]
         if reads_files(ds["name"]):
             raise BadInput(f"data set {ds['name']!r} reads files; the web API does not serve its inputs")
-        if spec["id"] not in datasets:
+        missing = stored_data_missing(spec)
+        if missing is not None:
+            raise BadInput(missing)
+        key = ds.get("fingerprint") or spec["id"]  # scenarios of one data set share it (CIFAR-10: 600 MB)
+        if key not in datasets:
             if len(datasets) > 8:
                 datasets.clear()
-            datasets[spec["id"]] = load_stored_dataset(spec)
-        return datasets[spec["id"]]
+            datasets[key] = load_stored_dataset(spec)
+        return datasets[key]
 
     return worker

@@ -3,8 +3,10 @@
 `create_app(store)` builds the app and binds nothing: `unlearnlab serve` runs it with uvicorn on
 127.0.0.1 unless told otherwise. Every bad input is a 4xx whose `detail` is one line naming the
 bad value. Ids are checked against their fixed pattern before the store is touched; no endpoint
-runs user code or reads a path outside the store (data sets that read files and `indices:` forget
-requests are refused), and downloads are resolved inside the store's run folder.
+runs user code or reads a path a client gave (data sets that read files and `indices:` forget
+requests are refused), and downloads are resolved inside the store's run folder. The standard data
+sets are read from the server's data root (`data_root=`, else `data.roots`' resolution), and a stored
+scenario's from the root it was read from; the server never downloads them (jobs.py says why).
 """
 
 from __future__ import annotations
@@ -33,16 +35,19 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..api import list_methods
-from ..data import DATASETS, parse_forget, select_forget
+from ..api import presets as list_presets
+from ..data import DATASETS, STANDARD, available, parse_forget, resolve_data_root, select_forget
 from ..errors import BadInput, CorruptArtifact
-from ..models import MODELS
+from ..models import MODELS, ensure_loaded
+from ..models import reference as model_sources
 from ..runner import GOLD, load_stored_dataset
 from ..store import Store
 from ..training import TrainConfig
 from . import schemas as S
 from .analyses import add_analysis_routes
 from .attack import FEATURES, attack_payload
-from .jobs import MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, QueueFull, clean, plan_job, reads_files
+from .jobs import (MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, QueueFull, clean, missing_files, plan_job,
+                   reads_files, stored_data_missing, web_params)
 
 #: The built web UI (the Vite build of frontend/) goes here; see "Web UI mount point" below.
 STATIC_DIR = Path(__file__).parent / "static"
@@ -273,12 +278,17 @@ def _one_line(exc: RequestValidationError) -> str:
 
 def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike | None = None,
                allowed_hosts: list[str] | tuple[str, ...] | None = LOCAL_HOSTS,
-               warm_analyses: bool = False) -> FastAPI:
+               warm_analyses: bool = False, data_root: str | os.PathLike | None = None) -> FastAPI:
     """The API over the store at `store_path` (created if absent). Binds no socket and starts no
     thread: the job worker starts with the first job and stops when the app shuts down.
+    `data_root`: the folder jobs read the standard data sets from (default: `$UNLEARNLAB_DATA`, else the
+    user cache, as `data.roots` resolves it); one given must exist (BadInput otherwise).
     `allowed_hosts=None` accepts any Host header (for a deliberate non-loopback bind).
     `warm_analyses=True` (`unlearnlab serve`) starts the analysis worker and compiles UMAP at start-up,
     so the first Contrast view does not wait for it."""
+    dataroot = resolve_data_root(data_root)
+    if data_root is not None:  # a folder the user named must exist: a typo is an error, before the store is made
+        dataroot.check()
     with Store(store_path) as probe:  # BadInput here if it cannot be created or written
         root = probe.root
     jobs = JobManager(root)
@@ -315,6 +325,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
     )
     app.state.jobs = jobs
     app.state.store_root = root
+    app.state.data_root = dataroot.path
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -400,10 +411,11 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
             return layouts[spec["id"]]
         out = None
         try:
-            if not reads_files(spec["dataset"]["name"]):
-                data = load_stored_dataset(spec)  # BadInput if the data changed
-                idx = select_forget(parse_forget(spec["forget"]), data, seed=spec["seed"])
-                out = (idx, data.y_train[idx])
+            # a standard data set only where its files still are: the server never downloads
+            if not reads_files(spec["dataset"]["name"]) and stored_data_missing(spec) is None:
+                dataset = load_stored_dataset(spec)  # BadInput if the data changed
+                idx = select_forget(parse_forget(spec["forget"]), dataset, seed=spec["seed"])
+                out = (idx, dataset.y_train[idx])
         except Exception:  # a plugin data set that is gone, a changed generator: samples lose index/label
             out = None
         if len(layouts) > 32:
@@ -414,7 +426,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
     # meta ---------------------------------------------------------------------------------------------
     @app.get("/api/health", tags=["meta"], response_model=S.Health, summary="Server status")
     def health():
-        return {"status": "ok", "version": __version__, "store": str(root), "jobs": jobs.counts()}
+        return {"status": "ok", "version": __version__, "store": str(root), "jobs": jobs.counts(),
+                "data_root": str(dataroot.path), "data_root_source": dataroot.source}
 
     @app.get("/api/options", tags=["meta"], response_model=S.Options,
              summary="Training defaults, accepted forget forms and job limits")
@@ -439,15 +452,47 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                         "needs_retrain": m["needs_retrain"], "gridable": m["name"] != GOLD})
         return out
 
-    @app.get("/api/datasets", tags=["meta"], response_model=list[S.DatasetInfo], summary="Registered data sets")
-    def datasets():
-        return [{"name": n, "params": _params(DATASETS.get(n), skip=("seed",)), "doc": _doc(DATASETS.get(n)),
-                 "web": not reads_files(n)} for n in DATASETS.names()]
+    def data_status(name: str) -> tuple[bool, str | None]:
+        """Whether data set `name`'s files are in the data root (stat calls only), and if not, the line
+        saying which files to put where."""
+        if name not in STANDARD:
+            return True, None
+        if name in available(dataroot.path):
+            return True, None
+        return False, missing_files(name, dataroot.path)
 
-    @app.get("/api/models", tags=["meta"], response_model=list[S.ModelInfo], summary="Registered models")
+    @app.get("/api/datasets", tags=["meta"], response_model=list[S.DatasetInfo],
+             summary="Registered data sets, and whether the standard ones' files are in the server's data root")
+    def datasets():
+        out = []
+        for n in DATASETS.names():
+            loader = DATASETS.get(n)
+            web = not reads_files(n)
+            # a web data set lists what a job may set; one that reads files lists its loader's parameters
+            skip = tuple(p for p in inspect.signature(loader).parameters if p not in web_params(n)) if web \
+                else ("seed",)
+            present, missing = data_status(n)
+            out.append({"name": n, "params": _params(loader, skip=skip), "doc": _doc(loader), "web": web,
+                        "standard": n in STANDARD, "present": present, "missing": missing})
+        return out
+
+    @app.get("/api/presets", tags=["meta"], response_model=list[S.PresetInfo],
+             summary="Presets (published protocols) and whether each one's data is present")
+    def presets():
+        out = []
+        for p in list_presets():
+            present, missing = data_status(p["dataset"])
+            out.append({**clean(p), "data_present": present, "data_missing": missing})
+        return out
+
+    @app.get("/api/models", tags=["meta"], response_model=list[S.ModelInfo],
+             summary="Registered models, those of installed unlearnlab.models entry points included")
     def models():
+        ensure_loaded()
         return [{"name": n, "params": _params(MODELS.get(n), skip=("input_shape", "num_classes")),
-                 "doc": _doc(MODELS.get(n))} for n in MODELS.names()]
+                 "doc": _doc(MODELS.get(n)),
+                 "source": "entry point" if n in model_sources.PLUGIN_MODELS else "built-in"}
+                for n in MODELS.names()]
 
     # scenarios ----------------------------------------------------------------------------------------
     @app.get("/api/scenarios", tags=["scenarios"], response_model=list[S.ScenarioSummary],
@@ -565,6 +610,9 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                 raise BadInput(f"against run {req.against!r} belongs to another scenario than {run_id!r}")
             if other.status != "done":
                 raise HTTPException(409, f"against run {req.against!r} is {other.status}; it must be done")
+        missing = stored_data_missing(get_scenario(record.scenario_id))
+        if missing is not None:  # rebuilding its data would download it
+            raise HTTPException(409, missing)
         hparams = {} if record.method in ("original", GOLD) else clean(record.hparams)
         plan = AuditPlan({"run_id": run_id, **req.model_dump()}, run_id, record.scenario_id, record.method,
                          hparams, req.against, req.refs)
@@ -575,7 +623,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
               responses={k: v for k, v in SUBMIT_ERRORS.items() if k not in (404, 409)},
               summary="Validate a job and queue it")
     def submit(req: S.JobRequest):
-        plan = plan_job(req)  # BadInput -> 422 before anything is queued
+        plan = plan_job(req, dataroot.path)  # BadInput -> 422 before anything is queued
         return job_out(enqueue(plan))
 
     @app.get("/api/jobs", tags=["jobs"], response_model=list[S.Job], summary="Jobs held in memory, oldest first")

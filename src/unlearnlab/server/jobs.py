@@ -1,6 +1,8 @@
 """Server-side jobs: validated plans, one worker thread that runs them in order, and their events.
 
-A job is a forget request plus the method configurations a grid expands to. `plan_job` validates
+A job is a forget request plus the method configurations a grid expands to, optionally starting from
+a named preset (`presets.resolve`, as `unlearnlab run --preset` and `ul.run(preset=...)` resolve it:
+the request's explicit fields override the preset's, one at a time). `plan_job` validates
 what it can without building the data set (names, types, ranges, size caps) before anything is
 queued, without touching the global random generators: the worker thread may be training at that
 moment, and seeding or initialising a model from a request thread would change its run (LAF's VAE
@@ -8,6 +10,13 @@ draws from the global generator for its whole fit). For the same reason no reque
 the global generators while a job runs. The data set is built by the worker (`JobPlan.build`): a
 large one no longer holds a request thread, and what depends on the data (forget classes in range,
 a model that fits its shape) fails the job with one line.
+
+Standard data sets (cifar10, mnist, ...) are read from the server's data root (`serve --data-root`,
+else `$UNLEARNLAB_DATA`, else the user cache: `data.roots`); a client never sends a path. The server
+never downloads them: a multi-hundred-MB download cannot be stopped at a step boundary the way a
+job's training can, and would hold the one worker that every other job waits for. A request for a
+data set whose files are missing is refused before queueing with one line saying which files to put
+where, and a job whose files vanished after it was queued fails with the same line.
 
 The worker calls the runner's `execute` once for θ_o and θ_r and then once per configuration
 (each method seeds itself, so the runs equal those of one `unlearnlab run`), which gives every
@@ -28,16 +37,18 @@ import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..data import DATASETS, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget
+from ..data import DATASETS, STANDARD, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, resolve_data_root
 from ..data.datasets import MAX_GENERATED_SAMPLES
 from ..errors import BadInput, Cancelled, UnlearnlabError
 from ..methods import METHODS, Method, build_method, method_names
-from ..models import MODELS, Classifier
+from ..models import MODELS, Classifier, ensure_loaded
+from ..presets import resolve as resolve_preset
 from ..runner import CONTRACT_KEYS, GOLD, RunResult, Scenario, execute, prepare
 from ..store import Store
 from ..training import TrainConfig, pick_device
@@ -73,14 +84,55 @@ def _short(value: Any, limit: int = 60) -> str:
 # Validation: a request becomes a plan or a BadInput naming the bad value
 
 
+def _is_path(param: str) -> bool:
+    return any(w in param.lower() for w in _PATH_WORDS)
+
+
 def reads_files(dataset: str) -> bool:
-    """Whether a registered loader takes a path-like parameter (the web API refuses those)."""
+    """Whether a registered loader needs a path from the client (the web API refuses those). The
+    standard data sets do not: they read the server's own data root."""
     import inspect
 
     if dataset == "arrays":
         return True
-    loader = DATASETS.get(dataset)
-    return any(any(w in p.lower() for w in _PATH_WORDS) for p in inspect.signature(loader).parameters)
+    if dataset in STANDARD:
+        return False
+    return any(_is_path(p) for p in inspect.signature(DATASETS.get(dataset)).parameters)
+
+
+def web_params(dataset: str) -> dict[str, Any]:
+    """The loader parameters a client may set, with their defaults: not the seed (the job's), no path,
+    and none of a standard data set's (it keeps the official split and reads the server's data root)."""
+    if dataset in STANDARD:
+        return {}
+    return {k: v for k, v in _loader_defaults(dataset).items() if k != "seed" and not _is_path(k)}
+
+
+def missing_files(dataset: str, root: Path) -> str | None:
+    """None if standard data set `dataset` has all its files under `root` (nothing is read); else one
+    line saying which files are missing where and how to get them. The server never downloads them."""
+    spec = STANDARD.get(dataset)
+    if not root.is_dir():
+        return (f"dataset {dataset!r}: the data root {root} does not exist; create it, then "
+                f"{spec.instructions(root)} (the server does not download)")
+    missing = spec.missing(root)
+    if not missing:
+        return None
+    shown = ", ".join(missing[:2]) + (f" and {len(missing) - 2} more" if len(missing) > 2 else "")
+    return (f"dataset {dataset!r}: {shown} missing under {root}; the server does not download: "
+            f"{spec.instructions(root)}")
+
+
+def stored_data_missing(spec: Mapping[str, Any]) -> str | None:
+    """For a stored scenario of a standard data set: one line if its files are gone from the data root it
+    was read from (recorded in the scenario), so that rebuilding it (a comparison, an audit) is refused
+    instead of downloading them; None otherwise."""
+    ds = spec.get("dataset", {})
+    if ds.get("name") not in STANDARD:
+        return None
+    recorded = (ds.get("params") or {}).get("data_root")
+    root = Path(recorded) if isinstance(recorded, str) and recorded else resolve_data_root().path
+    return missing_files(ds["name"], root)
 
 
 def _type_name(default: Any) -> str:
@@ -140,6 +192,8 @@ class JobPlan:
     device: str | None = None
     track_forget_accuracy: bool = True
     rerun: bool = False
+    #: The server's data root, for a standard data set (None for the others).
+    data_root: Path | None = None
 
     @property
     def configs(self) -> list[dict[str, Any]]:
@@ -148,8 +202,15 @@ class JobPlan:
     def build(self, cancel: threading.Event | None = None) -> Scenario:
         """Build the data set, then resolve the scenario (`prepare`'s checks: forget classes in range,
         the model fits the data); BadInput names what does not fit. A loader cannot be interrupted
-        inside, so a cancel request is honoured as soon as it returns."""
-        dataset = load_dataset(self.dataset, seed=self.seed, **self.dataset_params)
+        inside, so a cancel request is honoured as soon as it returns. A standard data set's files are
+        checked first: missing ones fail the job with one line and are never downloaded."""
+        params = dict(self.dataset_params)
+        if self.data_root is not None:
+            missing = missing_files(self.dataset, self.data_root)
+            if missing is not None:
+                raise BadInput(missing)
+            params["data_root"] = self.data_root
+        dataset = load_dataset(self.dataset, seed=self.seed, **params)
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled by request")
         return prepare(dataset, self.model, self.forget, seed=self.seed, train=self.train, prune=self.prune)
@@ -178,7 +239,7 @@ def _check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tupl
     if name == "arrays" or reads_files(name):
         raise BadInput(f"dataset {dataset_spec!r} reads files; the web API accepts only data sets that need "
                        f"no path: {', '.join(n for n in DATASETS.names() if not reads_files(n))}")
-    defaults = _loader_defaults(name)
+    defaults = web_params(name)
     for key, value in dataset_params.items():
         if key in params:
             raise BadInput(f"dataset parameter {key!r} is given twice (in {dataset_spec!r} and dataset_params)")
@@ -186,9 +247,14 @@ def _check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tupl
     for key, value in list(params.items()):
         if key == "seed":
             raise BadInput("dataset parameter 'seed' is not allowed; the job's seed sets the split")
+        if _is_path(key):  # never a client's path: standard data sets read the server's data root
+            raise BadInput(f"dataset parameter {key!r} is a path, which the web API does not accept; the server "
+                           "reads standard data sets from its own data root (unlearnlab serve --data-root)")
+        if name in STANDARD:
+            raise BadInput(f"dataset {name!r} takes no parameters in the web API (got {key!r}): it keeps the "
+                           "official split and is read from the server's data root")
         if key not in defaults:
-            allowed = ", ".join(k for k in defaults if k != "seed")
-            raise BadInput(f"unknown parameter {key!r} for dataset {name!r}; allowed: {allowed}")
+            raise BadInput(f"unknown parameter {key!r} for dataset {name!r}; allowed: {', '.join(defaults)}")
         params[key] = value = check_value(f"dataset {name}.{key}", value, defaults[key])
         # the loaders check these too, but only once the job runs: refuse them before it is queued
         if key == "num_samples" and not 10 <= value <= MAX_GENERATED_SAMPLES:
@@ -199,14 +265,15 @@ def _check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tupl
     return name, params
 
 
-def _check_train(train: Mapping[str, Any]) -> TrainConfig:
+def _check_train(train: Mapping[str, Any]) -> dict[str, Any]:
+    """The client's training options, each known and of its kind (TrainConfig checks the ranges)."""
     known = TrainConfig().to_dict()
     opts = {}
     for key, value in train.items():
         if key not in known:
             raise BadInput(f"unknown training option train.{key}; allowed: {', '.join(known)}")
         opts[key] = check_value(f"train.{key}", value, known[key])
-    return TrainConfig(**opts)  # BadInput for values out of range (train.epochs above its cap, ...)
+    return opts
 
 
 def _expand(names: Sequence[str], grids: Mapping[str, Mapping[str, Sequence[Any]]]) -> list[tuple[str, dict]]:
@@ -247,36 +314,66 @@ def _expand(names: Sequence[str], grids: Mapping[str, Mapping[str, Sequence[Any]
     return configs
 
 
-def plan_job(req) -> JobPlan:
+def _with_preset(req, train: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request's data set, model, forget request, methods, grids and training options with preset
+    `req.preset` under them (`presets.resolve`: each field the client sent overrides the preset's; a
+    grid is a method hyper-parameter given as a list of values); and what the job record adds."""
+    given = req.model_fields_set
+    chosen = resolve_preset(req.preset, dataset=req.dataset if "dataset" in given else None,
+                            model=req.model if "model" in given else None,
+                            forget=req.forget if "forget" in given else None,
+                            methods=req.methods if "methods" in given else None,
+                            overrides=req.grids if "grids" in given else None, train=train)
+    grids = {m: {k: v if isinstance(v, list) else [v] for k, v in p.items()} for m, p in chosen.overrides.items()}
+    fields = {"dataset": chosen.dataset, "model": chosen.model, "forget": chosen.forget[0],
+              "methods": chosen.methods, "grids": grids, "train": chosen.train}
+    return fields, {"preset": chosen.preset.name, "preset_overridden": chosen.overridden}
+
+
+def plan_job(req, data_root: Path | None = None) -> JobPlan:
     """Validate a `JobRequest` as far as can be done without building its data set (`JobPlan.build`
     does that in the job); raises BadInput naming the first bad value. Fast: a request thread never
-    waits for a data set."""
-    name, params = _check_dataset(req.dataset, req.dataset_params)
-    request = parse_forget(req.forget)
-    if request.kind == "indices":
-        raise BadInput(f"forget {req.forget!r} reads a file; the web API accepts class:C[,C...], random:F "
-                       "and random:N")
+    waits for a data set. `data_root`: where standard data sets are read (default: `data.roots`'
+    resolution); their files must be there."""
+    ensure_loaded()  # models of the unlearnlab.models entry points
     train = _check_train(req.train)
+    fields = {"dataset": req.dataset, "model": req.model, "forget": req.forget, "methods": req.methods,
+              "grids": req.grids, "train": train}
+    extra: dict[str, Any] = {}
+    if req.preset is not None:
+        fields, extra = _with_preset(req, train)
+    name, params = _check_dataset(fields["dataset"], req.dataset_params)
+    root = None
+    if name in STANDARD:
+        root = data_root if data_root is not None else resolve_data_root().path
+        missing = missing_files(name, root)
+        if missing is not None:
+            raise BadInput(missing)
+    request = parse_forget(fields["forget"])
+    if request.kind == "indices":
+        raise BadInput(f"forget {fields['forget']!r} reads a file; the web API accepts class:C[,C...], random:F "
+                       "and random:N")
+    config = TrainConfig(**fields["train"])  # BadInput for values out of range (train.epochs above its cap, ...)
     if req.prune is not None:
         check_range("prune", req.prune, 0.0, 1.0, closed="neither")
-    MODELS.get(req.model)  # an unknown model: BadInput with a suggestion
+    MODELS.get(fields["model"])  # an unknown model: BadInput with a suggestion
     if req.device is not None:
         pick_device(req.device)
-    if req.methods is None:
+    if fields["methods"] is None:
         names = [n for n in method_names() if n != GOLD]
     else:
-        names = [n for n in req.methods if n != GOLD]  # θ_r always runs
+        names = [n for n in fields["methods"] if n != GOLD]  # θ_r always runs
         for n in names:
             METHODS.get(n)
         dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
         if dup is not None:
             raise BadInput(f"method {dup!r} is listed twice in methods; give a grid to run it several times")
-    methods = [build_method(name, hp) for name, hp in _expand(names, req.grids)]
-    record = req.model_dump()
+    methods = [build_method(name, hp) for name, hp in _expand(names, fields["grids"])]
+    record = {**req.model_dump(), **fields, **extra}
     record["methods"] = names
-    return JobPlan(record, name, params, req.model, request, int(req.seed), train,
+    return JobPlan(record, name, params, fields["model"], request, int(req.seed), config,
                    None if req.prune is None else float(req.prune), methods, req.device,
-                   req.track_forget_accuracy, req.rerun)
+                   req.track_forget_accuracy, req.rerun, root)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -654,4 +751,5 @@ class JobManager:
 
 
 __all__ = ["AuditPlan", "FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "MAX_PENDING_JOBS",
-           "QueueFull", "clean", "plan_job", "reads_files"]
+           "QueueFull", "clean", "missing_files", "plan_job", "reads_files", "stored_data_missing",
+           "web_params"]

@@ -32,6 +32,9 @@ class Health(BaseModel):
     version: str
     store: str = Field(description="Absolute path of the store this server reads and writes.")
     jobs: dict[str, int] = Field(description="Jobs held in memory, counted by status.")
+    data_root: str = Field(description="Absolute path of the folder the standard data sets are read from.")
+    data_root_source: str = Field(description="Where the data root came from: --data-root, $UNLEARNLAB_DATA or "
+                                              "the user cache.")
 
 
 class ParamInfo(BaseModel):
@@ -53,15 +56,40 @@ class MethodInfo(BaseModel):
 
 class DatasetInfo(BaseModel):
     name: str
-    params: list[ParamInfo]
+    params: list[ParamInfo] = Field(description="What a job may set (dataset_params); no path, no seed.")
     doc: str
     web: bool = Field(description="False where the loader reads a path: the web API does not accept it.")
+    standard: bool = Field(False, description="A standard data set (CIFAR, MNIST, SVHN), read from the server's "
+                                              "data root.")
+    present: bool = Field(True, description="Its files are in the server's data root (always true for data sets "
+                                            "that read no files). The server never downloads.")
+    missing: str | None = Field(None, description="Where files are missing: one line saying which files to put "
+                                                  "where.")
 
 
 class ModelInfo(BaseModel):
     name: str
     params: list[ParamInfo]
     doc: str
+    source: Literal["built-in", "entry point"] = Field(
+        "built-in", description="'entry point': registered by an installed package's unlearnlab.models entry point.")
+
+
+class PresetInfo(BaseModel):
+    """A published protocol's setting (`unlearnlab presets --json`), with whether its data is present."""
+
+    name: str
+    paper: str
+    dataset: str
+    model: str
+    recipe: str = Field(description="The training recipe in one line.")
+    train: dict[str, Any] = Field(description="train.* options of θ_o and θ_r.")
+    forget: list[str] = Field(description="Its forget requests; a job runs one (the first unless `forget` names one).")
+    methods: list[str] | None = Field(description="Its methods; null: every registered one.")
+    method_params: dict[str, dict[str, Any]] = Field(description="method -> the protocol's hyper-parameters.")
+    notes: str = Field(description="Where the preset departs from the paper's code, and why.")
+    data_present: bool = Field(description="Its data set's files are in the server's data root.")
+    data_missing: str | None = Field(None, description="Otherwise: one line saying which files to put where.")
 
 
 class Options(BaseModel):
@@ -143,10 +171,16 @@ class JobRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "dataset": "digits", "model": "cnn", "forget": "class:3", "seed": 0, "train": {"epochs": 20},
-        "methods": ["ft", "ga"], "grids": {"ft": {"lr": [0.01, 0.02], "epochs": [3, 5]}}}]})
+        "methods": ["ft", "ga"], "grids": {"ft": {"lr": [0.01, 0.02], "epochs": [3, 5]}}},
+        {"preset": "fast-cifar10", "forget": "class:0", "methods": ["ga"], "train": {"epochs": 1}}]})
 
+    preset: str | None = Field(None, max_length=100, description="A preset (GET /api/presets): its data set, model, "
+                               "recipe, forget request and method hyper-parameters, resolved as `unlearnlab run "
+                               "--preset` does; every other field given overrides the preset's (train.* and "
+                               "grids one value at a time).")
     dataset: str = Field("digits", max_length=200, description="A registered data set, optionally "
-                         "NAME:key=value[,...]; arrays:PATH is not accepted here.")
+                         "NAME:key=value[,...]; arrays:PATH is not accepted here. Standard data sets (cifar10, "
+                         "mnist, ...) are read from the server's data root, never downloaded by it.")
     dataset_params: dict[str, Scalar] = Field(default_factory=dict, max_length=32)
     model: str = Field("cnn", max_length=100)
     forget: str = Field("class:3", max_length=200, description="class:C[,C...], random:F (fraction) or "
