@@ -1,5 +1,7 @@
 """Ensembles, the audit pipeline and its store records on a tiny digits scenario (3 epochs, N = 6)."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -44,6 +46,11 @@ def test_ensembles_are_cached_and_deterministic(tiny):
     assert rl.logits["forget"].shape == (N, 146, 10) and rl.size == N
     kinds = [j.kind for j in counting.jobs]
     assert kinds.count("original") == kinds.count("retrain") == kinds.count("method") == N
+    # A method job names its θ_o member by cache key: it does not carry the weights (this CNN's alone
+    # pickle to ~100 kB; 16 ResNet-18 pairs held by the parent were 1.4 GB).
+    weights_bytes = sum(v.numel() * v.element_size() for v in store.load_weights(comp.run("rl").run_id).values())
+    for job in counting.jobs:
+        assert len(pickle.dumps(job)) < weights_bytes / 4, job.kind
     counting.jobs.clear()
     again = builder.ensemble("rl", None, N)
     assert counting.jobs == []  # every member came from the store
@@ -64,6 +71,20 @@ def test_worker_processes_reproduce_the_serial_result_bit_for_bit(tiny, tmp_path
         executor.close()
     for split in ("forget", "retain", "test"):
         np.testing.assert_array_equal(parallel.logits[split], serial.logits[split])
+
+
+def test_method_members_in_worker_processes_load_their_references_from_the_store(tiny, tmp_path):
+    store, comp = tiny
+    sid = comp.scenario["id"]
+    serial = EnsembleBuilder(store, sid, executor=SerialExecutor()).ensemble("rl", None, 2)
+    fresh = Store(tmp_path)
+    fresh.upsert_scenario(sid, store.scenario(sid))
+    executor = make_executor("process", 2)
+    try:
+        parallel = EnsembleBuilder(fresh, sid, executor=executor).ensemble("rl", None, 2)
+    finally:
+        executor.close()
+    np.testing.assert_array_equal(parallel.logits["forget"], serial.logits["forget"])
 
 
 def test_retrain_as_a_method_is_independent_of_the_reference_retrains(tiny):
