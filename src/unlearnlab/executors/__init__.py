@@ -1,4 +1,4 @@
-"""Executors: run independent jobs (ensemble members, sweep points) here or in worker processes.
+"""Executors: run independent jobs (ensemble members, sweep points) here, in worker processes or on Ray.
 
     executor = make_executor("process", workers=2)
     for i, result in executor.run(member_job, jobs): ...
@@ -11,5 +11,7 @@ depends on the thread count, so this is what makes a job's result independent of
 from __future__ import annotations
 
 from .local import EXECUTORS, Executor, ProcessExecutor, SerialExecutor, make_executor, register_executor
+from .ray import RayExecutor  # registers "ray"; Ray itself is imported when the executor starts
 
-__all__ = ["EXECUTORS", "Executor", "ProcessExecutor", "SerialExecutor", "make_executor", "register_executor"]
+__all__ = ["EXECUTORS", "Executor", "ProcessExecutor", "RayExecutor", "SerialExecutor", "make_executor",
+           "register_executor"]

@@ -47,6 +47,17 @@ def _one_thread(fn: Callable[[Any], Any], job: Any) -> Any:
         torch.set_num_threads(before)
 
 
+def fill(pending: dict[Any, int], queue: Iterator[tuple[int, Any]], limit: int,
+         submit: Callable[[Any], Any]) -> None:
+    """Submit (index, job) pairs from `queue` until `limit` are in flight: `pending` maps each
+    submitted handle to its job's index. A bound, so large jobs are not all serialised up front."""
+    while len(pending) < limit:
+        item = next(queue, None)
+        if item is None:
+            return
+        pending[submit(item[1])] = item[0]
+
+
 @register_executor("serial")
 class SerialExecutor:
     """Jobs one after another in this process (the reference for what the workers must reproduce)."""
@@ -110,11 +121,7 @@ class ProcessExecutor:
         queue = iter(enumerate(jobs))
 
         def refill() -> None:
-            while len(pending) < 2 * self.workers:
-                item = next(queue, None)
-                if item is None:
-                    return
-                pending[pool.submit(fn, item[1])] = item[0]
+            fill(pending, queue, 2 * self.workers, lambda job: pool.submit(fn, job))
 
         try:
             refill()
@@ -147,10 +154,13 @@ class ProcessExecutor:
             self._pool = None
 
 
-def make_executor(name: str = "process", workers: int | None = None) -> Executor:
-    """The executor `name` ("serial", "process"); a single worker means serial (no process start-up)."""
+def make_executor(name: str = "process", workers: int | None = None, **options: Any) -> Executor:
+    """The executor `name` ("serial", "process", "ray"); a single process worker means serial (no
+    process start-up). `options` go to the executor (ray: `address`, `num_gpus_per_job`)."""
     cls = EXECUTORS.get(name)
     if cls is ProcessExecutor:
         executor = ProcessExecutor(workers)
         return SerialExecutor() if executor.workers == 1 else executor
-    return cls()
+    if cls is SerialExecutor:
+        return cls()
+    return cls(workers, **options)
