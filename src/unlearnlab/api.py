@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.compare import compare as compare_runs
+from .analysis.seeds import request_key
 from .data import Dataset, ForgetRequest, load_from_spec
 from .methods import METHODS, ensure_loaded
 from .presets import list_presets
 from .presets import resolve as resolve_preset
 from .progress import reporting
-from .report import render
+from .report import check_rank_by, render, render_over_seeds
 from .runner import Comparison, execute, prepare, resolve_methods
 from .store import Store
 from .training import TrainConfig, pick_device
@@ -129,13 +130,22 @@ def list_methods() -> list[dict[str, Any]]:
     return out
 
 
-def report(scenario_id: str, fmt: str = "markdown", store: str | os.PathLike | Store | None = None) -> str:
-    """A stored request's runs as a markdown, csv or LaTeX table."""
+def report(scenario_id: str, fmt: str = "markdown", store: str | os.PathLike | Store | None = None, *,
+           over_seeds: bool = False, rank_by: str = "avg_gap") -> str:
+    """A stored request's runs as a markdown, csv or LaTeX table. `over_seeds`: with the runs of every
+    stored scenario that is the same request but the seed (`analysis.seeds.request_key`), each metric's
+    mean over seeds with a 95 % interval and a ranking by `rank_by` (docs/seeds.md)."""
+    check_rank_by(rank_by)
     st = _open(store, create=False)
-    st.scenario(scenario_id)
-    runs = st.runs(scenario_id)
+    spec = st.scenario(scenario_id)
+    ids = [scenario_id]
+    if over_seeds:
+        ids = [s["id"] for s in st.scenarios() if request_key(s) == request_key(spec)]
+    runs = [r for sid in ids for r in st.runs(sid)]
     # the reference rows first, then the methods in the order they ran
     runs.sort(key=lambda r: {"original": 0, "retrain": 1}.get(r.method, 2))
+    if over_seeds:
+        return render_over_seeds([r.to_dict() for r in runs], fmt, rank_by=rank_by)
     return render([r.to_dict() for r in runs], fmt)
 
 
@@ -149,11 +159,13 @@ def compare(run_a: str, run_b: str, *, store: str | os.PathLike | Store | None =
 
 def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str | os.PathLike | Store | None = None,
           executor: str = "process", workers: int | None = None, device: str | None = None, progress=None,
-          cancel: threading.Event | None = None, force: bool = False, **options: Any) -> dict[str, Any]:
+          cancel: threading.Event | None = None, force: bool = False, address: str | None = None,
+          **options: Any) -> dict[str, Any]:
     """Audit a stored run against θ_r's ensemble (or another run's): U-LiRA, F, KLoM, LiRA, relearning.
 
     Trains the missing members of `refs`-member ensembles with `executor` ("process": one worker per
-    core; "serial") and stores the audit with its per-sample arrays. `options` go to
+    core; "serial"; "ray": a local Ray, or the cluster at `address` / $RAY_ADDRESS) and stores the
+    audit with its per-sample arrays. `options` go to
     `audit.audit_run` (partitions, permutations, n_boot, level, relearn_steps, relearn_share, relearn_lr, seed).
     `progress` as in `run`.
     """
@@ -162,7 +174,7 @@ def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str |
 
     st = _open(store, create=False)
     st.run(run_id)  # unknown run: BadInput before any worker starts
-    pool = make_executor(executor, workers)
+    pool = make_executor(executor, workers, **({"address": address} if address else {}))
     try:
         with reporting(progress) as reporter:
             return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device,

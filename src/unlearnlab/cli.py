@@ -401,11 +401,15 @@ def runs(store: Optional[Path] = StoreOpt,
 @_user_errors
 def report(scenario: str = typer.Argument(..., help="Scenario id (see `unlearnlab runs`)."),
            fmt: str = typer.Option("markdown", "--format", help=f"{' | '.join(FORMATS)}"),
-           store: Optional[Path] = StoreOpt):
-    """A request's runs as a markdown, csv or LaTeX table."""
+           store: Optional[Path] = StoreOpt,
+           over_seeds: bool = typer.Option(False, "--over-seeds", help="Aggregate the stored runs of this request "
+                                           "on every seed: mean, 95 % interval, n, ranking (docs/seeds.md)."),
+           rank_by: str = typer.Option("avg_gap", "--rank-by", help="With --over-seeds: the metric that ranks the "
+                                       "methods (avg_gap | ra | ta | run_time_s | speedup_vs_retrain).")):
+    """A request's runs as a markdown, csv or LaTeX table (--over-seeds: over its seeds)."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
-    sys.stdout.write(api.report(scenario, fmt, store))
+    sys.stdout.write(api.report(scenario, fmt, store, over_seeds=over_seeds, rank_by=rank_by))
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -566,6 +570,9 @@ def audit_cmd(run_id: str = typer.Argument(..., help="Run id to audit (see `unle
               store: Optional[Path] = StoreOpt,
               json_path: Optional[Path] = typer.Option(None, "--json", help="Write the full audit as JSON here."),
               workers: Optional[int] = typer.Option(None, help="Worker processes (default: one per CPU core)."),
+              executor: str = typer.Option("process", help="process | serial | ray (docs/executors.md)."),
+              address: Optional[str] = typer.Option(None, help="With --executor ray: the cluster's address "
+                                                    "(default $RAY_ADDRESS; none: a local Ray)."),
               partitions: int = typer.Option(50, help="Random half-partitions a statistic's value averages over."),
               permutations: int = typer.Option(100, help="Swaps of (candidate i, reference i) pairs for each "
                                                "statistic's null and p-value (at least 19)."),
@@ -578,6 +585,7 @@ def audit_cmd(run_id: str = typer.Argument(..., help="Run id to audit (see `unle
         load_method_file(path)
     _check_json_path(json_path)
     result = api.audit(run_id, against=against, refs=refs, store=store, workers=workers, device=device,
+                       executor=executor, address=address,
                        progress=auto_progress(err), force=force, partitions=partitions,
                        permutations=permutations, seed=seed)
     _print_audit(result)

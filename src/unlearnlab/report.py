@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import numerics
+from .analysis.seeds import MeanInterval, dominance_ranks, t_interval
 from .errors import BadInput
 from .metrics.gap import AVG_GAP_KEYS
 
@@ -140,7 +141,7 @@ def notes(runs: Sequence[Mapping[str, Any]]) -> list[str]:
         if len(members) == 1:
             lines.append(f"{method}: {_HEADERS.get(key, key)} withheld: {why}")
         else:
-            lines.append(f"{_HEADERS.get(key, key)} withheld for {', '.join(m for m, _ in members)} "
+            lines.append(f"{_HEADERS.get(key, key)} withheld for {', '.join(dict.fromkeys(m for m, _ in members))} "
                          f"({len(members)} runs); e.g. {method}: {why}")
     partial: dict[tuple[str, ...], list[str]] = {}
     for r in runs:
@@ -150,7 +151,7 @@ def notes(runs: Sequence[Mapping[str, Any]]) -> list[str]:
     for keys, methods in partial.items():
         left_out = [_HEADERS.get(k, k) for k in AVG_GAP_KEYS if k not in keys]
         averaged = ", ".join(_HEADERS.get(k, k) for k in keys) or "nothing"
-        lines.append(f"Avg. Gap of {', '.join(methods)} averages {averaged} only: {', '.join(left_out)} "
+        lines.append(f"Avg. Gap of {', '.join(dict.fromkeys(methods))} averages {averaged} only: {', '.join(left_out)} "
                      "withheld for the run or for retrain")
     return lines
 
@@ -171,13 +172,130 @@ def environments(runs: Sequence[Mapping[str, Any]]) -> list[str]:
             for line, (env, methods) in groups.items()]
 
 
-def render(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown") -> str:
-    """The table in `fmt`, with the warnings and notes under it."""
+def render(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown", more: Sequence[str] = ()) -> str:
+    """The table in `fmt`, with the warnings and notes (and `more` lines) under it."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
     header, rows = table_rows(runs)
-    below = ([f"warning: {w}" for w in warnings(runs)] + [f"note: {n}" for n in notes(runs)]
+    below = ([f"warning: {w}" for w in warnings(runs)] + [f"note: {n}" for n in notes(runs)] + list(more)
              + [f"environment: {e}" for e in environments(runs)])
+    return _emit(header, rows, below, fmt)
+
+
+#: The direction of each metric a ranking may use, declared once ("lower" or "higher" is better). UA,
+#: MIA-Eff. and the privacy score have none: what matters there is closeness to θ_r, which Avg. Gap measures.
+BETTER = {"avg_gap": "lower", "ra": "higher", "ta": "higher", "run_time_s": "lower", "speedup_vs_retrain": "higher"}
+_REFERENCE = ("original", "retrain")
+
+
+def _hp(run: Mapping[str, Any]) -> str:
+    return json.dumps(run.get("hparams"), sort_keys=True, default=str)
+
+
+def seed_groups(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """Runs of one request over seeds, grouped by method and hyper-parameters (label, one run per seed),
+    in order of first appearance. A seed run twice (`--rerun`) is not a second draw: its latest finished
+    run stands for it (else its latest run). A method run with several hyper-parameter settings is
+    labelled by the settings in which they differ."""
+    groups: dict[tuple[str, str], dict[Any, Mapping[str, Any]]] = {}
+    for r in runs:
+        per_seed = groups.setdefault((r["method"], _hp(r)), {})
+        kept = per_seed.get(r.get("seed"))
+        if kept is None or r["status"] == "done" or kept["status"] != "done":
+            per_seed[r.get("seed")] = r
+    settings: dict[str, list[dict[str, Any]]] = {}
+    for method, hp in groups:
+        settings.setdefault(method, []).append(json.loads(hp) or {})
+    out = []
+    for (method, hp), per_seed in groups.items():
+        label, others = method, settings[method]
+        if len(others) > 1:
+            mine = json.loads(hp) or {}
+            differ = sorted(k for k in {k for o in others for k in o}
+                            if len({json.dumps(o.get(k), default=str) for o in others}) > 1)
+            label += " (" + ", ".join(_setting(k, mine.get(k)) for k in differ) + ")"
+        out.append((label, list(per_seed.values())))
+    return out
+
+
+def _ranking(aggregated: list[tuple[str, dict[str, MeanInterval]]], key: str, level: float) -> list[str]:
+    lower = BETTER[key] == "lower"
+    ivs = {label: cells[key] for label, cells in aggregated if label.split(" (")[0] not in _REFERENCE}
+    ranks = dominance_ranks(ivs, lower_is_better=lower)
+    head = f"by {_HEADERS[key]} ({BETTER[key]} is better; methods whose {100 * level:g} % intervals overlap share a rank)"
+    if not ranks:
+        return [f"{head}: no method has it on 2 or more seeds, so none is ranked"]
+    order = sorted(ranks, key=lambda k: (ranks[k], ivs[k].mean if lower else -ivs[k].mean))
+    by_rank: dict[int, list[str]] = {}
+    for label in order:
+        by_rank.setdefault(ranks[label], []).append(label)
+    parts = [f"{rank}. {', '.join(labels)}" + (" (intervals overlap: no winner between them)" if len(labels) > 1 else "")
+             for rank, labels in by_rank.items()]
+    lines = [f"{head}: {'; '.join(parts)}"]
+    if len(by_rank.get(1, [])) > 1:
+        lines.append(f"no winner by {_HEADERS[key]}: the intervals of {', '.join(by_rank[1])} overlap; "
+                     "more seeds narrow them")
+    unranked = [label for label in ivs if label not in ranks]
+    if unranked:
+        lines.append(f"not ranked (fewer than 2 seeds with {_HEADERS[key]}): {', '.join(unranked)}")
+    return lines
+
+
+def check_rank_by(key: str) -> str:
+    """`key` when a ranking can use it (it has a declared direction), else BadInput."""
+    if key not in BETTER:
+        raise BadInput(f"cannot rank by {key!r}: it has no better direction; allowed: {', '.join(BETTER)}")
+    return key
+
+
+def render_over_seeds(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown", rank_by: str = "avg_gap",
+                      level: float = 0.95) -> str:
+    """Runs of one request over several seeds, one row per method and hyper-parameters: each metric's mean
+    with a `level` Student-t interval of the mean (`analysis.seeds.t_interval`; n = the seeds whose run has
+    the value), then a ranking by `rank_by` that ties methods whose intervals overlap. With one seed, the
+    ordinary table (nothing to aggregate) and a note saying so."""
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    check_rank_by(rank_by)
+    seeds = sorted({r.get("seed") for r in runs}, key=str)
+    if len(seeds) < 2:
+        return render(runs, fmt, more=[f"note: one seed ({', '.join(map(str, seeds)) or 'none'}) of this request "
+                                       "is stored: no interval over seeds; add runs with other --seed values"])
+    groups = seed_groups(runs)
+    used = [c for c in COLUMNS if any(r["metrics"].get(c[0]) is not None for _, rs in groups for r in rs)]
+    aggregated = [(label, {k: t_interval([r["metrics"].get(k) for r in rs if r["status"] == "done"], level)
+                           for k in {*(k for k, _, _ in used), rank_by}})
+                  for label, rs in groups]
+    header, rows = ["Method", "Done"], []
+    for (label, rs), (_, cells) in zip(groups, aggregated):
+        done = sum(r["status"] == "done" for r in rs)
+        row = [label, f"{done}/{len(rs)}"]
+        for key, _, kind in used:
+            iv = cells[key]
+            if fmt == "csv":
+                row += [_fmt(iv.mean, kind), _fmt(iv.lo, kind), _fmt(iv.hi, kind), str(iv.n)]
+                continue
+            text = _fmt(iv.mean, kind) + ("" if iv.lo is None else f" ± {_fmt(iv.half_width, kind)}")
+            row.append(text + (f" (n={iv.n})" if iv.mean is not None and (iv.n < 2 or iv.n != done) else ""))
+        rows.append(row)
+    for _, h, _ in used:
+        header += [h, f"{h} lo", f"{h} hi", f"{h} n"] if fmt == "csv" else [h]
+    shown = ("mean, then the interval's ends (lo, hi) and n" if fmt == "csv"
+             else "mean ± half-width of the interval; (n=k): only k seeds have the value, (n=1): one value, no interval")
+    below = [f"note: over seeds {', '.join(map(str, seeds))}: {shown}; {100 * level:g} % Student-t interval of "
+             "the mean (docs/seeds.md); Done: seeds whose run finished"]
+    for label, rs in groups:
+        if not any(r["status"] == "done" for r in rs):
+            why = next((r.get("reason") for r in rs if r.get("reason")), "no reason stored")
+            below.append(f"note: {label}: no run finished on any of its {len(rs)} seeds (e.g. {why}): nothing to average")
+    below += [f"ranking: {line}" for line in _ranking(aggregated, rank_by, level)]
+    below += ([f"warning: {w}" for w in warnings(runs)] + [f"note: {n}" for n in notes(runs)]
+              + [f"environment: {e}" for e in environments(runs)])
+    return _emit(header, rows, below, fmt)
+
+
+def _emit(header: list[str], rows: list[list[str]], below: list[str], fmt: str) -> str:
+    """A table and the lines under it in `fmt`."""
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -193,7 +311,8 @@ def render(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown") -> str:
 
         lines = [r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}", r"\toprule",
                  " & ".join(map(esc, header)) + r" \\", r"\midrule"]
-        lines += [" & ".join(map(esc, row)) + r" \\" for row in rows]
+        # after escaping: "±" in a cell is LaTeX's \pm
+        lines += [" & ".join(esc(c).replace("±", r"$\pm$") for c in row) + r" \\" for row in rows]
         lines += [r"\bottomrule"]
         lines += [rf"\multicolumn{{{len(header)}}}{{l}}{{{esc(line)}}} \\" for line in below]
         return "\n".join(lines + [r"\end{tabular}"]) + "\n"
