@@ -76,7 +76,7 @@ def test_explicit_values_override_one_field_at_a_time():
     r = resolve("salun-cifar10", model="cnn", train={"epochs": 2, "batch_size": 256}, methods=["ft", "salun"],
                 overrides={"ft": {"lr": 0.1}})
     assert r.model == "cnn" and r.dataset == "cifar10" and r.forget == ("class:0", "random:4500")
-    assert r.train["epochs"] == 2 and r.train["milestones"] == (0.5, 0.75) and r.train["augment"] == "crop_flip"
+    assert r.train["epochs"] == 2 and r.train["milestones"] == [0.5, 0.75] and r.train["augment"] == "crop_flip"
     assert r.methods == ["ft", "salun"]
     assert r.overrides == {"ft": {"lr": 0.1, "epochs": 10, "batch_size": 256},
                            "salun": {"ratio": 0.5, "lr": 0.013, "epochs": 10, "batch_size": 256}}

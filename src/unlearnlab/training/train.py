@@ -81,7 +81,8 @@ class TrainConfig:
         check_int("train.crop_padding", self.crop_padding, minimum=0)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-shaped (tuples as lists), so the recipe equals what the store reads back."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def augmentation(self) -> Augment | None:
         """The augmentation of θ_o's and θ_r's image batches, or None."""
