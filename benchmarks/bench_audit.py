@@ -4,6 +4,7 @@ Phase 1 (not the target): train the reference ensembles (16 θ_o + 16 θ_r) into
 Phase 2 (target <= 3 min on the 2-core CI CPU, references cached): audit RL: its 16-member
 ensemble in worker processes, U-LiRA / F / KLoM with their nulls, LiRA and relearning.
 Phase 3: the same method ensemble again on one serial worker, for the parallel speed-up ratio.
+Then the peak memory of this process and of the largest worker.
 
     python benchmarks/bench_audit.py [--method rl] [--refs 16]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -68,6 +70,9 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"cpu cores: {os.cpu_count()}")
+    # ru_maxrss is in KiB on Linux; for children, the largest one that ended (a worker process)
+    parent, worker = (resource.getrusage(who).ru_maxrss / 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    print(f"peak RSS: this process {parent:.0f} MiB, largest worker {worker:.0f} MiB")
 
 
 if __name__ == "__main__":
