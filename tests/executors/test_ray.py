@@ -66,7 +66,7 @@ def executor():
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("ray-store")
     comparison = ul.run(forget="class:3", methods=["rl"], train={"epochs": 1}, store=root)
-    return Store(root), comparison.scenario["id"]
+    return Store(root), comparison.scenario["id"], comparison.run("rl").run_id
 
 
 def test_registered_and_validated_without_starting_ray():
@@ -92,16 +92,30 @@ def test_jobs_declare_one_gpu_when_their_device_is_cuda():
 @pytest.mark.parametrize("how", ["argument", "environment"])
 def test_an_unreachable_address_is_one_line(how, monkeypatch):
     address = "127.0.0.1:1"  # nothing listens on port 1
-    if how == "environment":
-        monkeypatch.setenv("RAY_ADDRESS", address)
-        ex = RayExecutor()
-    else:
-        ex = RayExecutor(address=address)
     with pytest.raises(BadInput, match=r"Ray address '127\.0\.0\.1:1' cannot be reached") as err:
-        list(ex.run(worker_state, [1]))
+        if how == "environment":
+            monkeypatch.setenv("RAY_ADDRESS", address)
+            RayExecutor()
+        else:
+            RayExecutor(address=address)
     assert "\n" not in str(err.value)
     with pytest.raises(BadInput, match="not allowed; give host:port"):
-        list(RayExecutor(address="no-port-here").run(worker_state, [1]))
+        RayExecutor(address="no-port-here")
+
+
+def test_cli_audit_with_an_unreachable_ray_address_is_one_line_and_writes_nothing(tiny):
+    from typer.testing import CliRunner
+
+    from unlearnlab.cli import app
+
+    store, sid, run_id = tiny
+    before = {p: p.stat().st_size for p in store.root.rglob("*") if not p.name.startswith("unlearnlab.db")}
+    result = CliRunner().invoke(app, ["audit", run_id, "--store", str(store.root), "--refs", "6",
+                                      "--executor", "ray", "--address", "127.0.0.1:1"])
+    assert result.exit_code == 2, result.output
+    assert "Ray address '127.0.0.1:1' cannot be reached" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert {p: p.stat().st_size for p in store.root.rglob("*") if not p.name.startswith("unlearnlab.db")} == before
 
 
 def test_workers_run_one_thread_under_portable_numerics(executor):
@@ -116,7 +130,7 @@ def test_workers_run_one_thread_under_portable_numerics(executor):
 
 
 def test_the_same_members_give_the_same_bits_on_serial_process_and_ray(executor, tiny, tmp_path):
-    store, sid = tiny
+    store, sid, _ = tiny
     serial = EnsembleBuilder(store, sid, executor=SerialExecutor())
     expected = {"original": serial.reference("original", 2), "rl": serial.ensemble("rl", None, 2)}
     process = make_executor("process", 2)

@@ -114,6 +114,8 @@ class RayExecutor:
                 or num_gpus_per_job < 0:
             raise BadInput(f"num_gpus_per_job={num_gpus_per_job!r} is not allowed; it must be a number >= 0")
         self.address = address or os.environ.get("RAY_ADDRESS") or None
+        if self.address:  # before any work starts, so a bad address leaves nothing half-done
+            _check_reachable(self.address)
         self._requested_workers = workers
         self.workers = workers or os.cpu_count() or 1
         self.num_gpus_per_job = num_gpus_per_job
@@ -136,8 +138,6 @@ class RayExecutor:
         env = {"env_vars": _numerics_env()}
         quiet = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False,
                  "configure_logging": True}
-        if self.address:
-            _check_reachable(self.address)
         if ray.is_initialized():  # the caller's own Ray session: use it, leave it running
             self._owns = False
         elif self.address:
