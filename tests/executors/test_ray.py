@@ -182,3 +182,15 @@ def test_cancel_stops_the_run_and_its_running_jobs(executor):
 def test_a_store_the_worker_cannot_see_is_one_line(executor, tmp_path):
     with pytest.raises(BadInput, match="is not visible on Ray node .*shared by every node"):
         list(executor.run(reads_store, [StoreJob(str(tmp_path / "elsewhere"))]))
+
+
+def test_a_job_the_worker_cannot_load_is_one_line(executor, tmp_path, monkeypatch):
+    import importlib
+
+    # a module only the driver can import (its folder joined sys.path after Ray's workers started)
+    (tmp_path / "driver_only_module.py").write_text("def echo(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("driver_only_module")
+    with pytest.raises(UnlearnlabError, match="Ray job 0 failed in its worker: .*driver_only_module") as err:
+        list(executor.run(module.echo, [1]))
+    assert "\n" not in str(err.value)

@@ -202,10 +202,12 @@ class RayExecutor:
             return ray.get(ref)
         except rex.RayTaskError as err:  # the job raised: its own exception, as the process executor
             cause = err.cause
-            if isinstance(cause, BaseException):
+            if isinstance(cause, BaseException) and not isinstance(cause, rex.RayError):
                 cause.add_note(f"(in Ray job {index})")
                 raise cause from None
-            raise UnlearnlabError(f"Ray job {index} failed: {str(err).splitlines()[0]}") from None
+            # Ray's own failure inside the worker (say, the job's function could not be unpickled there)
+            reason = str(cause or err).strip().splitlines()[0]
+            raise UnlearnlabError(f"Ray job {index} failed in its worker: {reason}") from None
         except rex.RayError as err:  # the worker died, ran out of memory, or its node went away
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise UnlearnlabError(f"Ray job {index} failed: its worker died ({type(err).__name__}: {reason}); "
