@@ -194,3 +194,13 @@ def test_a_job_the_worker_cannot_load_is_one_line(executor, tmp_path, monkeypatc
     with pytest.raises(UnlearnlabError, match="Ray job 0 failed in its worker: .*driver_only_module") as err:
         list(executor.run(module.echo, [1]))
     assert "\n" not in str(err.value)
+
+
+def test_a_ray_session_the_caller_started_is_used_with_our_numerics_and_left_running(executor):
+    list(executor.run(worker_state, [0]))  # the module's Ray runs: to this executor it is the caller's
+    guest = RayExecutor(workers=2)
+    results = dict(guest.run(worker_state, [1, 2]))
+    assert all(r["portable"] and r["env"] == ul.numerics.PORTABLE_ENV for r in results.values())
+    guest.close()
+    assert ray.is_initialized()  # not ours to shut down
+    assert dict(executor.run(worker_state, [3]))[0]["square"] == 9

@@ -123,6 +123,7 @@ class RayExecutor:
         self._remote: Any = None
         self._owns = False
         self._temp_dir: str | None = None
+        self._task_options: dict[str, Any] = {}
 
     @property
     def started(self) -> bool:
@@ -140,6 +141,7 @@ class RayExecutor:
                  "configure_logging": True}
         if ray.is_initialized():  # the caller's own Ray session: use it, leave it running
             self._owns = False
+            self._task_options["runtime_env"] = env  # its job-level environment is not ours
         elif self.address:
             try:
                 ray.init(address=self.address, runtime_env=env, **{k: v for k, v in quiet.items()
@@ -175,7 +177,8 @@ class RayExecutor:
         queue = iter(enumerate(jobs))
 
         def submit(job: Any) -> Any:
-            return self._remote.options(num_cpus=1, num_gpus=self._gpus(job)).remote(fn_ref, job, files)
+            options = {"num_cpus": 1, "num_gpus": self._gpus(job), **self._task_options}
+            return self._remote.options(**options).remote(fn_ref, job, files)
 
         def refill() -> None:
             fill(pending, queue, 2 * self.workers, submit)
