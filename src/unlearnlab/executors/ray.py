@@ -24,6 +24,7 @@ Ray itself is optional (`pip install 'unlearnlab[ray]'`); it is imported when th
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -155,6 +156,7 @@ class RayExecutor:
             ray.init(num_cpus=self.workers, object_store_memory=OBJECT_STORE_BYTES, _temp_dir=self._temp_dir,
                      runtime_env=env, **quiet)
             self._owns = True
+            atexit.register(self.close)  # a driver that ends without close() leaves no temp folder behind
         if self._owns is False and self._requested_workers is None:
             # on a cluster, keep as many jobs in flight as it has CPUs
             self.workers = max(1, int(ray.cluster_resources().get("CPU", self.workers)))
