@@ -138,7 +138,9 @@ def stored_data_missing(spec: Mapping[str, Any]) -> str | None:
 def _type_name(default: Any) -> str:
     if default is None:
         return "any"
-    return {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple"}.get(type(default), "any")
+    # a sequence default (train.milestones: a tuple, a list in TrainConfig.to_dict) is not settable here
+    return {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple", list: "tuple"}.get(type(default),
+                                                                                                  "any")
 
 
 def check_value(name: str, value: Any, default: Any) -> Any:
