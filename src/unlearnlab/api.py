@@ -23,6 +23,7 @@ from .progress import reporting
 from .report import check_rank_by, render, render_over_seeds
 from .runner import Comparison, execute, prepare, resolve_methods
 from .store import Store
+from .sweeps import load_plan, parse_plan, run_plan
 from .training import TrainConfig, pick_device
 
 DEMO_REQUESTS = ("class:3", "random:0.1")
@@ -111,6 +112,18 @@ def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
                 reporter.request(i, len(scenarios), f"forget {req}")
             results.append(execute(s, resolved, st, progress=reporter, rerun=rerun))
     return results
+
+
+def sweep(plan: str | os.PathLike | Mapping[str, Any], *, store: str | os.PathLike | Store | None = None,
+          device: str | None = None, rerun: bool = False, echo=None, progress=None) -> dict[str, Any]:
+    """Run a sweep plan (a TOML file, or its parsed dict): data sets or presets x forget requests x seeds x
+    methods x hyper-parameter grids, cell after cell (docs/sweeps.md). The whole plan is checked first (bad
+    input raises BadInput, nothing written); finished runs are reused, so a killed sweep started again re-runs
+    only what did not finish. `store` overrides the plan's; `echo(line)` gets one line per cell. Returns the
+    counts (cells, done, cached, failed) and the scenario ids."""
+    checked = parse_plan(plan) if isinstance(plan, Mapping) else load_plan(plan)
+    pick_device(device)
+    return run_plan(checked, run, store=store, device=device, rerun=rerun, echo=echo, progress=progress)
 
 
 def presets() -> list[dict[str, Any]]:

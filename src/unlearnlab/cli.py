@@ -1,4 +1,4 @@
-"""`unlearnlab`: demo, run, methods, runs, report, audit, compare and serve (Typer + Rich)."""
+"""`unlearnlab`: demo, run, sweep, methods, runs, report, audit, compare and serve (Typer + Rich)."""
 
 from __future__ import annotations
 
@@ -311,6 +311,25 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
     # with a preset, one comparison per request (a list, as demo writes)
     _write_json(json_path, [r.to_json() for r in results] if preset is not None else results[0].to_json())
     out.print(f"Store: {results[0].store}", highlight=False)
+
+
+@app.command("sweep")
+@_user_errors
+def sweep_cmd(plan: Path = typer.Argument(..., help="A TOML sweep plan (docs/sweeps.md)."),
+              store: Optional[Path] = typer.Option(None, "--store", help="Store folder (default: the plan's "
+                                                   "`store`, else $UNLEARNLAB_STORE or ./unlearnlab_store)."),
+              device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
+              rerun: bool = RerunOpt):
+    """Run a sweep plan: data sets or presets x forget requests x seeds x methods x grids, cell by cell."""
+    summary = api.sweep(plan, store=store, device=device, rerun=rerun,
+                        echo=lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False))
+    out.print(f"sweep: {summary['cells']} cells; runs: {summary['done']} done, {summary['cached']} cached, "
+              f"{summary['failed']} failed", highlight=False)
+    for sid in summary["scenarios"]:
+        out.print(f"scenario {sid}", highlight=False)
+    if summary["scenarios"]:
+        out.print(f"Over seeds: unlearnlab report {summary['scenarios'][0]} --over-seeds"
+                  + (f" --store {shlex.quote(str(store))}" if store else ""), highlight=False, soft_wrap=True)
 
 
 @app.command("env")

@@ -1,0 +1,234 @@
+"""Sweeps: a TOML plan of data sets (or presets) x forget requests x seeds x methods x hyper-parameter grids,
+run cell by cell through `api.run` (docs/sweeps.md).
+
+A cell is one (data set or preset, forget request, seed); each runs every method at every point of its grid,
+one `api.run` per point; `api.sweep` (`ul.sweep`, `unlearnlab sweep`) is the entry point. Nothing here keeps
+its own state: the store keys every run by its resolved configuration, so a sweep started again reuses every
+run that finished (`cached`), and a run whose process was killed is reaped (marked failed) by the store
+before the next one starts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput, UnlearnlabError
+from .presets import get_preset
+from .presets import resolve as resolve_preset
+from .runner import GOLD, prepare, resolve_methods
+from .training import TrainConfig
+
+#: The keys a plan may have; anything else is a typo and refused.
+PLAN_KEYS = ("store", "datasets", "presets", "model", "forget", "seeds", "methods", "train", "grid")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One data set (or preset) x forget request x seed."""
+
+    source: str  # a data set spec, or a preset name when `preset` is true
+    preset: bool
+    forget: str | None  # None: a preset's first request
+    seed: int
+
+    @property
+    def label(self) -> str:
+        return f"{'preset ' if self.preset else ''}{self.source} {self.forget} seed {self.seed}"
+
+
+@dataclass
+class Plan:
+    cells: list[Cell]
+    methods: list[str] | None  # None: each preset's own methods (presets only)
+    grid: dict[str, list[dict[str, Any]]]  # method -> its grid points ([{}] without a grid)
+    model: str | None
+    train: dict[str, Any]
+    store: Path | None
+    points: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _list(data: Mapping[str, Any], key: str, kind: type, where: str = "") -> list[Any] | None:
+    if key not in data:
+        return None
+    value = data[key]
+    name = f"{where}{key}"
+    if not isinstance(value, list):
+        raise BadInput(f"plan: {name} must be a list, got {value!r}")
+    if not value:
+        raise BadInput(f"plan: {name} is empty; give at least one value")
+    for v in value:  # kind `object`: a grid's values, which the method's constructor checks
+        if kind is not object and (not isinstance(v, kind) or isinstance(v, bool)):
+            what = "an integer" if kind is int else "a string"
+            raise BadInput(f"plan: {name} holds {v!r}; each value must be {what}")
+    if len(set(map(repr, value))) != len(value):
+        raise BadInput(f"plan: {name} repeats a value; give each value once")
+    return list(value)
+
+
+def expand_grid(methods: list[str], grid: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each method's grid points, in the order given: one per combination of its parameters' values."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in methods:
+        params = grid.get(name, {})
+        out[name] = [dict(zip(params, combo)) for combo in itertools.product(*params.values())]
+    return out
+
+
+def parse_plan(data: Mapping[str, Any], base: Path | None = None) -> Plan:
+    """A plan (parsed TOML) checked whole, every cell's scenario and every grid point's method built once, so
+    that bad input raises BadInput before anything runs or is written. `base`: the folder `store` is relative to."""
+    for key in data:
+        if key not in PLAN_KEYS:
+            raise BadInput(f"plan: unknown key {key!r}; allowed: {', '.join(PLAN_KEYS)}")
+    datasets, presets = _list(data, "datasets", str), _list(data, "presets", str)
+    if (datasets is None) == (presets is None):
+        raise BadInput("plan: give exactly one of datasets = [...] or presets = [...]")
+    for name in presets or []:
+        get_preset(name)  # unknown preset: BadInput naming the known ones
+    forget = _list(data, "forget", str)
+    if datasets is not None and forget is None:
+        raise BadInput("plan: forget = [...] is required with datasets (e.g. forget = [\"class:3\"])")
+    seeds = _list(data, "seeds", int) or [0]
+    methods = _list(data, "methods", str)
+    if datasets is not None and methods is None:
+        raise BadInput("plan: methods = [...] is required with datasets (e.g. methods = [\"ft\", \"ga\"])")
+    if methods is not None and GOLD in methods:
+        raise BadInput(f"plan: {GOLD!r} is run in every cell already; list only unlearning methods")
+    model = data.get("model")
+    if model is not None and not isinstance(model, str):
+        raise BadInput(f"plan: model must be a string, got {model!r}")
+    train = data.get("train", {})
+    if not isinstance(train, dict):
+        raise BadInput(f"plan: train must be a table ([train]), got {train!r}")
+    known = TrainConfig().to_dict()
+    for key in train:
+        if key not in known:
+            raise BadInput(f"plan: unknown training option train.{key}; allowed: {', '.join(known)}")
+    grid_raw = data.get("grid", {})
+    if not isinstance(grid_raw, dict):
+        raise BadInput("plan: grid must be tables of lists ([grid.METHOD] with PARAM = [values])")
+    grid: dict[str, dict[str, list[Any]]] = {}
+    for method, params in grid_raw.items():
+        if methods is not None and method not in methods:
+            raise BadInput(f"plan: grid.{method} names a method not among methods ({', '.join(methods)})")
+        if not isinstance(params, dict) or not params:
+            raise BadInput(f"plan: grid.{method} is empty; give PARAM = [values]")
+        grid[method] = {}
+        for param in params:
+            grid[method][param] = _list(params, param, object, where=f"grid.{method}.")
+    store = data.get("store")
+    if store is not None and not isinstance(store, str):
+        raise BadInput(f"plan: store must be a string (a folder), got {store!r}")
+
+    sources = [(d, False) for d in datasets] if datasets is not None else [(p, True) for p in presets]
+    cells: list[Cell] = []
+    for source, is_preset in sources:
+        requests: list[str | None] = list(forget) if forget is not None else list(get_preset(source).forget)
+        for request in requests:
+            # one scenario per (source, request) built here: every value (data set, model, forget request,
+            # training option) is checked before anything runs; the seed changes none of them
+            _check_cell(source, is_preset, request, model, train, methods, grid, seeds[0])
+            cells.extend(Cell(source, is_preset, request, s) for s in seeds)
+    names = methods if methods is not None else sorted({m for m in grid})
+    expanded = expand_grid(list(names), grid)
+    points = [(m, p) for m in names for p in expanded[m]]
+    return Plan(cells, methods, expanded, model, dict(train),
+                None if store is None else (base or Path(".")) / store, points)
+
+
+def _check_cell(source: str, is_preset: bool, request: str | None, model: str | None, train: dict[str, Any],
+                methods: list[str] | None, grid: Mapping[str, Mapping[str, list[Any]]], seed: int) -> None:
+    names = list(methods) if methods is not None else None
+    if is_preset and names is None:
+        own = get_preset(source).methods
+        for method in grid:
+            if own and method not in own:
+                raise BadInput(f"plan: grid.{method} names a method preset {source} does not run "
+                               f"({', '.join(own)}); list methods = [...] to choose them")
+    for combo in _points(grid):
+        if is_preset:
+            chosen = resolve_preset(source, model=model, forget=request, methods=names, overrides=combo,
+                                    train=train)
+            resolve_methods(chosen.methods, chosen.overrides)
+        else:
+            resolve_methods(names, combo)
+    if is_preset:
+        chosen = resolve_preset(source, model=model, forget=request, methods=names, train=train)
+        prepare(chosen.dataset, chosen.model, chosen.forget[0] if request is None else request, seed=seed,
+                train=chosen.train)
+    else:
+        prepare(source, model or "cnn", request, seed=seed, train=train)
+
+
+def _points(grid: Mapping[str, Mapping[str, list[Any]]]) -> list[dict[str, dict]]:
+    """Overrides that together reach every grid value of every method (each value checked once)."""
+    out = [{}]
+    for method, params in grid.items():
+        for param, values in params.items():
+            out.extend({method: {param: v}} for v in values)
+    return out
+
+
+def load_plan(path: str | os.PathLike) -> Plan:
+    """Read and check a TOML plan file; a file that is missing or does not parse raises BadInput."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInput(f"plan {str(path)!r} cannot be read: {e}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:  # its message names the line and column
+        raise BadInput(f"plan {str(path)!r} is not valid TOML: {e}") from None
+    return parse_plan(data, base=path.parent)
+
+
+def run_plan(plan: Plan, run: Callable[..., Any], *, store=None, device: str | None = None, rerun: bool = False,
+             echo: Callable[[str], None] | None = None, progress=None) -> dict[str, Any]:
+    """Run every cell one after another through `run` (`api.run`, handed down so that this module sits below
+    the API); a method that fails is recorded and the sweep goes on. Returns the counts (cells, done, cached,
+    failed) and the scenario ids."""
+    say = echo or (lambda line: None)
+    target = store if store is not None else plan.store
+    counts = {"done": 0, "cached": 0, "failed": 0}
+    scenarios: list[str] = []
+    for i, cell in enumerate(plan.cells, 1):
+        say(f"cell {i}/{len(plan.cells)}: {cell.label}")
+        points = plan.points if plan.methods is not None else \
+            _preset_points(cell.source, plan.grid)
+        for method, point in points:
+            try:
+                result = run(None if cell.preset else cell.source, plan.model, cell.forget, [method],
+                             preset=cell.source if cell.preset else None,
+                             overrides={method: point} if point else None, train=plan.train or None,
+                             seed=cell.seed, store=target, device=device, progress=progress, rerun=rerun)
+            except BadInput:  # the plan was checked; what is left (an unusable store) would fail every cell
+                raise
+            except UnlearnlabError as e:  # e.g. θ_o diverged: nothing to compare in this cell for now
+                counts["failed"] += 1
+                say(f"  {method} {point or ''} failed: {e}")
+                continue
+            if result.scenario["id"] not in scenarios:
+                scenarios.append(result.scenario["id"])
+            for r in result.runs:
+                if r.method != method:
+                    continue
+                kind = "cached" if r.cached else ("done" if r.status == "done" else "failed")
+                counts[kind] += 1
+                if kind == "failed":
+                    say(f"  {method} {point or ''} {r.status}: {r.reason}")
+    return {"cells": len(plan.cells), **counts, "scenarios": scenarios}
+
+
+def _preset_points(preset: str, grid: Mapping[str, list[dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """A preset's own methods (every registered one when it names none), each at its grid's points."""
+    from .methods import method_names
+
+    names = list(get_preset(preset).methods or [m for m in method_names() if m != GOLD])
+    return [(m, p) for m in names for p in grid.get(m, [{}])]

@@ -1,0 +1,186 @@
+"""Sweeps: a plan's cells and grid points, bad plans refused before anything is written, a failing method that
+does not stop the sweep, and a sweep killed with SIGKILL and started again that re-runs nothing finished."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import unlearnlab as ul
+from unlearnlab.cli import app
+from unlearnlab.methods import METHODS, Method
+from unlearnlab.store import Store
+from unlearnlab.sweeps import Cell, parse_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_a_plan_expands_to_its_cells_and_each_methods_grid_points():
+    plan = parse_plan({"datasets": ["digits"], "model": "mlp", "forget": ["class:3", "random:0.1"],
+                       "seeds": [0, 1, 2], "methods": ["ft", "ga"], "train": {"epochs": 1},
+                       "grid": {"ft": {"lr": [0.01, 0.02], "epochs": [1, 2]}}})
+    assert plan.cells == [Cell("digits", False, f, s) for f in ("class:3", "random:0.1") for s in (0, 1, 2)]
+    assert plan.points == [("ft", {"lr": 0.01, "epochs": 1}), ("ft", {"lr": 0.01, "epochs": 2}),
+                           ("ft", {"lr": 0.02, "epochs": 1}), ("ft", {"lr": 0.02, "epochs": 2}), ("ga", {})]
+    assert plan.train == {"epochs": 1} and plan.model == "mlp" and plan.store is None
+    assert plan.cells[4].label == "digits random:0.1 seed 1"
+
+
+GOOD = 'datasets = ["digits"]\nmodel = "mlp"\nforget = ["class:3"]\nmethods = ["ft"]\n'
+
+
+@pytest.mark.parametrize("text,needle", [
+    ('datasets = ["digits"\n', "is not valid TOML"),
+    ('datasets = ["digits"]\nforget = ["class:3"]\nmethods = ["ft"]\nx = = 1\n', "line 5"),
+    (GOOD + "seed = 3\n", "unknown key 'seed'"),
+    ('forget = ["class:3"]\nmethods = ["ft"]\n', "exactly one of datasets"),
+    ('datasets = ["nope"]\nforget = ["class:3"]\nmethods = ["ft"]\n', "unknown dataset 'nope'"),
+    ('presets = ["nope"]\n', "unknown preset 'nope'"),
+    ('presets = ["fast-cifar10"]\n[grid.scrub]\nalpha = [0.1]\n', "grid.scrub names a method preset fast-cifar10"),
+    ('presets = ["fast-cifar10"]\nmethods = ["ft"]\n[grid.ft]\nlr = [0.1, -1.0]\n', "lr=-1.0"),
+    (GOOD.replace('"ft"', '"zz"'), "unknown method 'zz'"),
+    (GOOD.replace('["class:3"]', '["class:99"]'), "class 99"),
+    (GOOD.replace('["class:3"]', "[]"), "forget is empty"),
+    (GOOD + "seeds = []\n", "seeds is empty"),
+    (GOOD + 'seeds = ["a"]\n', "seeds holds 'a'"),
+    (GOOD + "[grid.ft]\nlr = []\n", "grid.ft.lr is empty"),
+    (GOOD + "[grid.ft]\n", "grid.ft is empty"),
+    (GOOD + "[grid.ft]\nnope = [1]\n", "unknown hyper-parameter ft.nope"),
+    (GOOD + "[grid.ft]\nlr = [0.1, -1.0]\n", "lr=-1.0"),
+    (GOOD + "[grid.ga]\nlr = [0.1]\n", "grid.ga names a method not among methods"),
+    (GOOD + "[train]\nepochs = 0\n", "train.epochs=0"),
+    (GOOD + "[train]\nepoch = 1\n", "unknown training option train.epoch"),
+])
+def test_a_bad_plan_is_one_line_exit_2_and_nothing_written(tmp_path, text, needle):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('store = "from_plan"\n' + text)  # the plan's own store must not be created either
+    result = runner.invoke(app, ["sweep", str(plan), "--store", str(tmp_path / "st")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], result.output
+    assert not (tmp_path / "st").exists() and not (tmp_path / "from_plan").exists()
+
+
+class _Boom(Method):
+    """A method that always fails."""
+
+    name = "boom_sweep"
+
+    def unlearn(self, model, task):
+        raise RuntimeError("boom")
+
+
+def test_a_failing_method_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(METHODS, "_items", dict(METHODS._items))
+    METHODS.add("boom_sweep", _Boom)
+    lines: list[str] = []
+    summary = ul.sweep({"datasets": ["digits"], "model": "mlp", "forget": ["class:3"], "seeds": [0, 1],
+                        "methods": ["boom_sweep", "ga"], "train": {"epochs": 1}},
+                       store=tmp_path / "st", echo=lines.append)
+    assert summary["cells"] == 2 and summary["failed"] == 2 and summary["done"] == 2 and summary["cached"] == 0
+    assert len(summary["scenarios"]) == 2
+    assert lines[0] == "cell 1/2: digits class:3 seed 0" and "cell 2/2: digits class:3 seed 1" in lines
+    runs = Store(tmp_path / "st").runs()
+    assert sorted(r.status for r in runs if r.method == "boom_sweep") == ["failed", "failed"]
+    assert sorted(r.status for r in runs if r.method == "ga") == ["done", "done"]
+
+
+def test_a_plans_store_is_relative_to_the_plan_and_store_overrides_it(tmp_path):
+    plan = tmp_path / "plans" / "p.toml"
+    plan.parent.mkdir()
+    plan.write_text(GOOD + 'store = "here"\nseeds = [3]\n[train]\nepochs = 1\n')
+    result = runner.invoke(app, ["sweep", str(plan)])
+    assert result.exit_code == 0, result.output
+    assert "sweep: 1 cells; runs: 1 done, 0 cached, 0 failed" in result.output
+    assert (tmp_path / "plans" / "here" / "unlearnlab.db").exists()
+    (sid,) = {s["id"] for s in Store(tmp_path / "plans" / "here").scenarios()}
+    assert f"unlearnlab report {sid} --over-seeds" in result.output
+
+
+PLAN = """
+datasets = ["digits"]
+model = "mlp"
+forget = ["class:3"]
+seeds = [0, 1]
+methods = ["ft", "ga"]
+[train]
+epochs = 1
+[grid.ft]
+epochs = [1, 150]
+"""
+
+
+def _rows(db: Path) -> list[dict]:
+    """The method runs in the store's database (none while the sweep has not made its tables yet)."""
+    if not db.exists():
+        return []
+    with closing(sqlite3.connect(db, timeout=30)) as conn:
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute("SELECT id, scenario_id, method, hparams, seed, status FROM runs "
+                                                  "WHERE method NOT IN ('original', 'retrain')")]
+        except sqlite3.OperationalError:  # the schema is being created
+            return []
+
+
+def _sweep(plan: Path, **kw) -> subprocess.Popen:
+    cmd = [sys.executable, "-c", "from unlearnlab.cli import main; main()", "sweep", str(plan)]
+    return subprocess.Popen(cmd, cwd=plan.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def test_a_sweep_killed_and_started_again_reruns_nothing_finished_and_duplicates_nothing(tmp_path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('store = "st"\n' + PLAN)
+    db = tmp_path / "st" / "unlearnlab.db"
+    proc = _sweep(plan)
+    try:
+        # kill it while ft's slow grid point (epochs=150) runs, after ft's first point finished
+        deadline = time.time() + 300
+        while True:
+            assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+            assert time.time() < deadline, "no method run finished and none ran"
+            rows = _rows(db)
+            if any(r["status"] == "done" for r in rows) and any(r["status"] == "running" for r in rows):
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+        proc.communicate()
+    before = {r["id"]: r for r in _rows(db)}
+    finished = {i for i, r in before.items() if r["status"] == "done"}
+    killed = {i for i, r in before.items() if r["status"] == "running"}
+    assert finished and len(killed) == 1
+
+    again = subprocess.run([sys.executable, "-c", "from unlearnlab.cli import main; main()", "sweep", str(plan)],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    after = _rows(db)
+    by_id = {r["id"]: r for r in after}
+    # the killed run was reaped (failed), and each configuration has exactly one finished run
+    assert all(by_id[i]["status"] == "failed" for i in killed)
+    done = [(r["scenario_id"], r["method"], r["hparams"], r["seed"]) for r in after if r["status"] == "done"]
+    assert len(done) == len(set(done)) == 2 * 3  # 2 seeds x (ft at 2 grid points + ga)
+    assert finished <= {r["id"] for r in after if r["status"] == "done"}  # kept their ids
+    assert {json.loads(r["hparams"])["epochs"] for r in after if r["method"] == "ft" and r["status"] == "done"} \
+        == {1, 150}
+    # only what did not finish ran: the runs done before the kill came back cached
+    assert f"{len(finished)} cached" in again.stdout, again.stdout
+
+    third = subprocess.run([sys.executable, "-c", "from unlearnlab.cli import main; main()", "sweep", str(plan)],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert "runs: 0 done, 6 cached, 0 failed" in third.stdout, third.stdout
+    assert sorted(map(str, _rows(db))) == sorted(map(str, after))  # nothing new written
