@@ -54,6 +54,8 @@ GOOD = 'datasets = ["digits"]\nmodel = "mlp"\nforget = ["class:3"]\nmethods = ["
     (GOOD.replace('["class:3"]', "[]"), "forget is empty"),
     (GOOD + "seeds = []\n", "seeds is empty"),
     (GOOD + 'seeds = ["a"]\n', "seeds holds 'a'"),
+    (GOOD + "seeds = [0, -1]\n", "seeds holds -1"),
+    (GOOD + f"seeds = [0, {2**32}]\n", f"seeds holds {2**32}"),
     (GOOD + "[grid.ft]\nlr = []\n", "grid.ft.lr is empty"),
     (GOOD + "[grid.ft]\n", "grid.ft is empty"),
     (GOOD + "[grid.ft]\nnope = [1]\n", "unknown hyper-parameter ft.nope"),

@@ -24,6 +24,9 @@ from .presets import resolve as resolve_preset
 from .runner import GOLD, prepare, resolve_methods
 from .training import TrainConfig
 
+#: numpy's legacy seeding and sklearn's random_state, which the data loaders use, take uint32 seeds only.
+MAX_SEED = 2**32 - 1
+
 #: The keys a plan may have; anything else is a typo and refused.
 PLAN_KEYS = ("store", "datasets", "presets", "model", "forget", "seeds", "methods", "train", "grid")
 
@@ -95,6 +98,9 @@ def parse_plan(data: Mapping[str, Any], base: Path | None = None) -> Plan:
     if datasets is not None and forget is None:
         raise BadInput("plan: forget = [...] is required with datasets (e.g. forget = [\"class:3\"])")
     seeds = _list(data, "seeds", int) or [0]
+    for s in seeds:  # each cell's scenario is built with seeds[0] only below: the loaders' seed range here
+        if not 0 <= s <= MAX_SEED:
+            raise BadInput(f"plan: seeds holds {s!r}; each seed must be an integer in [0, {MAX_SEED}]")
     methods = _list(data, "methods", str)
     if datasets is not None and methods is None:
         raise BadInput("plan: methods = [...] is required with datasets (e.g. methods = [\"ft\", \"ga\"])")
