@@ -7,14 +7,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .analysis.compare import compare as compare_runs
 from .analysis.seeds import request_key
+from .executors import Executor, ProcessExecutor, make_executor
 from .data import Dataset, ForgetRequest, load_from_spec
 from .methods import METHODS, ensure_loaded
 from .presets import list_presets
@@ -44,7 +46,9 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
         retrain_seed: str = "independent", store: str | os.PathLike | Store | None = None,
         device: str | None = None, progress=None, cancel: threading.Event | None = None,
         rerun: bool = False, original: str | os.PathLike | None = None,
-        retrained: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None) -> Comparison:
+        retrained: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,
+        seeds: Mapping[str, int] | None = None, executor: str | Executor | None = None,
+        workers: int | None = None) -> Comparison:
     """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request; without a preset
     the defaults are dataset "digits", model "cnn", forget "class:3".
 
@@ -60,6 +64,12 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
     θ_o / θ_r, loaded instead of trained; its sha256 is part of the scenario.
     `data_root`: the folder of the standard data sets (cifar10, mnist, ...; docs/data.md); default
     $UNLEARNLAB_DATA, else the user cache.
+
+    `seed` draws the split and the forget set, and seeds every other stream unless `seeds` gives one its own:
+    {"train": T, "unlearn": U, "eval": E} for training θ_o and θ_r, for the methods and for the metrics
+    (docs/sweeps.md). `executor` ("serial", "process", "ray" or an executor object; `workers` of them) runs
+    the methods in parallel after θ_o and θ_r, with the same bits as one after another (docs/executors.md);
+    default: in this process.
 
     `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. `prune=S` prunes
     θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. `retrain_seed`:
@@ -83,12 +93,14 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
         dataset = load_from_spec(dataset, seed=seed, data_root=data_root)
     scenario = prepare("digits" if dataset is None else dataset, "cnn" if model is None else model,
                        "class:3" if forget is None else forget, seed=seed, train=train, prune=prune,
-                       retrain_seed=retrain_seed, original=original, retrained=retrained)
+                       retrain_seed=retrain_seed, original=original, retrained=retrained, seeds=seeds)
     resolved = resolve_methods(methods, overrides)
     pick_device(device)  # validated before the store is opened
-    st = _open(store)
-    with reporting(progress) as reporter:
-        result = execute(scenario, resolved, st, device=device, progress=reporter, cancel=cancel, rerun=rerun)
+    with _executor(executor, workers) as pool:  # an unknown executor or unreachable address: before the store
+        st = _open(store)
+        with reporting(progress) as reporter:
+            result = execute(scenario, resolved, st, device=device, progress=reporter, cancel=cancel, rerun=rerun,
+                             executor=pool)
     if chosen is not None:
         result.scenario["preset"] = {"name": chosen.preset.name, "paper": chosen.preset.paper,
                                      "overridden": chosen.overridden}
@@ -97,21 +109,41 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
 
 def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
          train: Mapping[str, Any] | None = None, methods: Sequence[str] | None = None,
-         progress=None, rerun: bool = False) -> list[Comparison]:
+         progress=None, rerun: bool = False, executor: str | Executor | None = "process",
+         workers: int | None = None) -> list[Comparison]:
     """The default comparison: digits, the small CNN, forget class 3 and forget a random 10 %.
 
+    The methods run in parallel through `executor` (default: a pool of one worker process per core, started
+    while θ_o and θ_r are trained or loaded), with the same numbers as `executor="serial"`.
     `progress` and `rerun` as in `run`; a callback's optional `request(index, total, label)` is called before each
     request."""
     scenarios = [prepare("digits", "cnn", req, seed=seed, train=train) for req in DEMO_REQUESTS]
     resolved = resolve_methods(methods, None)
-    st = _open(store)
-    results = []
-    with reporting(progress) as reporter:
-        for i, (req, s) in enumerate(zip(DEMO_REQUESTS, scenarios), 1):
-            if hasattr(reporter, "request"):
-                reporter.request(i, len(scenarios), f"forget {req}")
-            results.append(execute(s, resolved, st, progress=reporter, rerun=rerun))
+    with _executor(executor, workers) as pool:
+        st = _open(store)
+        results = []
+        with reporting(progress) as reporter:
+            for i, (req, s) in enumerate(zip(DEMO_REQUESTS, scenarios), 1):
+                if hasattr(reporter, "request"):
+                    reporter.request(i, len(scenarios), f"forget {req}")
+                results.append(execute(s, resolved, st, progress=reporter, rerun=rerun, executor=pool))
     return results
+
+
+@contextlib.contextmanager
+def _executor(executor: str | Executor | None, workers: int | None) -> Iterator[Executor | None]:
+    """The executor named (closed on exit), one given (left open: the caller's), or None. A process pool is
+    started at once, in the background, so its workers import torch while this process prepares θ_o and θ_r."""
+    if executor is None or not isinstance(executor, str):
+        yield executor
+        return
+    pool = make_executor(executor, workers)
+    if isinstance(pool, ProcessExecutor):
+        pool.warm()
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 def sweep(plan: str | os.PathLike | Mapping[str, Any], *, store: str | os.PathLike | Store | None = None,

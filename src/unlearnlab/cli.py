@@ -235,13 +235,17 @@ def demo(store: Optional[Path] = StoreOpt,
          seed: int = typer.Option(0, help="Seed for split, forget set, training and methods."),
          set_: list[str] = typer.Option([], "--set", help="Training option, e.g. train.epochs=5."),
          json_path: Optional[Path] = typer.Option(None, "--json", help="Write both comparisons as JSON."),
-         rerun: bool = RerunOpt):
+         rerun: bool = RerunOpt,
+         executor: str = typer.Option("process", help="Where the methods run: process (default: a pool of "
+                                      "--workers processes) | serial (here) | ray (docs/executors.md)."),
+         workers: Optional[int] = typer.Option(None, min=1, help="Worker processes (default: one per CPU core).")):
     """The default comparison: digits, small CNN, forget class 3 and forget a random 10 %, every method."""
     method_sets, train = parse_sets(set_)
     if method_sets:
         raise BadInput(f"demo takes only train.* options; got {next(iter(method_sets))}.*; use `unlearnlab run`")
     _check_json_path(json_path)
-    results = api.demo(store, seed=seed, train=train, progress=auto_progress(err), rerun=rerun)
+    results = api.demo(store, seed=seed, train=train, progress=auto_progress(err), rerun=rerun, executor=executor,
+                       workers=workers)
     for result in results:
         _print_comparison(result)
     _write_json(json_path, [r.to_json() for r in results])
@@ -265,7 +269,14 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                    "subclass:FINE (cifar20: a fine class by index or name)"),
         methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
-        seed: int = typer.Option(0),
+        seed: int = typer.Option(0, help="Seed of the split and the forget set, and of the streams below "
+                                 "that are not given."),
+        train_seed: Optional[int] = typer.Option(None, "--train-seed", help="Seed of training θ_o and θ_r "
+                                                 "(default --seed)."),
+        unlearn_seed: Optional[int] = typer.Option(None, "--unlearn-seed", help="Seed of the unlearning "
+                                                   "methods (default --seed)."),
+        eval_seed: Optional[int] = typer.Option(None, "--eval-seed", help="Seed of the metrics' randomness "
+                                                "(MIA splits; default --seed)."),
         prune: Optional[float] = typer.Option(None, help="Prune first, then unlearn: global magnitude sparsity in (0, 1)."),
         retrain_seed: str = typer.Option("independent", help="independent: θ_r from its own seed (default) | "
                                          "shared: θ_r with θ_o's initialisation and batch order."),
@@ -284,7 +295,11 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                                  "~/.cache/unlearnlab/data (docs/data.md)."),
         preset: Optional[str] = typer.Option(None, "--preset", help="A published protocol's data set, model, "
                                              "recipe, forget requests and method settings (`unlearnlab presets`); "
-                                             "runs each of its requests. Flags given with it override its values.")):
+                                             "runs each of its requests. Flags given with it override its values."),
+        executor: str = typer.Option("serial", help="Where the methods run after θ_o and θ_r: serial (here, "
+                                     "default) | process (a pool of --workers processes) | ray (docs/executors.md)."),
+        workers: Optional[int] = typer.Option(None, min=1, help="With --executor process or ray: workers "
+                                              "(default: one per CPU core).")):
     """Run θ_o, θ_r and the chosen methods on one forget request (or each of a preset's); score, store, print."""
     for path in method_file:
         load_method_file(path)
@@ -306,7 +321,8 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
         results.append(api.run(dataset, model, request, names, preset=preset, overrides=overrides, train=train,
                                seed=seed, prune=prune, retrain_seed=retrain_seed, store=store, device=device,
                                progress=auto_progress(err), rerun=rerun, original=original, retrained=retrained,
-                               data_root=data_root))
+                               data_root=data_root, executor=executor, workers=workers,
+                               seeds={"train": train_seed, "unlearn": unlearn_seed, "eval": eval_seed}))
         _print_comparison(results[-1])
     # with a preset, one comparison per request (a list, as demo writes)
     _write_json(json_path, [r.to_json() for r in results] if preset is not None else results[0].to_json())

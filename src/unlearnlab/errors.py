@@ -27,3 +27,16 @@ class CorruptArtifact(UnlearnlabError):
 
     Not the user's input, so the CLI exits 1, not 2; the message names the file, its run and the remedy.
     """
+
+
+class WorkerLost(UnlearnlabError):
+    """A worker process died while it ran a job (killed, out of memory, a crash in native code).
+
+    `indices`: the jobs that were in flight in the batch, one of which killed the worker (the `ray`
+    executor names exactly one; a process pool loses every job it held). `executors.run_each` retries
+    them one at a time to find the one that dies again, so the others go on."""
+
+    def __init__(self, message: str, indices: tuple[int, ...] = ()):
+        super().__init__(message)
+        self.indices = tuple(indices)
+

@@ -26,8 +26,10 @@ from torch import nn
 from . import numerics
 from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget
 from .data.datasets import check_input_file
-from .errors import BadInput, Cancelled, CorruptArtifact, Diverged
+from .errors import BadInput, Cancelled, CorruptArtifact, Diverged, UnlearnlabError, WorkerLost
+from .executors import Executor, SerialExecutor, run_each
 from .methods import METHODS, Method, UnlearningTask, build_method, method_names, run_method
+from .methods.base import MethodResult
 from .metrics import (EvalContext, ModelOutputs, avg_gap, avg_gap_keys, compute_metrics_with_notes,
                       model_chance_check, per_class_accuracy, speedup)
 from .models import GivenWeights, ModelSource, check_fits, read_state_dict, resolve_model
@@ -77,6 +79,9 @@ class Scenario:
     #: θ_o / θ_r given as weights files instead of trained here (`--original`, `--retrained`).
     original: GivenWeights | None = None
     retrained: GivenWeights | None = None
+    #: Seeds of the streams that differ from `seed` ("train": θ_o and θ_r, "unlearn": the methods, "eval":
+    #: the metrics' own randomness); `seed` itself draws the split and the forget set. Empty: one seed for all.
+    seeds: dict[str, int] = field(default_factory=dict)
 
     @cached_property
     def retain_idx(self) -> np.ndarray:
@@ -98,15 +103,22 @@ class Scenario:
             "train": self.train.to_dict(),
             "prune": self.prune,
             "retrain_seed": self.retrain_seed,
+            # Only when set (or given), so the specs (and ids) of scenarios with one seed stay as they were.
+            **({"seeds": dict(sorted(self.seeds.items()))} if self.seeds else {}),
             # Only when given, so the specs (and ids) of scenarios that train both stay as they were.
             **{kind: w.spec() for kind, w in (("original", self.original), ("retrained", self.retrained)) if w},
         }
 
+    def stream_seed(self, stream: str) -> int:
+        """The seed of one stream (`SEED_STREAMS`): its own where set, else the scenario's `seed`."""
+        return self.seeds.get(stream, self.seed)
+
     def seed_of(self, kind: str) -> int:
         """The training seed of θ_o ("original") or θ_r ("retrain")."""
+        train = self.stream_seed("train")
         if kind == GOLD and self.retrain_seed == "independent":
-            return int(np.random.SeedSequence([self.seed, 1]).generate_state(1)[0])
-        return self.seed
+            return int(np.random.SeedSequence([train, 1]).generate_state(1)[0])
+        return train
 
     @property
     def id(self) -> str:
@@ -145,8 +157,14 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
             forget: str | ForgetRequest = "class:3", seed: int = 0,
             train: TrainConfig | Mapping[str, Any] | None = None,
             model_kwargs: Mapping[str, Any] | None = None, prune: float | None = None,
-            retrain_seed: str = "independent", original: WeightsArg = None, retrained: WeightsArg = None) -> Scenario:
+            retrain_seed: str = "independent", original: WeightsArg = None, retrained: WeightsArg = None,
+            seeds: Mapping[str, int] | None = None) -> Scenario:
     """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing.
+
+    `seed` draws the split and the forget set and, unless `seeds` says otherwise, every other stream:
+    `seeds={"train": T, "unlearn": U, "eval": E}` (any subset) gives training θ_o and θ_r, the unlearning
+    methods and the evaluation (the metrics' own randomness, e.g. MIA splits) their own seeds, so that a
+    study can vary one source of randomness with the others held (docs/sweeps.md).
 
     `model`: a registered name, 'package.module:factory[,head=NAME]', an nn.Module or a callable returning
     one (docs/own_model.md). `original` / `retrained`: a weights file (.safetensors, or a PyTorch state dict)
@@ -172,8 +190,9 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
     if prune is not None:
         check_range("prune", prune, 0.0, 1.0, closed="neither")
     check_choice("retrain_seed", retrain_seed, RETRAIN_SEEDS)
+    streams = check_seeds(seeds, int(seed))
     scenario = Scenario(dataset, source.name, request, idx, int(seed), train, dict(model_kwargs or {}),
-                        None if prune is None else float(prune), retrain_seed, source)
+                        None if prune is None else float(prune), retrain_seed, source, seeds=streams)
     seed_everything(seed)
     built = scenario.make_model()  # fails early (BadInput) if the model does not fit the data
     if source.source != "registered":
@@ -184,6 +203,28 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
             check_fits(built, weights.state, f"{kind} weights {weights.path!r}", source.name)
         setattr(scenario, kind, weights)
     return scenario
+
+
+#: The seed streams a scenario can set apart from its `seed` (which draws the split and the forget set).
+SEED_STREAMS = ("train", "unlearn", "eval")
+#: numpy's legacy seeding and sklearn's random_state take uint32 seeds only.
+MAX_SEED = 2**32 - 1
+
+
+def check_seeds(seeds: Mapping[str, Any] | None, seed: int) -> dict[str, int]:
+    """The streams' seeds, checked, without those equal to `seed` (so naming a stream's seed as the scenario
+    seed is the same scenario as not naming it)."""
+    out: dict[str, int] = {}
+    for stream, value in (seeds or {}).items():
+        if stream not in SEED_STREAMS:
+            raise BadInput(f"unknown seed stream {stream!r}; allowed: {', '.join(SEED_STREAMS)}")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= MAX_SEED:
+            raise BadInput(f"{stream} seed {value!r} must be an integer in [0, {MAX_SEED}]")
+        if int(value) != seed:
+            out[stream] = int(value)
+    return out
 
 
 def load_stored_dataset(spec: Mapping[str, Any]) -> Dataset:
@@ -213,7 +254,7 @@ def load_scenario(spec: Mapping[str, Any]) -> Scenario:
     given = {kind: GivenWeights(spec[kind]["sha256"]) for kind in ("original", "retrained") if spec.get(kind)}
     scenario = prepare(dataset, model["name"], spec["forget"], seed=spec["seed"], train=spec["train"],
                        model_kwargs=model["kwargs"], prune=spec.get("prune"),
-                       retrain_seed=spec.get("retrain_seed", "shared"), **given)
+                       retrain_seed=spec.get("retrain_seed", "shared"), seeds=spec.get("seeds"), **given)
     if scenario.spec()["forget_indices_sha256"] != spec["forget_indices_sha256"]:
         raise BadInput(f"forget request {spec['forget']!r} no longer selects the stored indices; its file changed")
     if _normalised(scenario.spec()["model"]) != _normalised(model):
@@ -293,7 +334,8 @@ class Evaluator:
         sc = self.scenario
         ctx = EvalContext(outputs=out, reference=self.reference, y_forget=self.labels["forget"],
                           y_retain=self.labels["retain"], y_test=self.labels["test"],
-                          num_classes=sc.dataset.num_classes, forget_classes=sc.forget_classes, seed=sc.seed)
+                          num_classes=sc.dataset.num_classes, forget_classes=sc.forget_classes,
+                          seed=sc.stream_seed("eval"))
         metrics, notes = compute_metrics_with_notes(ctx)
         metrics["avg_gap"] = avg_gap(metrics, self.reference_metrics) if self.reference_metrics else None
         metrics["run_time_s"] = seconds
@@ -347,8 +389,124 @@ def resolve_methods(methods: Sequence[str] | None, overrides: Mapping[str, Mappi
     return [build_method(n, overrides.get(n)) for n in names]
 
 
+@dataclass(frozen=True)
+class MethodJob:
+    """One method's run in a worker: the scenario by spec (rebuilt there once per worker) and θ_o / θ_r by
+    their cache keys in `store` (loaded there), so a job is a few kB, not a model."""
+
+    scenario: Mapping[str, Any]
+    method: str
+    hparams: Mapping[str, Any]
+    seed: int
+    device: str
+    store: str
+    original: str
+    retrained: str | None = None
+    masks: Mapping[str, torch.Tensor] | None = None
+
+
+_WORKER_SCENARIOS: dict[str, Scenario] = {}
+_WORKER_STORES: dict[str, Store] = {}
+
+
+def method_job(job: MethodJob) -> dict[str, Any]:
+    """What a worker runs for `execute`: the method on θ_o and the logits of its model; an error is returned
+    (with the work it had counted), not raised, so that one failing method does not end the batch."""
+    dev = torch.device(job.device)
+    scenario = _WORKER_SCENARIOS.get(job.scenario["id"])
+    if scenario is None:  # once per worker and scenario: its data, and the first-step costs off the clock
+        scenario = _WORKER_SCENARIOS[job.scenario["id"]] = load_scenario(job.scenario)
+        ds = scenario.dataset
+        _warm_up(scenario.make_model().to(dev), torch.as_tensor(ds.x_train[:64], device=dev),
+                 torch.as_tensor(ds.y_train[:64], device=dev))
+    if job.store not in _WORKER_STORES:  # the driver cleaned it already
+        _WORKER_STORES[job.store] = Store(job.store, create=False, clean=False)
+    store, ds = _WORKER_STORES[job.store], scenario.dataset
+
+    def load(key: str) -> nn.Module:
+        hit = store.cache_get(key)
+        if hit is None:
+            raise CorruptArtifact(f"model {key[:12]} left the cache of store {job.store} while the methods ran "
+                                  "(removed as damaged?); run the request again")
+        model = scenario.make_model().to(dev)
+        model.load_state_dict(hit[0])
+        return model.eval().requires_grad_(False)
+
+    x, y = torch.as_tensor(ds.x_train, device=dev), torch.as_tensor(ds.y_train, device=dev)
+    ctx = RunContext(device=dev, seed=job.seed, amp=scenario.train.amp,
+                     masks=None if job.masks is None else dict(job.masks))
+    try:
+        original = load(job.original)
+        retrained = load(job.retrained) if job.retrained is not None else None
+        task = UnlearningTask(x, y, scenario.forget_idx, ds.num_classes, original, scenario.make_model,
+                              scenario.train, ctx, scenario.forget_classes, retrained)
+        res = run_method(build_method(job.method, job.hparams), original, task)
+        out = Evaluator(scenario, x, dev).outputs(res.model)
+    except Exception as err:  # noqa: BLE001  (returned: recorded by the driver like a failure here)
+        if not isinstance(err, UnlearnlabError):
+            log.exception("method %s failed in a worker", job.method)
+        return {"error": err, "steps": ctx.counters.steps, "samples": ctx.counters.samples}
+    return {"state": {k: v.detach().cpu() for k, v in res.model.state_dict().items()}, "outputs": out,
+            "seconds": res.seconds, "steps": res.steps, "samples": res.samples}
+
+
+def _parallel_reason(executor: Executor | None, scenario: Scenario, keys: Mapping[str, str],
+                     n: int) -> str | None:
+    """None when the methods can run in `executor`'s workers; else why they run in this process."""
+    if executor is None or isinstance(executor, SerialExecutor) or getattr(executor, "workers", 1) < 2:
+        return "no parallel executor"
+    if n < 2:
+        return "fewer than two methods to run"
+    if scenario.model_source.source == "in memory":
+        return "the model is an in-memory module, which workers cannot rebuild by name"
+    if scenario.original is not None or scenario.retrained is not None or "original" not in keys:
+        return "θ_o or θ_r was given as a weights file, which workers do not load"
+    return None
+
+
+def _run_in_workers(todo, executor, scenario, sid, store, dev, keys, masks, cancel, stage, total,
+                    finish, failed) -> list[RunResult]:
+    """The methods of `todo` in `executor`'s workers; each result is scored and stored as it arrives."""
+    spec = {"id": sid, **scenario.spec()}
+    jobs, starts = [], []
+    for _, method, hparams in todo:
+        jobs.append(MethodJob(spec, method.name, hparams, scenario.stream_seed("unlearn"), str(dev),
+                              str(store.root), keys["original"], keys.get(GOLD) if method.needs_retrain else None,
+                              masks))
+        starts.append(store.start_run(sid, method.name, hparams, scenario.seed))
+    out: list[RunResult] = []
+    finished = set()
+    try:
+        for i, res in run_each(executor, method_job, jobs, cancel):
+            index, method, hparams = todo[i]
+            finished.add(i)
+            stage(method.name, index, total)
+            if isinstance(res, WorkerLost):
+                out.append(failed(method, hparams, starts[i], res, 0, 0))
+            elif "error" in res:
+                out.append(failed(method, hparams, starts[i], res["error"], res["steps"], res["samples"]))
+            else:
+                model = scenario.make_model().to(dev)
+                model.load_state_dict(res["state"])
+                result = MethodResult(model, res["seconds"], res["steps"], res["samples"])
+                try:
+                    out.append(finish(method, hparams, starts[i], result, res["outputs"]))
+                except Diverged as err:
+                    out.append(failed(method, hparams, starts[i], err, res["steps"], res["samples"]))
+    except (Cancelled, KeyboardInterrupt) as err:
+        reason = INTERRUPTED if isinstance(err, KeyboardInterrupt) else str(err)
+        for i, (_, method, hparams) in enumerate(todo):
+            if i not in finished:
+                store.fail_run(starts[i], "cancelled", reason)
+                out.append(RunResult(method.name, hparams, "cancelled", {}, starts[i], reason=reason))
+        if isinstance(err, KeyboardInterrupt):
+            raise
+    return out
+
+
 def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None = None,
-            progress=None, cancel: threading.Event | None = None, rerun: bool = False) -> Comparison:
+            progress=None, cancel: threading.Event | None = None, rerun: bool = False,
+            executor: Executor | None = None) -> Comparison:
     """Train or load θ_o and θ_r, run every method, score and store each run (each with the
     environment manifest it was computed in, `details["environment"]`).
 
@@ -357,9 +515,17 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
     run is returned, marked cached. `rerun=True` runs every method again (θ_o and θ_r are
     deterministic and always reused). Concurrent requests for the same scenario are serialised on
     its reference models: one process trains θ_o and θ_r, the others wait and reuse them. Ctrl+C
-    (KeyboardInterrupt) marks the run in progress cancelled before it propagates."""
+    (KeyboardInterrupt) marks the run in progress cancelled before it propagates.
+
+    `executor` (`unlearnlab.executors`, e.g. a 2-worker "process" pool): the methods run in its workers,
+    in parallel, after θ_o and θ_r (which this process trains or loads); each worker rebuilds the scenario
+    from its spec and loads θ_o and θ_r from the store's cache, and this process scores and stores every
+    result as it arrives. The same bits as one after another here: every job runs with one torch thread,
+    as the portable numerics do here (`tests/test_runner_parallel.py`). Methods run here instead when that
+    cannot work (see `_parallel_reason`)."""
     with numerics.compute_threads():
-        return _execute(scenario, methods, store, device=device, progress=progress, cancel=cancel, rerun=rerun)
+        return _execute(scenario, methods, store, device=device, progress=progress, cancel=cancel, rerun=rerun,
+                        executor=executor)
 
 
 def _same_resolution(env: Mapping[str, Any] | None, other: Mapping[str, Any]) -> bool:
@@ -377,7 +543,7 @@ def _normalised(obj: Any) -> Any:
 
 
 def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None,
-             progress, cancel: threading.Event | None, rerun: bool) -> Comparison:
+             progress, cancel: threading.Event | None, rerun: bool, executor: Executor | None) -> Comparison:
     dev = pick_device(device)
     store.reap_stale()
     sid = store.upsert_scenario(scenario.id, scenario.spec())
@@ -396,9 +562,10 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
     env = numerics.manifest(dev, ds.fingerprint)
 
     masks = None
+    keys: dict[str, str] = {}  # θ_o's and θ_r's cache keys, by which method workers load them
 
     def context(offset: int = 0, seed: int | None = None) -> RunContext:
-        return RunContext(device=dev, seed=(scenario.seed if seed is None else seed) + offset,
+        return RunContext(device=dev, seed=(scenario.stream_seed("unlearn") if seed is None else seed) + offset,
                           amp=scenario.train.amp, cancel=cancel, progress=progress, masks=masks)
 
     def trained(kind: str, xs: torch.Tensor, ys: torch.Tensor, prune: float | None = None) -> tuple[nn.Module, dict]:
@@ -411,6 +578,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
         if scenario.architecture:  # a model by reference whose code changed is another model
             key_src["architecture"] = scenario.architecture
         key = _digest(key_src)
+        keys[kind] = key
         seed_everything(scenario.seed_of(kind))
         model = scenario.make_model().to(dev)
         given = scenario.given(kind)
@@ -559,40 +727,60 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
         for reference in (original, retrained):  # read-only for every method (teachers, oracles)
             reference.eval().requires_grad_(False)
 
+    todo: list[tuple[int, Method, dict]] = []
     for index, method in enumerate(methods, start=3):
-        stage(method.name, index, total)
         hparams = method.get_params()
         prior = None if rerun else prior_run(method.name, hparams)
         if prior is not None:
+            stage(method.name, index, total)
             results.append(RunResult(method.name, hparams, "done", prior.metrics, prior.id, cached=True,
                                      details=prior.details))
-            continue
-        run_id = store.start_run(sid, method.name, hparams, scenario.seed)
-        ctx = context()
-        task = UnlearningTask(x, y, scenario.forget_idx, ds.num_classes, original, scenario.make_model,
-                              scenario.train, ctx, scenario.forget_classes,
-                              retrained if method.needs_retrain else None)
-        try:
-            res = run_method(method, original, task)
-            out = evaluator.outputs(res.model)
-            metrics, details = evaluator.score(out, res.seconds, retrain_s)
-            details["environment"] = env
-            given_retrain_note(details)
-            metrics.update(steps=res.steps, samples=res.samples)
-            store.finish_run(run_id, metrics=metrics, run_time_s=res.seconds, steps=res.steps, samples=res.samples,
-                             details=details, weights=res.model.state_dict(), outputs=evaluator.arrays(out))
-            results.append(RunResult(method.name, hparams, "done", metrics, run_id, details=details))
-        except KeyboardInterrupt:
-            store.fail_run(run_id, "cancelled", INTERRUPTED, steps=ctx.counters.steps, samples=ctx.counters.samples)
-            raise
-        except Exception as err:  # Diverged and Cancelled included: recorded, and the others go on
-            status = "diverged" if isinstance(err, Diverged) else "cancelled" if isinstance(err, Cancelled) else "failed"
-            reason = str(err) if isinstance(err, (Diverged, Cancelled)) else f"{type(err).__name__}: {err}"
-            if status == "failed":
-                log.exception("method %s failed", method.name)
-            store.fail_run(run_id, status, reason, steps=ctx.counters.steps, samples=ctx.counters.samples)
-            results.append(RunResult(method.name, hparams, status, {}, run_id, reason=reason))
-            if status == "cancelled":
-                break
+        else:
+            todo.append((index, method, hparams))
+
+    def finish(method: Method, hparams: dict, run_id: str, res: MethodResult, out: ModelOutputs) -> RunResult:
+        metrics, details = evaluator.score(out, res.seconds, retrain_s)
+        details["environment"] = env
+        given_retrain_note(details)
+        metrics.update(steps=res.steps, samples=res.samples)
+        store.finish_run(run_id, metrics=metrics, run_time_s=res.seconds, steps=res.steps, samples=res.samples,
+                         details=details, weights=res.model.state_dict(), outputs=evaluator.arrays(out))
+        return RunResult(method.name, hparams, "done", metrics, run_id, details=details)
+
+    def failed(method: Method, hparams: dict, run_id: str, err: BaseException, steps: int, samples: int) -> RunResult:
+        status = "diverged" if isinstance(err, Diverged) else "cancelled" if isinstance(err, Cancelled) else "failed"
+        reason = str(err) if isinstance(err, (Diverged, Cancelled, WorkerLost)) else f"{type(err).__name__}: {err}"
+        store.fail_run(run_id, status, reason, steps=steps, samples=samples)
+        return RunResult(method.name, hparams, status, {}, run_id, reason=reason)
+
+    parallel = _parallel_reason(executor, scenario, keys, len(todo))
+    if parallel is None:
+        results += _run_in_workers(todo, executor, scenario, sid, store, dev, keys, masks, cancel, stage, total,
+                                   finish, failed)
+    else:
+        if executor is not None and getattr(executor, "workers", 1) > 1 and len(todo) > 1:
+            log.info("methods run one after another in this process: %s", parallel)
+        for index, method, hparams in todo:
+            stage(method.name, index, total)
+            run_id = store.start_run(sid, method.name, hparams, scenario.seed)
+            ctx = context()
+            task = UnlearningTask(x, y, scenario.forget_idx, ds.num_classes, original, scenario.make_model,
+                                  scenario.train, ctx, scenario.forget_classes,
+                                  retrained if method.needs_retrain else None)
+            try:
+                res = run_method(method, original, task)
+                results.append(finish(method, hparams, run_id, res, evaluator.outputs(res.model)))
+            except KeyboardInterrupt:
+                store.fail_run(run_id, "cancelled", INTERRUPTED, steps=ctx.counters.steps,
+                               samples=ctx.counters.samples)
+                raise
+            except Exception as err:  # Diverged and Cancelled included: recorded, and the others go on
+                if not isinstance(err, (Diverged, Cancelled)):
+                    log.exception("method %s failed", method.name)
+                results.append(failed(method, hparams, run_id, err, ctx.counters.steps, ctx.counters.samples))
+                if isinstance(err, Cancelled):
+                    break
+    order = {m.name: i for i, m in enumerate(methods)}  # the methods' order, whichever finished first
+    results[2:] = sorted(results[2:], key=lambda r: order.get(r.method, len(order)))
     return Comparison(scenario={"id": sid, **scenario.spec()}, runs=results, store=str(store.root))
 

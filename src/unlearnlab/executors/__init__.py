@@ -10,8 +10,9 @@ depends on the thread count, so this is what makes a job's result independent of
 
 from __future__ import annotations
 
-from .local import EXECUTORS, Executor, ProcessExecutor, SerialExecutor, make_executor, register_executor
+from .local import (EXECUTORS, Executor, ProcessExecutor, SerialExecutor, make_executor, register_executor,
+                    run_each)
 from .ray import RayExecutor  # registers "ray"; Ray itself is imported when the executor starts
 
 __all__ = ["EXECUTORS", "Executor", "ProcessExecutor", "RayExecutor", "SerialExecutor", "make_executor",
-           "register_executor"]
+           "register_executor", "run_each"]

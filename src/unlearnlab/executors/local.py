@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import torch
 
-from ..errors import Cancelled, UnlearnlabError
+from ..errors import Cancelled, WorkerLost
 from ..registry import Registry
 from ..validation import check_int
 
@@ -115,6 +115,13 @@ class ProcessExecutor:
                                                 initializer=_init_worker, initargs=(list(LOADED_FILES),))
         return self._pool
 
+    def warm(self) -> None:
+        """Start the workers now, in the background (each imports torch: seconds), so that the first
+        `run` does not wait for them; returns at once."""
+        pool = self._started()
+        for _ in range(self.workers):
+            pool.submit(int)
+
     def run(self, fn, jobs, cancel=None):
         pool = self._started()
         pending: dict[cf.Future, int] = {}
@@ -134,9 +141,10 @@ class ProcessExecutor:
                     try:
                         result = future.result()
                     except cf.process.BrokenProcessPool:
-                        self.close()
-                        raise UnlearnlabError("a worker process died (out of memory?); rerun with --workers 1 "
-                                              "to see its error") from None
+                        lost = (index, *pending.values())
+                        self.close()  # the next run starts a fresh pool
+                        raise WorkerLost("a worker process died (killed, out of memory or a crash in native "
+                                         "code); rerun with --workers 1 to see its error", lost) from None
                     yield index, result
                 refill()
         finally:
@@ -152,6 +160,33 @@ class ProcessExecutor:
                     process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def run_each(executor: Executor, fn: Callable[[Any], Any], jobs: Sequence[Any],
+             cancel: threading.Event | None = None) -> Iterator[tuple[int, Any]]:
+    """`executor.run`, except that a worker dying (`WorkerLost`) costs only the job that killed it: the
+    jobs that were in flight are run again one at a time, and a job whose worker dies again is yielded as
+    `(index, WorkerLost)` (a job that died once but not alone finishes normally). The rest go on; results as
+    they finish, as `run`. A job that raises still raises (wrap `fn` to turn errors into results)."""
+    remaining = list(range(len(jobs)))
+    while remaining:
+        lost: tuple[int, ...] = ()
+        batch = list(remaining)
+        try:
+            for j, result in executor.run(fn, [jobs[i] for i in batch], cancel):
+                remaining.remove(batch[j])
+                yield batch[j], result
+        except WorkerLost as err:
+            lost = tuple(batch[j] for j in err.indices if batch[j] in remaining) or tuple(remaining)
+        if not lost:
+            return
+        for index in lost:  # alone, so a second death names its job
+            remaining.remove(index)
+            try:
+                for _, result in executor.run(fn, [jobs[index]], cancel):
+                    yield index, result
+            except WorkerLost as err:
+                yield index, WorkerLost(str(err), (index,))
 
 
 def make_executor(name: str = "process", workers: int | None = None, **options: Any) -> Executor:

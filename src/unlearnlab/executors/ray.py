@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import numerics
-from ..errors import BadInput, Cancelled, UnlearnlabError
+from ..errors import BadInput, Cancelled, UnlearnlabError, WorkerLost
 from ..validation import check_int
 from .local import _one_thread, fill, register_executor
 
@@ -215,8 +215,8 @@ class RayExecutor:
             raise UnlearnlabError(f"Ray job {index} failed in its worker: {reason}") from None
         except rex.RayError as err:  # the worker died, ran out of memory, or its node went away
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise UnlearnlabError(f"Ray job {index} failed: its worker died ({type(err).__name__}: {reason}); "
-                                  "rerun with --executor serial to see its error") from None
+            raise WorkerLost(f"Ray job {index} failed: its worker died ({type(err).__name__}: {reason}); "
+                             "rerun with --executor serial to see its error", (index,)) from None
 
     def close(self) -> None:
         """Shut down the Ray this executor started (never a cluster it joined or the caller's session)."""
