@@ -350,11 +350,13 @@ def tune(method: str, *, dataset: Any = "digits", model: Any = "cnn", forget: An
             # a sampler seeded alike in every session would propose the first session's points again
             history = len(study.get_trials(deepcopy=False))
             seed = int.from_bytes(hashlib.sha256(f"{sampler_seed}:{history}".encode()).digest()[:4], "big")
-            with warnings.catch_warnings():  # constraints_func is marked experimental
+            # Optuna 5 takes a trial's constraint from `Trial.set_constraint` (see `_trial`); Optuna 4 from the
+            # sampler's constraints_func (experimental there, deprecated in 5)
+            legacy = budget is not None and not hasattr(optuna.trial.Trial, "set_constraint")
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 study.sampler = optuna.samplers.TPESampler(
-                    seed=seed, constraints_func=(lambda t: [t.user_attrs.get("constraint", 0.0)])
-                    if budget is not None else None)
+                    seed=seed, constraints_func=(lambda t: [t.user_attrs.get("constraint", 0.0)]) if legacy else None)
             missing = max(0, trials - done)
             say(f"study {plan.name} ({db}): {done} trial(s) finished, {missing} to run; search seeds "
                 f"{', '.join(map(str, plan.search))}")
@@ -422,7 +424,9 @@ def _trial(study, distributions, plan: _Checked, method, dataset, model, forget,
     trial.set_user_attr("scenarios", scenarios)
     trial.set_user_attr("time_ratio", worst)
     if budget is not None:
-        trial.set_user_attr("constraint", worst - budget)
+        trial.set_user_attr("constraint", worst - budget)  # read back by `_state`, on either Optuna
+        if hasattr(trial, "set_constraint"):
+            trial.set_constraint("time_over_budget", worst - budget)
     study.tell(trial, mean)
     over = budget is not None and worst > budget
     ratio = "" if worst is None else f"; time {worst:.2f}x θ_r's"
