@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.seeds import request_key, t_interval
-from .errors import BadInput
+from .errors import BadInput, UnlearnlabError
 from .methods import METHODS, build_method, ensure_loaded
 from .report import BETTER, COLUMNS, _fmt, render_over_seeds
 from .runner import GOLD, prepare
@@ -318,13 +318,15 @@ def tune(method: str, *, dataset: Any = "digits", model: Any = "cnn", forget: An
     to reach `trials` run (none when enough finished); a trial left RUNNING by a killed process is marked
     FAIL and its parameters queued again. `run` is `api.run`. With no feasible trial, `best_params` and
     `evaluation` are None and `no_feasible` says why."""
-    import optuna
-    from optuna.trial import TrialState
-
     say = echo or (lambda line: None)
     plan = check(method, dataset=dataset, model=model, forget=forget, train=train, trials=trials,
                  objective=objective, search_seeds=search_seeds, eval_seeds=eval_seeds, budget=budget,
                  space=space, sampler_seed=sampler_seed, device=device)
+    try:  # an optional dependency (the `tune` extra); missing, nothing is written
+        import optuna
+        from optuna.trial import TrialState
+    except ImportError:
+        raise UnlearnlabError("tune needs Optuna: pip install 'unlearnlab[tune]' (optuna>=4)") from None
     st = store if isinstance(store, Store) else Store(store, create=True)
     db = Path(st.root) / "optuna.db"
     direction = "minimize" if BETTER[objective] == "lower" else "maximize"
