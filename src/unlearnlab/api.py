@@ -27,6 +27,7 @@ from .runner import Comparison, execute, prepare, resolve_methods
 from .store import Store
 from .sweeps import load_plan, parse_plan, run_plan
 from .training import TrainConfig, pick_device
+from .tuning import tune as tune_method
 
 DEMO_REQUESTS = ("class:3", "random:0.1")
 
@@ -156,6 +157,23 @@ def sweep(plan: str | os.PathLike | Mapping[str, Any], *, store: str | os.PathLi
     checked = parse_plan(plan) if isinstance(plan, Mapping) else load_plan(plan)
     pick_device(device)
     return run_plan(checked, run, store=store, device=device, rerun=rerun, echo=echo, progress=progress)
+
+
+def tune(method: str, *, dataset: str | Dataset | None = None, model: str | Any = None,
+         forget: str | ForgetRequest | None = None, train: Mapping[str, Any] | None = None, trials: int,
+         objective: str = "avg_gap", search_seeds: int | str | Sequence[int] = 3,
+         eval_seeds: int | str | Sequence[int] = 3, budget: float | None = None,
+         space: str | Sequence[str] | None = None, sampler_seed: int = 0,
+         store: str | os.PathLike | Store | None = None, device: str | None = None, echo=None) -> dict[str, Any]:
+    """Search `method`'s hyper-parameters with Optuna on search seeds, then run the best feasible trial's on
+    fresh evaluation seeds (docs/tune.md); defaults as in `run` (digits, cnn, class:3). Everything is checked
+    before the store is touched (bad input raises BadInput, nothing written); the study (STORE/optuna.db)
+    resumes, so a second call runs only the missing trials. Render the result with `unlearnlab.tuning.render_tune`."""
+    return tune_method(method, dataset="digits" if dataset is None else dataset, model="cnn" if model is None
+                       else model, forget="class:3" if forget is None else forget, train=train, trials=trials,
+                       objective=objective, search_seeds=search_seeds, eval_seeds=eval_seeds, budget=budget,
+                       space=space, sampler_seed=sampler_seed, device=device, echo=echo,
+                       store=store if isinstance(store, Store) else (store or default_store()), run=run)
 
 
 def presets() -> list[dict[str, Any]]:

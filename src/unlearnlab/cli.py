@@ -1,4 +1,4 @@
-"""`unlearnlab`: demo, run, sweep, methods, runs, report, audit, compare and serve (Typer + Rich)."""
+"""`unlearnlab`: demo, run, sweep, tune, methods, runs, report, audit, compare and serve (Typer + Rich)."""
 
 from __future__ import annotations
 
@@ -346,6 +346,48 @@ def sweep_cmd(plan: Path = typer.Argument(..., help="A TOML sweep plan (docs/swe
     if summary["scenarios"]:
         out.print(f"Over seeds: unlearnlab report {summary['scenarios'][0]} --over-seeds"
                   + (f" --store {shlex.quote(str(store))}" if store else ""), highlight=False, soft_wrap=True)
+
+
+@app.command("tune")
+@_user_errors
+def tune_cmd(method: str = typer.Argument(..., help="The method to tune (`unlearnlab methods`)."),
+             dataset: Optional[str] = typer.Option(None, help="As for `run` (default digits)."),
+             model: Optional[str] = typer.Option(None, help="As for `run` (default cnn)."),
+             forget: Optional[str] = typer.Option(None, help="As for `run` (default class:3)."),
+             trials: int = typer.Option(..., "--trials", help="Trials the study should have finished; a study "
+                                        "that has some already runs only the missing ones."),
+             objective: str = typer.Option("avg_gap", help="A stored metric with a better direction, averaged over "
+                                           "the search seeds: avg_gap | ra | ta | run_time_s | speedup_vs_retrain."),
+             budget: Optional[float] = typer.Option(None, help="Largest ratio of the method's run time to θ_r's "
+                                                    "retraining time; a trial over it is infeasible."),
+             search_seeds: str = typer.Option("3", "--search-seeds", help="A count N (seeds 1000..), a range A-B "
+                                              "or a list A,B: the seeds the search runs on."),
+             eval_seeds: str = typer.Option("3", "--eval-seeds", help="A count N (seeds 0..), a range A-B or a "
+                                            "list A,B: the fresh seeds the chosen setting is reported on."),
+             space: list[str] = typer.Option([], "--space", help="NAME=LOW:HIGH[:log] or NAME=A|B, comma-separated "
+                                             "(default: derived from the method's defaults, docs/tune.md)."),
+             set_: list[str] = typer.Option([], "--set", help="Training option, e.g. train.epochs=5."),
+             sampler_seed: int = typer.Option(0, "--sampler-seed", help="Seed of Optuna's TPE sampler."),
+             store: Optional[Path] = StoreOpt,
+             device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
+             json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result (trials, search, "
+                                                      "evaluation) as JSON.")):
+    """Search a method's hyper-parameters with Optuna on search seeds; report the best on fresh seeds."""
+    method_sets, train = parse_sets(set_)
+    if method_sets:
+        raise BadInput(f"tune takes only train.* options with --set; got {next(iter(method_sets))}.*; give the "
+                       "method's ranges with --space (e.g. --space lr=0.001:0.1:log)")
+    _check_json_path(json_path)
+    from .tuning import render_tune
+
+    result = api.tune(method, dataset=dataset, model=model, forget=forget, train=train or None, trials=trials,
+                      objective=objective, search_seeds=search_seeds, eval_seeds=eval_seeds, budget=budget,
+                      space=space or None, sampler_seed=sampler_seed, store=store, device=device,
+                      echo=lambda line: err.print(line, highlight=False, soft_wrap=True, markup=False))
+    out.print(render_tune(result), highlight=False, soft_wrap=True, markup=False)
+    _write_json(json_path, result)
+    if result["best_params"] is None:
+        raise UnlearnlabError(f"no feasible trial: {result['no_feasible']}")
 
 
 @app.command("env")
