@@ -25,6 +25,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("run_time_s", "Time (s)", "sec"), ("speedup_vs_retrain", "Speed-up", "x"),
 )
 FORMATS = ("markdown", "csv", "latex")
+#: What `api.report` and `unlearnlab report` accept: the table renderers above, and a self-contained HTML page
+#: (`report_html`, always over every seed of the request).
+REPORT_FORMATS = (*FORMATS, "html")
 
 
 def _fmt(value: Any, kind: str) -> str:

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
-from . import __version__
 from .analysis.seeds import MeanInterval
 from .errors import BadInput
 from .report import (BETTER, COLUMNS, SeedAggregate, _fmt, aggregate_over_seeds, check_rank_by, environments,
@@ -87,6 +86,8 @@ def _unit(key: str) -> str:
 
 
 def _versions() -> tuple[str, str]:
+    from . import __version__  # here: the package sets it after importing its modules (this one among them)
+
     try:
         torch = metadata.version("torch")
     except metadata.PackageNotFoundError:
