@@ -58,8 +58,8 @@ svg .trial{fill:#1f4e9a}svg .fail{stroke:#b91c1c;stroke-width:2}svg .infeasible{
 svg .pruned{fill:#999}
 .block{border:1px solid #ccc;border-radius:4px;padding:.2em 1em;margin:.8em 0}
 .block.search{background:#fafafa}.block.evaluation{background:#f3f8f3;border-color:#7bb07b}
-dl{margin:.3em 0}dt{font-weight:600;float:left;clear:left;margin-right:.5em}dd{margin:0 0 .2em 0}
-dd dl{margin-left:1em}
+dl{margin:.3em 0;display:grid;grid-template-columns:max-content 1fr;gap:.15em .8em}dt{font-weight:600}
+dd{margin:0}
 """
 
 
