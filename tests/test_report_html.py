@@ -294,3 +294,9 @@ def test_report_and_sweep_write_it_from_a_real_store(tmp_path: Path):
     assert ul.report(scenarios[1], "html", store) .count("<section class=\"request\"") == 1
     with pytest.raises(BadInput, match="unknown report format 'pdf'"):
         ul.report(scenarios[0], "pdf", store)
+    both = Page(ul.sweep_report({"scenarios": scenarios}, store=store, title="<t>"))
+    assert both.errors == [] and len(both.find("section", "request")) == 1  # two seeds, one request
+    with pytest.raises(BadInput, match="unknown scenario 'nope'"):
+        ul.sweep_report(["nope"], store=store)
+    with pytest.raises(BadInput, match="not a list of scenario ids"):
+        ul.sweep_report("abc", store=store)
