@@ -15,14 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.compare import compare as compare_runs
-from .analysis.seeds import request_key
+from .analysis.seeds import SEED_DERIVED, request_key
 from .executors import Executor, ProcessExecutor, make_executor
 from .data import Dataset, ForgetRequest, load_from_spec
+from .errors import BadInput
 from .methods import METHODS, ensure_loaded
 from .presets import list_presets
 from .presets import resolve as resolve_preset
 from .progress import reporting
-from .report import check_rank_by, render, render_over_seeds
+from .report import REPORT_FORMATS, check_rank_by, render, render_over_seeds, request_labels
+from .report_html import render_html
 from .runner import Comparison, execute, prepare, resolve_methods
 from .store import Store
 from .sweeps import load_plan, parse_plan, run_plan
@@ -195,21 +197,64 @@ def list_methods() -> list[dict[str, Any]]:
 
 def report(scenario_id: str, fmt: str = "markdown", store: str | os.PathLike | Store | None = None, *,
            over_seeds: bool = False, rank_by: str = "avg_gap") -> str:
-    """A stored request's runs as a markdown, csv or LaTeX table. `over_seeds`: with the runs of every
-    stored scenario that is the same request but the seed (`analysis.seeds.request_key`), each metric's
-    mean over seeds with a 95 % interval and a ranking by `rank_by` (docs/seeds.md)."""
+    """A stored request's runs as a markdown, csv or LaTeX table, or a self-contained HTML page. `over_seeds`:
+    with the runs of every stored scenario that is the same request but the seed (`analysis.seeds.request_key`),
+    each metric's mean over seeds with a 95 % interval and a ranking by `rank_by` (docs/seeds.md). "html" is
+    always over every stored seed of the request, with plots (docs/report.md)."""
+    if fmt not in REPORT_FORMATS:
+        raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(REPORT_FORMATS)}")
     check_rank_by(rank_by)
     st = _open(store, create=False)
     spec = st.scenario(scenario_id)
     ids = [scenario_id]
-    if over_seeds:
+    if over_seeds or fmt == "html":
         ids = [s["id"] for s in st.scenarios() if request_key(s) == request_key(spec)]
+    if fmt == "html":
+        return _html(st, [ids], None, rank_by)
     runs = [r for sid in ids for r in st.runs(sid)]
     # the reference rows first, then the methods in the order they ran
     runs.sort(key=lambda r: {"original": 0, "retrain": 1}.get(r.method, 2))
     if over_seeds:
         return render_over_seeds([r.to_dict() for r in runs], fmt, rank_by=rank_by)
     return render([r.to_dict() for r in runs], fmt)
+
+
+def sweep_report(scenarios: Sequence[str] | Mapping[str, Any], *, store: str | os.PathLike | Store | None = None,
+                 title: str | None = None, rank_by: str = "avg_gap") -> str:
+    """A sweep's results as one self-contained HTML page (`report_html.render_html`): one section per distinct
+    request (`analysis.seeds.request_key`) over the seeds the sweep ran. `scenarios`: the scenario ids, or the
+    dict `sweep` returns. An unknown id raises BadInput."""
+    check_rank_by(rank_by)
+    ids = scenarios.get("scenarios") if isinstance(scenarios, Mapping) else scenarios
+    if ids is None or isinstance(ids, (str, bytes)) or not all(isinstance(i, str) for i in ids):
+        raise BadInput(f"scenarios {scenarios!r} is not a list of scenario ids or a sweep summary")
+    st = _open(store, create=False)
+    groups: dict[str, list[str]] = {}
+    for sid in dict.fromkeys(ids):
+        groups.setdefault(request_key(st.scenario(sid)), []).append(sid)
+    return _html(st, list(groups.values()), title or f"unlearnlab sweep: {len(groups)} requests", rank_by)
+
+
+def _without_seed(spec: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The spec less what the seed decides (the id kept): requests are labelled by what tells them apart."""
+    out = {}
+    for key, value in spec.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if name in SEED_DERIVED and name != "id":
+            continue
+        out[key] = _without_seed(value, name) if isinstance(value, Mapping) else value
+    return out
+
+
+def _html(st: Store, requests: list[list[str]], title: str | None, rank_by: str) -> str:
+    """Each list of scenario ids (one request, its seeds) as a request of `render_html`."""
+    specs = [[st.scenario(sid) for sid in ids] for ids in requests]
+    labels = request_labels([_without_seed(group[0]) for group in specs])
+    items = []
+    for group in specs:
+        runs = [r.to_dict() for s in group for r in st.runs(s["id"])]
+        items.append({"scenario": group[0], "label": labels[group[0]["id"]], "runs": runs})
+    return render_html(items, title=title or f"unlearnlab report: {items[0]['label']}", rank_by=rank_by)
 
 
 def compare(run_a: str, run_b: str, *, store: str | os.PathLike | Store | None = None, n_per_class: int = 50,

@@ -24,12 +24,13 @@ from .methods import load_method_file
 from .presets import resolve as resolve_preset
 from .methods.plugins import PLUGIN_ERRORS
 from .progress import auto as auto_progress
-from .report import FORMATS, repeats, request_labels, started, table_rows
+from .report import REPORT_FORMATS, repeats, request_labels, started, table_rows
 from .report import environments as report_environments
 from .report import notes as report_notes
 from .report import warnings as report_warnings
 from .runner import Comparison
 from .store import Store
+from .sweeps import load_plan
 from .training import TrainConfig
 from .validation import coerce
 
@@ -335,8 +336,12 @@ def sweep_cmd(plan: Path = typer.Argument(..., help="A TOML sweep plan (docs/swe
               store: Optional[Path] = typer.Option(None, "--store", help="Store folder (default: the plan's "
                                                    "`store`, else $UNLEARNLAB_STORE or ./unlearnlab_store)."),
               device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
-              rerun: bool = RerunOpt):
+              rerun: bool = RerunOpt,
+              html_path: Optional[Path] = typer.Option(None, "--html", help="After the sweep, write a "
+                                                       "self-contained HTML report of its requests here.")):
     """Run a sweep plan: data sets or presets x forget requests x seeds x methods x grids, cell by cell."""
+    if html_path is not None:  # checked before the sweep runs: a long sweep must not end on a bad path
+        _check_output(html_path, "--html")
     summary = api.sweep(plan, store=store, device=device, rerun=rerun,
                         echo=lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False))
     out.print(f"sweep: {summary['cells']} cells; runs: {summary['done']} done, {summary['cached']} cached, "
@@ -346,6 +351,35 @@ def sweep_cmd(plan: Path = typer.Argument(..., help="A TOML sweep plan (docs/swe
     if summary["scenarios"]:
         out.print(f"Over seeds: unlearnlab report {summary['scenarios'][0]} --over-seeds"
                   + (f" --store {shlex.quote(str(store))}" if store else ""), highlight=False, soft_wrap=True)
+    if html_path is not None:
+        # the store the sweep wrote to: --store, else the plan's, else the default
+        target = store if store is not None else load_plan(plan).store
+        page = api.sweep_report(summary, store=target)
+        _write_atomic(html_path, page)
+        out.print(f"HTML report: {html_path}", highlight=False, soft_wrap=True)
+
+
+def _check_output(path: Path, flag: str) -> None:
+    """BadInput unless `path` can be written as a file: its folder exists and it is not a folder."""
+    if path.is_dir():
+        raise BadInput(f"{flag} {str(path)!r} is a folder; allowed: a file path in an existing folder")
+    if not path.parent.is_dir():
+        raise BadInput(f"{flag} {str(path)!r}: folder {str(path.parent)!r} does not exist; allowed: a file path in "
+                       "an existing folder")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise BadInput(f"{flag} {str(path)!r} cannot be written: permission denied")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and rename: a reader never sees half a report."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise BadInput(f"{str(path)!r} cannot be written: {e.strerror or e}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @app.command("tune")
@@ -477,15 +511,16 @@ def runs(store: Optional[Path] = StoreOpt,
 @app.command()
 @_user_errors
 def report(scenario: str = typer.Argument(..., help="Scenario id (see `unlearnlab runs`)."),
-           fmt: str = typer.Option("markdown", "--format", help=f"{' | '.join(FORMATS)}"),
+           fmt: str = typer.Option("markdown", "--format", help=f"{' | '.join(REPORT_FORMATS)} (html: one "
+                                   "self-contained page with plots, over every stored seed of the request)."),
            store: Optional[Path] = StoreOpt,
            over_seeds: bool = typer.Option(False, "--over-seeds", help="Aggregate the stored runs of this request "
                                            "on every seed: mean, 95 % interval, n, ranking (docs/seeds.md)."),
            rank_by: str = typer.Option("avg_gap", "--rank-by", help="With --over-seeds: the metric that ranks the "
                                        "methods (avg_gap | ra | ta | run_time_s | speedup_vs_retrain).")):
-    """A request's runs as a markdown, csv or LaTeX table (--over-seeds: over its seeds)."""
-    if fmt not in FORMATS:
-        raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    """A request's runs as a markdown, csv or LaTeX table (--over-seeds: over its seeds), or an HTML page."""
+    if fmt not in REPORT_FORMATS:
+        raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(REPORT_FORMATS)}")
     sys.stdout.write(api.report(scenario, fmt, store, over_seeds=over_seeds, rank_by=rank_by))
 
 

@@ -10,6 +10,7 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from . import numerics
@@ -24,6 +25,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("run_time_s", "Time (s)", "sec"), ("speedup_vs_retrain", "Speed-up", "x"),
 )
 FORMATS = ("markdown", "csv", "latex")
+#: What `api.report` and `unlearnlab report` accept: the table renderers above, and a self-contained HTML page
+#: (`report_html`, always over every seed of the request).
+REPORT_FORMATS = (*FORMATS, "html")
 
 
 def _fmt(value: Any, kind: str) -> str:
@@ -248,12 +252,50 @@ def check_rank_by(key: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class SeedAggregate:
+    """Runs of one request aggregated over seeds (`aggregate_over_seeds`): what every over-seeds renderer
+    (the tables here, `report_html`) shows, computed once."""
+
+    seeds: list[Any]  # the seeds of the runs, sorted
+    groups: list[tuple[str, list[Mapping[str, Any]]]]  # `seed_groups`: label, one run per seed
+    columns: list[tuple[str, str, str]]  # the COLUMNS some run has a value for
+    cells: list[tuple[str, dict[str, MeanInterval]]]  # label, metric key -> mean and interval over seeds
+    done: list[int]  # per group, the seeds whose run finished
+    unfinished: list[str]  # one line per group with no finished run (why, from one of its runs)
+    ranking: list[str]  # `_ranking`'s lines
+    rank_by: str
+    level: float
+
+
+def aggregate_over_seeds(runs: Sequence[Mapping[str, Any]], rank_by: str = "avg_gap",
+                         level: float = 0.95) -> SeedAggregate:
+    """Each method's (and hyper-parameter setting's) metrics over the seeds of one request: mean, a `level`
+    Student-t interval of the mean (`analysis.seeds.t_interval`; n = the seeds whose finished run has the
+    value) and the ranking by `rank_by` that ties methods whose intervals overlap. With one seed every n is
+    1 or 0: means without intervals, nobody ranked."""
+    check_rank_by(rank_by)
+    seeds = sorted({r.get("seed") for r in runs}, key=str)
+    groups = seed_groups(runs)
+    used = [c for c in COLUMNS if any(r["metrics"].get(c[0]) is not None for _, rs in groups for r in rs)]
+    cells = [(label, {k: t_interval([r["metrics"].get(k) for r in rs if r["status"] == "done"], level)
+                      for k in {*(k for k, _, _ in used), rank_by}})
+             for label, rs in groups]
+    done = [sum(r["status"] == "done" for r in rs) for _, rs in groups]
+    unfinished = []
+    for (label, rs), finished in zip(groups, done):
+        if not finished:
+            why = next((r.get("reason") for r in rs if r.get("reason")), "no reason stored")
+            unfinished.append(f"{label}: no run finished on any of its {len(rs)} seeds (e.g. {why}): nothing to average")
+    return SeedAggregate(seeds, groups, used, cells, done, unfinished, _ranking(cells, rank_by, level), rank_by, level)
+
+
 def render_over_seeds(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown", rank_by: str = "avg_gap",
                       level: float = 0.95) -> str:
     """Runs of one request over several seeds, one row per method and hyper-parameters: each metric's mean
-    with a `level` Student-t interval of the mean (`analysis.seeds.t_interval`; n = the seeds whose run has
-    the value), then a ranking by `rank_by` that ties methods whose intervals overlap. With one seed, the
-    ordinary table (nothing to aggregate) and a note saying so."""
+    with a `level` Student-t interval of the mean (`aggregate_over_seeds`), then a ranking by `rank_by` that
+    ties methods whose intervals overlap. With one seed, the ordinary table (nothing to aggregate) and a note
+    saying so."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
     check_rank_by(rank_by)
@@ -261,16 +303,11 @@ def render_over_seeds(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown", 
     if len(seeds) < 2:
         return render(runs, fmt, more=[f"note: one seed ({', '.join(map(str, seeds)) or 'none'}) of this request "
                                        "is stored: no interval over seeds; add runs with other --seed values"])
-    groups = seed_groups(runs)
-    used = [c for c in COLUMNS if any(r["metrics"].get(c[0]) is not None for _, rs in groups for r in rs)]
-    aggregated = [(label, {k: t_interval([r["metrics"].get(k) for r in rs if r["status"] == "done"], level)
-                           for k in {*(k for k, _, _ in used), rank_by}})
-                  for label, rs in groups]
+    agg = aggregate_over_seeds(runs, rank_by, level)
     header, rows = ["Method", "Done"], []
-    for (label, rs), (_, cells) in zip(groups, aggregated):
-        done = sum(r["status"] == "done" for r in rs)
+    for (label, rs), (_, cells), done in zip(agg.groups, agg.cells, agg.done):
         row = [label, f"{done}/{len(rs)}"]
-        for key, _, kind in used:
+        for key, _, kind in agg.columns:
             iv = cells[key]
             if fmt == "csv":
                 row += [_fmt(iv.mean, kind), _fmt(iv.lo, kind), _fmt(iv.hi, kind), str(iv.n)]
@@ -278,17 +315,14 @@ def render_over_seeds(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown", 
             text = _fmt(iv.mean, kind) + ("" if iv.lo is None else f" ± {_fmt(iv.half_width, kind)}")
             row.append(text + (f" (n={iv.n})" if iv.mean is not None and (iv.n < 2 or iv.n != done) else ""))
         rows.append(row)
-    for _, h, _ in used:
+    for _, h, _ in agg.columns:
         header += [h, f"{h} lo", f"{h} hi", f"{h} n"] if fmt == "csv" else [h]
     shown = ("mean, then the interval's ends (lo, hi) and n" if fmt == "csv"
              else "mean ± half-width of the interval; (n=k): only k seeds have the value, (n=1): one value, no interval")
-    below = [f"note: over seeds {', '.join(map(str, seeds))}: {shown}; {100 * level:g} % Student-t interval of "
+    below = [f"note: over seeds {', '.join(map(str, agg.seeds))}: {shown}; {100 * level:g} % Student-t interval of "
              "the mean (docs/seeds.md); Done: seeds whose run finished"]
-    for label, rs in groups:
-        if not any(r["status"] == "done" for r in rs):
-            why = next((r.get("reason") for r in rs if r.get("reason")), "no reason stored")
-            below.append(f"note: {label}: no run finished on any of its {len(rs)} seeds (e.g. {why}): nothing to average")
-    below += [f"ranking: {line}" for line in _ranking(aggregated, rank_by, level)]
+    below += [f"note: {line}" for line in agg.unfinished]
+    below += [f"ranking: {line}" for line in agg.ranking]
     below += ([f"warning: {w}" for w in warnings(runs)] + [f"note: {n}" for n in notes(runs)]
               + [f"environment: {e}" for e in environments(runs)])
     return _emit(header, rows, below, fmt)
