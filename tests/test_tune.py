@@ -105,6 +105,18 @@ def test_reported_numbers_come_only_from_seeds_the_search_never_saw(tuned):
     assert text.index("not for reporting") < text.index("report these")
 
 
+def test_the_html_report_plots_the_trials_and_reports_only_the_evaluation_runs(tuned):
+    store, result = tuned
+    page = ul.api.tune_report(result, store=store)
+    assert "Search (not for reporting)" in page and "Evaluation on fresh seeds (report these)" in page
+    assert "against trial number" in page
+    st = Store(store, create=False)
+    searched = {r.id for sid in result["search"]["scenarios"] for r in st.runs(sid)}
+    assert not any(run_id in page for run_id in searched)  # no search run shown among the reported ones
+    assert all(run_id in page for run_id in result["evaluation"]["runs"])
+    assert "<script src" not in page and "http://" not in page and "https://" not in page
+
+
 def test_the_study_resumes_running_only_missing_trials_and_reruns_a_killed_one(tuned):
     store, first = tuned
     st = Store(store, create=False)

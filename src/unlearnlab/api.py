@@ -23,7 +23,7 @@ from .methods import METHODS, ensure_loaded
 from .presets import list_presets
 from .presets import resolve as resolve_preset
 from .progress import reporting
-from .report import REPORT_FORMATS, check_rank_by, render, render_over_seeds, request_labels
+from .report import BETTER, REPORT_FORMATS, check_rank_by, render, render_over_seeds, request_labels
 from .report_html import render_html
 from .runner import Comparison, execute, prepare, resolve_methods
 from .store import Store
@@ -233,6 +233,31 @@ def sweep_report(scenarios: Sequence[str] | Mapping[str, Any], *, store: str | o
     for sid in dict.fromkeys(ids):
         groups.setdefault(request_key(st.scenario(sid)), []).append(sid)
     return _html(st, list(groups.values()), title or f"unlearnlab sweep: {len(groups)} requests", rank_by)
+
+
+def tune_report(result: Mapping[str, Any], *, store: str | os.PathLike | Store | None = None,
+                rank_by: str | None = None) -> str:
+    """A `tune` result as one self-contained HTML page: the objective against the trials and the trials table
+    (labelled search: not for reporting), then the chosen setting's runs on the fresh evaluation seeds (with
+    θ_o and θ_r, over those seeds) as the numbers to report."""
+    st = _open(store if store is not None else result.get("store"), create=False)
+    objective = result.get("objective", "avg_gap")
+    rank = rank_by or (objective if objective in BETTER else "avg_gap")
+    check_rank_by(rank)
+    evaluation = result.get("evaluation") or {}
+    ids = list(dict.fromkeys(evaluation.get("scenarios") or []))
+    requests = []
+    if ids:
+        specs = [st.scenario(sid) for sid in ids]
+        label = request_labels([_without_seed(specs[0])])[specs[0]["id"]]
+        runs = [r.to_dict() for s in specs for r in st.runs(s["id"])
+                if r.method in ("original", "retrain") or r.id in set(evaluation.get("runs") or [])]
+        requests.append({"scenario": specs[0], "label": f"{label} — evaluation seeds "
+                         f"{', '.join(map(str, evaluation.get('seeds', [])))}", "runs": runs})
+    summary = {k: result.get(k) for k in ("method", "objective", "direction", "best_params", "search", "evaluation")
+               if result.get(k) is not None}
+    return render_html(requests, title=f"unlearnlab tune: {result.get('method', '?')}", rank_by=rank,
+                       trials=list(result.get("trials") or []), tune=summary)
 
 
 def _without_seed(spec: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -405,13 +405,17 @@ def tune_cmd(method: str = typer.Argument(..., help="The method to tune (`unlear
              store: Optional[Path] = StoreOpt,
              device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
              json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result (trials, search, "
-                                                      "evaluation) as JSON.")):
+                                                      "evaluation) as JSON."),
+             html_path: Optional[Path] = typer.Option(None, "--html", help="Write a self-contained HTML report: the "
+                                                      "objective against the trials, and the evaluation runs.")):
     """Search a method's hyper-parameters with Optuna on search seeds; report the best on fresh seeds."""
     method_sets, train = parse_sets(set_)
     if method_sets:
         raise BadInput(f"tune takes only train.* options with --set; got {next(iter(method_sets))}.*; give the "
                        "method's ranges with --space (e.g. --space lr=0.001:0.1:log)")
     _check_json_path(json_path)
+    if html_path is not None:
+        _check_output(html_path, "--html")
     from .tuning import render_tune
 
     result = api.tune(method, dataset=dataset, model=model, forget=forget, train=train or None, trials=trials,
@@ -420,6 +424,9 @@ def tune_cmd(method: str = typer.Argument(..., help="The method to tune (`unlear
                       echo=lambda line: err.print(line, highlight=False, soft_wrap=True, markup=False))
     out.print(render_tune(result), highlight=False, soft_wrap=True, markup=False)
     _write_json(json_path, result)
+    if html_path is not None:
+        _write_atomic(html_path, api.tune_report(result, store=store or api.default_store()))
+        out.print(f"HTML report: {html_path}", highlight=False, soft_wrap=True)
     if result["best_params"] is None:
         raise UnlearnlabError(f"no feasible trial: {result['no_feasible']}")
 
