@@ -16,7 +16,7 @@ from typing import Any
 
 from .analysis.compare import compare as compare_runs
 from .analysis.seeds import SEED_DERIVED, request_key
-from .executors import Executor, ProcessExecutor, make_executor
+from .executors import Executor, ProcessExecutor, SerialExecutor, make_executor
 from .data import Dataset, ForgetRequest, load_from_spec
 from .errors import BadInput
 from .methods import METHODS, ensure_loaded
@@ -150,15 +150,32 @@ def _executor(executor: str | Executor | None, workers: int | None) -> Iterator[
 
 
 def sweep(plan: str | os.PathLike | Mapping[str, Any], *, store: str | os.PathLike | Store | None = None,
-          device: str | None = None, rerun: bool = False, echo=None, progress=None) -> dict[str, Any]:
+          device: str | None = None, rerun: bool = False, echo=None, progress=None,
+          executor: str | Executor | None = None, workers: int | None = None, address: str | None = None,
+          on_cell=None) -> dict[str, Any]:
     """Run a sweep plan (a TOML file, or its parsed dict): data sets or presets x forget requests x seeds x
-    methods x hyper-parameter grids, cell after cell (docs/sweeps.md). The whole plan is checked first (bad
-    input raises BadInput, nothing written); finished runs are reused, so a killed sweep started again re-runs
-    only what did not finish. `store` overrides the plan's; `echo(line)` gets one line per cell. Returns the
-    counts (cells, done, cached, failed) and the scenario ids."""
+    methods x hyper-parameter grids (docs/sweeps.md). The whole plan is checked first (bad input raises
+    BadInput, nothing written); finished runs are reused, so a killed sweep started again re-runs only what did
+    not finish. `executor` ("serial": cell after cell here, the default; "process" or "ray", with `workers` and
+    Ray's `address`): cells as parallel jobs, with the same bits. `store` overrides the plan's; `echo(line)` gets
+    one line per cell, `on_cell(finished, total, label)` is called after each. Returns the counts (cells, done,
+    cached, failed) and the scenario ids."""
     checked = parse_plan(plan) if isinstance(plan, Mapping) else load_plan(plan)
     pick_device(device)
-    return run_plan(checked, run, store=store, device=device, rerun=rerun, echo=echo, progress=progress)
+    target = store if store is not None else checked.store
+    if isinstance(target, Store):
+        target = target.root
+    options = {"address": address} if address else {}
+    pool = make_executor(executor, workers, **options) if isinstance(executor, str) else executor
+    try:
+        if pool is not None and not isinstance(pool, SerialExecutor):
+            _open(target)  # created (and cleaned) once here, before the workers open it
+            target = Path(target or default_store()).resolve()  # workers may not share this working folder
+        return run_plan(checked, run, store=target, device=device, rerun=rerun, echo=echo, progress=progress,
+                        executor=pool, on_cell=on_cell)
+    finally:
+        if isinstance(executor, str) and pool is not None:
+            pool.close()
 
 
 def tune(method: str, *, dataset: str | Dataset | None = None, model: str | Any = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -338,14 +339,24 @@ def sweep_cmd(plan: Path = typer.Argument(..., help="A TOML sweep plan (docs/swe
               device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
               rerun: bool = RerunOpt,
               html_path: Optional[Path] = typer.Option(None, "--html", help="After the sweep, write a "
-                                                       "self-contained HTML report of its requests here.")):
+                                                       "self-contained HTML report of its requests here."),
+              executor: str = typer.Option("serial", help="serial (cell after cell here, default) | process (cells "
+                                           "in --workers processes) | ray (a local Ray or --address)."),
+              workers: Optional[int] = typer.Option(None, min=1, help="With process or ray: workers (default: one "
+                                                    "per CPU core)."),
+              address: Optional[str] = typer.Option(None, help="With --executor ray: the cluster's address "
+                                                    "(default $RAY_ADDRESS; the store must be on a folder every "
+                                                    "node shares).")):
     """Run a sweep plan: data sets or presets x forget requests x seeds x methods x grids, cell by cell."""
     if html_path is not None:  # checked before the sweep runs: a long sweep must not end on a bad path
         _check_output(html_path, "--html")
-    summary = api.sweep(plan, store=store, device=device, rerun=rerun,
-                        echo=lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False))
+    say = lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False)  # noqa: E731
+    with _cell_bar(err) as on_cell:
+        summary = api.sweep(plan, store=store, device=device, rerun=rerun, echo=say, executor=executor,
+                            workers=workers, address=address, on_cell=on_cell)
+    lost = f"; {summary['lost_cells']} cells lost (their worker died)" if summary.get("lost_cells") else ""
     out.print(f"sweep: {summary['cells']} cells; runs: {summary['done']} done, {summary['cached']} cached, "
-              f"{summary['failed']} failed", highlight=False)
+              f"{summary['failed']} failed{lost}", highlight=False)
     for sid in summary["scenarios"]:
         out.print(f"scenario {sid}", highlight=False)
     if summary["scenarios"]:
@@ -357,6 +368,24 @@ def sweep_cmd(plan: Path = typer.Argument(..., help="A TOML sweep plan (docs/swe
         page = api.sweep_report(summary, store=target)
         _write_atomic(html_path, page)
         out.print(f"HTML report: {html_path}", highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _cell_bar(console: Console):
+    """A progress bar over a sweep's cells where `console` is a terminal (nothing in pipes and logs, which
+    get the plain per-cell lines)."""
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("cells"), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("cells", total=None)
+
+        def on_cell(finished: int, total: int, label: str) -> None:
+            bar.update(task, completed=finished, total=total)
+        yield on_cell
 
 
 def _check_output(path: Path, flag: str) -> None:

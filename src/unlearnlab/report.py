@@ -196,6 +196,21 @@ def _hp(run: Mapping[str, Any]) -> str:
     return json.dumps(run.get("hparams"), sort_keys=True, default=str)
 
 
+def _draw(run: Mapping[str, Any]) -> Any:
+    """Which draw of the request a run belongs to: its scenario (the seed, and any seed stream set apart from
+    it: `Scenario.seeds`), else its seed."""
+    return run.get("scenario_id") or run.get("seed")
+
+
+def draw_labels(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The draws among `runs`, named by seed where each has its own (else by scenario id)."""
+    by_draw = {_draw(r): r.get("seed") for r in runs}
+    seeds = list(by_draw.values())
+    if len(set(map(str, seeds))) == len(seeds):
+        return [str(s) for s in sorted(seeds, key=str)]
+    return sorted(f"scenario {d} (seed {s})" for d, s in by_draw.items())
+
+
 def seed_groups(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[Mapping[str, Any]]]]:
     """Runs of one request over seeds, grouped by method and hyper-parameters (label, one run per seed),
     in order of first appearance. A seed run twice (`--rerun`) is not a second draw: its latest finished
@@ -204,9 +219,9 @@ def seed_groups(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[Mappi
     groups: dict[tuple[str, str], dict[Any, Mapping[str, Any]]] = {}
     for r in runs:
         per_seed = groups.setdefault((r["method"], _hp(r)), {})
-        kept = per_seed.get(r.get("seed"))
+        kept = per_seed.get(_draw(r))
         if kept is None or r["status"] == "done" or kept["status"] != "done":
-            per_seed[r.get("seed")] = r
+            per_seed[_draw(r)] = r
     settings: dict[str, list[dict[str, Any]]] = {}
     for method, hp in groups:
         settings.setdefault(method, []).append(json.loads(hp) or {})
@@ -275,7 +290,7 @@ def aggregate_over_seeds(runs: Sequence[Mapping[str, Any]], rank_by: str = "avg_
     value) and the ranking by `rank_by` that ties methods whose intervals overlap. With one seed every n is
     1 or 0: means without intervals, nobody ranked."""
     check_rank_by(rank_by)
-    seeds = sorted({r.get("seed") for r in runs}, key=str)
+    seeds = draw_labels(runs)
     groups = seed_groups(runs)
     used = [c for c in COLUMNS if any(r["metrics"].get(c[0]) is not None for _, rs in groups for r in rs)]
     cells = [(label, {k: t_interval([r["metrics"].get(k) for r in rs if r["status"] == "done"], level)
@@ -299,7 +314,7 @@ def render_over_seeds(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown", 
     if fmt not in FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
     check_rank_by(rank_by)
-    seeds = sorted({r.get("seed") for r in runs}, key=str)
+    seeds = draw_labels(runs)
     if len(seeds) < 2:
         return render(runs, fmt, more=[f"note: one seed ({', '.join(map(str, seeds)) or 'none'}) of this request "
                                        "is stored: no interval over seeds; add runs with other --seed values"])

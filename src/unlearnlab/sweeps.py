@@ -21,7 +21,10 @@ from typing import Any
 from .errors import BadInput, UnlearnlabError
 from .presets import get_preset
 from .presets import resolve as resolve_preset
-from .runner import GOLD, prepare, resolve_methods
+from .errors import WorkerLost
+from .executors import Executor, SerialExecutor, run_each
+from .runner import GOLD, SEED_STREAMS, prepare, resolve_methods
+from .store import Store
 from .training import TrainConfig
 
 #: numpy's legacy seeding and sklearn's random_state, which the data loaders use, take uint32 seeds only.
@@ -31,18 +34,25 @@ MAX_SEED = 2**32 - 1
 PLAN_KEYS = ("store", "datasets", "presets", "model", "forget", "seeds", "methods", "train", "grid")
 
 
+#: The seed streams a plan's `[seeds]` table may name: `data` (the split and the forget set: the scenario
+#: seed) and the streams `runner.SEED_STREAMS` set apart from it.
+SEED_KEYS = ("data", *SEED_STREAMS)
+
+
 @dataclass(frozen=True)
 class Cell:
-    """One data set (or preset) x forget request x seed."""
+    """One data set (or preset) x forget request x seed (and the seeds of streams set apart from it)."""
 
     source: str  # a data set spec, or a preset name when `preset` is true
     preset: bool
     forget: str | None  # None: a preset's first request
     seed: int
+    streams: tuple[tuple[str, int], ...] = ()  # (stream, seed) for `runner.SEED_STREAMS` set apart
 
     @property
     def label(self) -> str:
-        return f"{'preset ' if self.preset else ''}{self.source} {self.forget} seed {self.seed}"
+        more = "".join(f" {k} {v}" for k, v in self.streams)
+        return f"{'preset ' if self.preset else ''}{self.source} {self.forget} seed {self.seed}{more}"
 
 
 @dataclass
@@ -74,6 +84,28 @@ def _list(data: Mapping[str, Any], key: str, kind: type, where: str = "") -> lis
     return list(value)
 
 
+def _seeds(data: Mapping[str, Any]) -> tuple[list[int], list[tuple[tuple[str, int], ...]]]:
+    """The plan's data seeds and the combinations of the other streams' seeds. `seeds = [0, 1]`: one seed per
+    cell draws everything; a `[seeds]` table gives `data` (split and forget set; default [0]) and, each on
+    its own, `train` (θ_o and θ_r), `unlearn` (the methods) and `eval` (the metrics) seeds."""
+    raw = data.get("seeds")
+    table = raw if isinstance(raw, dict) else None
+    if table is not None:
+        for key in table:
+            if key not in SEED_KEYS:
+                raise BadInput(f"plan: unknown seed stream seeds.{key}; allowed: {', '.join(SEED_KEYS)}")
+    lists = {key: _list(table, key, int, where="seeds.") for key in SEED_KEYS} if table is not None else \
+        {"data": _list(data, "seeds", int)}
+    for key, values in lists.items():  # each cell's scenario is built with the first seeds only below
+        name = "seeds" if table is None else f"seeds.{key}"
+        for s in values or []:
+            if not 0 <= s <= MAX_SEED:
+                raise BadInput(f"plan: {name} holds {s!r}; each seed must be an integer in [0, {MAX_SEED}]")
+    named = [(k, lists[k]) for k in SEED_STREAMS if lists.get(k)]
+    combos = [tuple(zip([k for k, _ in named], combo)) for combo in itertools.product(*(v for _, v in named))]
+    return lists["data"] or [0], combos
+
+
 def expand_grid(methods: list[str], grid: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, list[dict[str, Any]]]:
     """Each method's grid points, in the order given: one per combination of its parameters' values."""
     out: dict[str, list[dict[str, Any]]] = {}
@@ -97,10 +129,7 @@ def parse_plan(data: Mapping[str, Any], base: Path | None = None) -> Plan:
     forget = _list(data, "forget", str)
     if datasets is not None and forget is None:
         raise BadInput("plan: forget = [...] is required with datasets (e.g. forget = [\"class:3\"])")
-    seeds = _list(data, "seeds", int) or [0]
-    for s in seeds:  # each cell's scenario is built with seeds[0] only below: the loaders' seed range here
-        if not 0 <= s <= MAX_SEED:
-            raise BadInput(f"plan: seeds holds {s!r}; each seed must be an integer in [0, {MAX_SEED}]")
+    seeds, streams = _seeds(data)
     methods = _list(data, "methods", str)
     if datasets is not None and methods is None:
         raise BadInput("plan: methods = [...] is required with datasets (e.g. methods = [\"ft\", \"ga\"])")
@@ -140,7 +169,7 @@ def parse_plan(data: Mapping[str, Any], base: Path | None = None) -> Plan:
             # one scenario per (source, request) built here: every value (data set, model, forget request,
             # training option) is checked before anything runs; the seed changes none of them
             _check_cell(source, is_preset, request, model, train, methods, grid, seeds[0])
-            cells.extend(Cell(source, is_preset, request, s) for s in seeds)
+            cells.extend(Cell(source, is_preset, request, s, st) for s in seeds for st in streams)
     names = methods if methods is not None else sorted({m for m in grid})
     expanded = expand_grid(list(names), grid)
     points = [(m, p) for m in names for p in expanded[m]]
@@ -195,41 +224,110 @@ def load_plan(path: str | os.PathLike) -> Plan:
     return parse_plan(data, base=path.parent)
 
 
+@dataclass(frozen=True)
+class CellJob:
+    """One cell for a worker: every grid point of every method, one `run` each, into the store `store`."""
+
+    cell: Cell
+    points: tuple[tuple[str, dict[str, Any]], ...]
+    model: str | None
+    train: dict[str, Any]
+    store: str | None
+    device: str | None
+    rerun: bool
+    run: Callable[..., Any]  # api.run: pickled by name, so a worker imports it
+
+
+def run_cell(job: CellJob, say: Callable[[str], None] | None = None, progress=None) -> dict[str, Any]:
+    """Run one cell's points one after another; a method that fails is counted (with its reason) and the
+    others go on. Returns the counts, the scenario ids and the lines worth showing."""
+    counts: dict[str, Any] = {"done": 0, "cached": 0, "failed": 0, "scenarios": [], "lines": []}
+
+    def note(line: str) -> None:
+        counts["lines"].append(line)
+        if say is not None:
+            say(line)
+    cell = job.cell
+    for method, point in job.points:
+        try:
+            result = job.run(None if cell.preset else cell.source, job.model, cell.forget, [method],
+                             preset=cell.source if cell.preset else None,
+                             overrides={method: point} if point else None, train=job.train or None,
+                             seed=cell.seed, seeds=dict(cell.streams) or None, store=job.store, device=job.device,
+                             progress=progress, rerun=job.rerun)
+        except BadInput:  # the plan was checked; what is left (an unusable store) would fail every cell
+            raise
+        except UnlearnlabError as e:  # e.g. θ_o diverged: nothing to compare in this cell for now
+            counts["failed"] += 1
+            note(f"  {method} {point or ''} failed: {e}")
+            continue
+        if result.scenario["id"] not in counts["scenarios"]:
+            counts["scenarios"].append(result.scenario["id"])
+        for r in result.runs:
+            if r.method != method:
+                continue
+            kind = "cached" if r.cached else ("done" if r.status == "done" else "failed")
+            counts[kind] += 1
+            if kind == "failed":
+                note(f"  {method} {point or ''} {r.status}: {r.reason}")
+    return counts
+
+
 def run_plan(plan: Plan, run: Callable[..., Any], *, store=None, device: str | None = None, rerun: bool = False,
-             echo: Callable[[str], None] | None = None, progress=None) -> dict[str, Any]:
-    """Run every cell one after another through `run` (`api.run`, handed down so that this module sits below
-    the API); a method that fails is recorded and the sweep goes on. Returns the counts (cells, done, cached,
-    failed) and the scenario ids."""
+             echo: Callable[[str], None] | None = None, progress=None, executor: Executor | None = None,
+             on_cell: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Run every cell through `run` (`api.run`, handed down so that this module sits below the API): one after
+    another here, or as parallel jobs of `executor` ("process", "ray": each cell one job, its runs written to
+    the store by the worker, so on a Ray cluster the store must be on a folder every node shares). A method
+    that fails is recorded and the sweep goes on; so does a cell whose worker died (counted failed, with the
+    reason; `lost_cells` counts them). `on_cell(finished, total, label)` after each cell (a progress bar). Returns the counts (cells,
+    done, cached, failed) and the scenario ids, in the plan's order."""
     say = echo or (lambda line: None)
+    tick = on_cell or (lambda finished, total, label: None)
     target = store if store is not None else plan.store
     counts = {"done": 0, "cached": 0, "failed": 0}
-    scenarios: list[str] = []
-    for i, cell in enumerate(plan.cells, 1):
-        say(f"cell {i}/{len(plan.cells)}: {cell.label}")
-        points = plan.points if plan.methods is not None else \
-            _preset_points(cell.source, plan.grid)
-        for method, point in points:
-            try:
-                result = run(None if cell.preset else cell.source, plan.model, cell.forget, [method],
-                             preset=cell.source if cell.preset else None,
-                             overrides={method: point} if point else None, train=plan.train or None,
-                             seed=cell.seed, store=target, device=device, progress=progress, rerun=rerun)
-            except BadInput:  # the plan was checked; what is left (an unusable store) would fail every cell
-                raise
-            except UnlearnlabError as e:  # e.g. θ_o diverged: nothing to compare in this cell for now
-                counts["failed"] += 1
-                say(f"  {method} {point or ''} failed: {e}")
-                continue
-            if result.scenario["id"] not in scenarios:
-                scenarios.append(result.scenario["id"])
-            for r in result.runs:
-                if r.method != method:
-                    continue
-                kind = "cached" if r.cached else ("done" if r.status == "done" else "failed")
-                counts[kind] += 1
-                if kind == "failed":
-                    say(f"  {method} {point or ''} {r.status}: {r.reason}")
-    return {"cells": len(plan.cells), **counts, "scenarios": scenarios}
+    found: dict[int, list[str]] = {}
+    jobs = [CellJob(cell, tuple(plan.points if plan.methods is not None else _preset_points(cell.source, plan.grid)),
+                    plan.model, dict(plan.train), None if target is None else str(target), device, rerun, run)
+            for cell in plan.cells]
+    total = len(jobs)
+    tick(0, total, "")
+
+    def add(i: int, res: dict[str, Any]) -> None:
+        for key in counts:
+            counts[key] += res[key]
+        found[i] = res["scenarios"]
+
+    if executor is None or isinstance(executor, SerialExecutor):
+        for i, job in enumerate(jobs):
+            say(f"cell {i + 1}/{total}: {job.cell.label}")
+            add(i, run_cell(job, say, progress))
+            tick(i + 1, total, job.cell.label)
+    else:
+        say(f"{total} cells on {type(executor).__name__} with {executor.workers} workers")
+        finished = lost = 0
+        for i, res in run_each(executor, run_cell, jobs):
+            finished += 1
+            label = jobs[i].cell.label
+            if isinstance(res, WorkerLost):
+                # twice, the second time alone: the runs it finished are stored, and the one it was running is
+                # marked failed ("interrupted": its process is gone) here
+                lost += 1
+                if target is not None:
+                    Store(target, clean=False).reap_stale()
+                res = {"done": 0, "cached": 0, "failed": 0, "scenarios": [],
+                       "lines": [f"  cell lost: {res}; the runs it finished are stored, the one in progress is "
+                                 "marked failed"]}
+            say(f"cell {finished}/{total} finished: {label}")
+            for line in res["lines"]:
+                say(line)
+            add(i, res)
+            tick(finished, total, label)
+    scenarios = list(dict.fromkeys(sid for i in sorted(found) for sid in found[i]))
+    summary = {"cells": total, **counts, "scenarios": scenarios}
+    if executor is not None and not isinstance(executor, SerialExecutor):
+        summary["lost_cells"] = lost
+    return summary
 
 
 def _preset_points(preset: str, grid: Mapping[str, list[dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:

@@ -16,11 +16,12 @@ from scipy import stats
 #: Spec fields that follow from the seed (flattened names, see `request_key`): the seed itself, the
 #: data set's split (its `seed` parameter and the fingerprint of the split arrays), the forget indices
 #: a random request draws (their hash) and so the forget-set size of a class request (the split moves
-#: samples between train and test), plus the scenario's id and creation time. Every other field (data
+#: samples between train and test), the seeds of the streams set apart from it (training, unlearning,
+#: evaluation: `Scenario.seeds`), plus the scenario's id and creation time. Every other field (data
 #: set and its parameters, model, forget request, training recipe, pruning, θ_r's seeding, given
 #: weights) must be equal for two scenarios to be the same request.
 SEED_DERIVED = frozenset({"id", "created", "seed", "dataset.params.seed", "dataset.fingerprint",
-                          "forget_indices_sha256", "forget_size"})
+                          "forget_indices_sha256", "forget_size", "seeds.train", "seeds.unlearn", "seeds.eval"})
 
 
 def _flat(spec: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
