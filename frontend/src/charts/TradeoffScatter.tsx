@@ -77,17 +77,21 @@ export function TradeoffScatter({ points, width, height = 360, xLabel, yLabel, x
       .data(points.filter((p) => p.xErr || p.yErr), (d: any) => d.id).join("g")
       .attr("class", "errbar").attr("data-group", (p) => p.group ?? null).attr("data-run", (p) => p.id)
       .attr("stroke", (p) => p.color);
+    // an end beyond the plot (a fraction's interval reaching below 0) stops at its edge, without a cap
+    const within = (v: number, d: number[]) => Math.min(Math.max(v, Math.min(d[0], d[1])), Math.max(d[0], d[1]));
+    const ends = (e: [number, number], d: number[]) => e.map((v) => ({ v: within(v, d), cap: within(v, d) === v }));
     bars.each(function (p) {
       const sel = select(this as SVGGElement);
+      const [px, py] = [x(p.x), y(p.y)];
       if (p.xErr) {
-        const [l, hgh] = p.xErr.map((v) => x(v));
-        sel.append("path").attr("class", "errbar-x")
-          .attr("d", `M${l},${y(p.y)}H${hgh}M${l},${y(p.y) - CAP_PX}V${y(p.y) + CAP_PX}M${hgh},${y(p.y) - CAP_PX}V${y(p.y) + CAP_PX}`);
+        const [l, u] = ends(p.xErr, x.domain());
+        const caps = [l, u].filter((e) => e.cap).map((e) => `M${x(e.v)},${py - CAP_PX}V${py + CAP_PX}`).join("");
+        sel.append("path").attr("class", "errbar-x").attr("d", `M${x(l.v)},${py}H${x(u.v)}${caps}`);
       }
       if (p.yErr) {
-        const [l, hgh] = p.yErr.map((v) => y(v));
-        sel.append("path").attr("class", "errbar-y")
-          .attr("d", `M${x(p.x)},${l}V${hgh}M${x(p.x) - CAP_PX},${l}H${x(p.x) + CAP_PX}M${x(p.x) - CAP_PX},${hgh}H${x(p.x) + CAP_PX}`);
+        const [l, u] = ends(p.yErr, y.domain());
+        const caps = [l, u].filter((e) => e.cap).map((e) => `M${px - CAP_PX},${y(e.v)}H${px + CAP_PX}`).join("");
+        sel.append("path").attr("class", "errbar-y").attr("d", `M${px},${y(l.v)}V${y(u.v)}${caps}`);
       }
     });
     // runs drawn at one spot (e.g. the same configuration run twice): each knows its companions
