@@ -146,3 +146,11 @@ def test_settings_are_labelled_failed_runs_left_out_and_seeds_with_one_value_unr
 def test_the_pure_function_refuses_a_metric_without_a_direction():
     with pytest.raises(BadInput, match="mia_efficacy"):
         over_seeds([_scenario(0)], [], rank_by="mia_efficacy")
+
+
+def test_the_route_is_documented(seeded):
+    client, _, _ = seeded
+    op = client.get("/openapi.json").json()["paths"]["/api/scenarios/{scenario_id}/seeds"]["get"]
+    assert op["summary"] and op["tags"] == ["scenarios"] and {"200", "400", "404", "422"} <= set(op["responses"])
+    rank_by = next(p for p in op["parameters"] if p["name"] == "rank_by")
+    assert rank_by["schema"]["default"] == "avg_gap" and all(k in rank_by["description"] for k in BETTER)
