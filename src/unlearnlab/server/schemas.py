@@ -180,7 +180,8 @@ class SeedGroup(BaseModel):
     run_ids: list[str] = Field(description="One run per seed (a seed run twice: its latest finished run).")
     metrics: dict[str, SeedInterval] = Field(description="Each metric's mean over seeds with its interval.")
     distances: dict[str, SeedInterval] = Field(
-        description="|metric − θ_r's| per seed (θ_r of the same seed), by metric: the trade-off plot's distance axes.")
+        description="|metric − θ_r's| per seed (θ_r of the same seed), by metric: the trade-off plot's distance "
+                    "axes.")
 
 
 class RankEntry(BaseModel):
