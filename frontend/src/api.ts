@@ -3,7 +3,7 @@
 
 import type {
   Audit, AuditSamples, AttackResult, Comparison, DatasetInfo, Health, Inputs, Job, MethodInfo, ModelInfo,
-  Options, PresetInfo, Run, Scenario, ScreenPayload,
+  Options, PresetInfo, Run, Scenario, ScreenPayload, SeedsPayload,
 } from "./types";
 
 export class ApiError extends Error {
@@ -57,6 +57,8 @@ export const api = {
   presets: () => get<PresetInfo[]>("/api/presets"),
   scenarios: () => get<Scenario[]>("/api/scenarios"),
   scenarioRuns: (sid: string, signal?: AbortSignal) => get<ScreenPayload>(`/api/scenarios/${enc(sid)}/runs`, signal).then(withEnvironments),
+  seeds: (sid: string, rankBy: string, signal?: AbortSignal) =>
+    get<SeedsPayload>(`/api/scenarios/${enc(sid)}/seeds?rank_by=${enc(rankBy)}`, signal),
   run: (id: string) => get<Run>(`/api/runs/${enc(id)}`),
   deleteRun: (id: string) => request<{ deleted: string }>("DELETE", `/api/runs/${enc(id)}`),
   weightsUrl: (id: string) => `/api/runs/${enc(id)}/weights`,

@@ -144,6 +144,48 @@ export interface Environment {
   [key: string]: unknown;
 }
 
+/** GET /api/scenarios/{id}/seeds: the request over its stored seeds (docs/seeds.md). */
+export interface SeedInterval {
+  mean: number | null;
+  /** null when n < 2: no interval */
+  lo: number | null;
+  hi: number | null;
+  n: number;
+}
+
+export interface SeedGroup {
+  label: string;
+  method: string;
+  hparams: Record<string, unknown>;
+  reference: boolean;
+  seeds: number[];
+  done: number;
+  run_ids: string[];
+  metrics: Record<string, SeedInterval>;
+  /** |metric − θ_r's|, each seed to its own θ_r */
+  distances: Record<string, SeedInterval>;
+}
+
+export interface SeedRanking {
+  rank_by: string;
+  better: "lower" | "higher";
+  level: number;
+  ranks: { label: string; rank: number; tied: boolean; mean: number | null }[];
+  no_winner: boolean;
+  unranked: string[];
+  text: string;
+}
+
+export interface SeedsPayload {
+  scenario_ids: string[];
+  seeds: number[];
+  level: number;
+  metrics: string[];
+  groups: SeedGroup[];
+  ranking: SeedRanking;
+  note: string | null;
+}
+
 export interface ScreenPayload {
   scenario: Scenario;
   runs: Run[];

@@ -19,7 +19,15 @@ export interface TradeoffPoint {
   reference: "original" | "retrain" | null;
   pareto: boolean;
   tip: string;
+  /** Over seeds: the interval of the mean on each axis (drawn as error bars), null where n < 2. */
+  xErr?: [number, number] | null;
+  yErr?: [number, number] | null;
+  /** Over seeds: the method (and setting) label the point stands for. */
+  group?: string;
 }
+
+/** Half-length (px) of an error bar's end caps. */
+const CAP_PX = 4;
 
 /** Indices of the points no other point beats on both axes (ties kept), in x order; each axis is
  * read in its direction (higher, lower, or closer to a target value). */
@@ -43,8 +51,9 @@ export function TradeoffScatter({ points, width, height = 360, xLabel, yLabel, x
   useEffect(() => {
     if (!ref.current) return;
     const { g, w, h } = frame(ref.current, width, height, { top: 12, right: 16, bottom: 44, left: 56 });
-    const xs = extent(points, (p) => p.x) as [number, number];
-    const ys = extent(points, (p) => p.y) as [number, number];
+    // the bars' ends stay inside the plot
+    const xs = extent(points.flatMap((p) => [p.x, ...(p.xErr ?? [])])) as [number, number];
+    const ys = extent(points.flatMap((p) => [p.y, ...(p.yErr ?? [])])) as [number, number];
     const pad = (e: [number, number]) => {
       if (e[0] === undefined) return [0, 1];
       const span = e[1] - e[0] || Math.abs(e[0]) * 0.1 || 0.05;
@@ -63,12 +72,35 @@ export function TradeoffScatter({ points, width, height = 360, xLabel, yLabel, x
       g.append("path").attr("class", "pareto-line")
         .attr("d", line<TradeoffPoint>().x((p) => x(p.x)).y((p) => y(p.y))(front) ?? "");
     }
+    // error bars under the points: the interval of each mean, on both axes
+    const bars = g.append("g").attr("class", "errbars").selectAll("g.errbar")
+      .data(points.filter((p) => p.xErr || p.yErr), (d: any) => d.id).join("g")
+      .attr("class", "errbar").attr("data-group", (p) => p.group ?? null).attr("data-run", (p) => p.id)
+      .attr("stroke", (p) => p.color);
+    // an end beyond the plot (a fraction's interval reaching below 0) stops at its edge, without a cap
+    const within = (v: number, d: number[]) => Math.min(Math.max(v, Math.min(d[0], d[1])), Math.max(d[0], d[1]));
+    const ends = (e: [number, number], d: number[]) => e.map((v) => ({ v: within(v, d), cap: within(v, d) === v }));
+    bars.each(function (p) {
+      const sel = select(this as SVGGElement);
+      const [px, py] = [x(p.x), y(p.y)];
+      if (p.xErr) {
+        const [l, u] = ends(p.xErr, x.domain());
+        const caps = [l, u].filter((e) => e.cap).map((e) => `M${x(e.v)},${py - CAP_PX}V${py + CAP_PX}`).join("");
+        sel.append("path").attr("class", "errbar-x").attr("d", `M${x(l.v)},${py}H${x(u.v)}${caps}`);
+      }
+      if (p.yErr) {
+        const [l, u] = ends(p.yErr, y.domain());
+        const caps = [l, u].filter((e) => e.cap).map((e) => `M${px - CAP_PX},${y(e.v)}H${px + CAP_PX}`).join("");
+        sel.append("path").attr("class", "errbar-y").attr("d", `M${px},${y(l.v)}V${y(u.v)}${caps}`);
+      }
+    });
     // runs drawn at one spot (e.g. the same configuration run twice): each knows its companions
     const px = points.map((p) => [x(p.x), y(p.y)]);
     const together = points.map((_, i) => points.filter((_q, j) => Math.hypot(px[i][0] - px[j][0], px[i][1] - px[j][1]) < SAME_SPOT_PX));
     const nodes = g.append("g").selectAll("g.pt").data(points, (d: any) => d.id).join("g")
       .attr("class", (p) => `pt${p.pareto ? " pareto" : ""}${p.reference ? " ref" : ""}`)
       .attr("data-run", (p) => p.id)
+      .attr("data-group", (p) => p.group ?? null)
       .attr("data-stack", (_p, i) => (together[i].length > 1 ? together[i].length : null))
       .attr("transform", (p) => `translate(${x(p.x)},${y(p.y)})`)
       .style("cursor", "pointer");

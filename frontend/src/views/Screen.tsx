@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, errorText } from "../api";
 import { navigate, useAsync, useWidth } from "../hooks";
 import type { AppContext } from "../App";
-import { Empty, ErrorBox, Legend, Panel, Spinner, esc } from "../components/common";
+import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle, esc } from "../components/common";
 import { ScenarioPicker } from "../components/ScenarioPicker";
 import { paretoFront, TradeoffScatter, type TradeoffPoint } from "../charts/TradeoffScatter";
 import {
@@ -10,12 +10,15 @@ import {
   runLabel,
 } from "../format";
 import { envDifferences, envGroups, envNotes, envSummary, envValue, type EnvGroup } from "../env";
-import { axisFor, axisTitle, defaultAxes, distanceKeys, type Axis } from "../tradeoffAxes";
-import type { Run } from "../types";
+import { axisFor, axisTitle, defaultAxes, distanceKeys, isDistance, type Axis, type Direction } from "../tradeoffAxes";
+import type { Run, SeedGroup, SeedInterval, SeedsPayload } from "../types";
 
 type SortKey = "method" | "status" | "hparams" | `m:${string}`;
 
-export function methodColors(runs: Run[]): Map<string, string> {
+/** The metrics a ranking over seeds may use: those with a declared better direction (report.BETTER). */
+const RANKABLE = ["avg_gap", "ra", "ta", "run_time_s", "speedup_vs_retrain"];
+
+export function methodColors(runs: { method: string }[]): Map<string, string> {
   const names = [...new Set(runs.map((r) => r.method))].filter((m) => m !== "original" && m !== "retrain").sort();
   const map = new Map<string, string>(names.map((m, i) => [m, classColor(i)]));
   map.set("original", COLOR_ORIGINAL);
@@ -38,8 +41,18 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
   const methodsInfo = useAsync(() => api.methods(), []);
   const defaults = useMemo(() => new Map((methodsInfo.data ?? []).map((m) => [m.name, Object.fromEntries(m.params.map((p) => [p.name, p.default]))])), [methodsInfo.data]);
 
+  // results over seeds (GET /api/scenarios/{id}/seeds), reloaded with the runs; shown on request only
+  const [mode, setMode] = useState<"seed" | "seeds">("seed");
+  const [rankBy, setRankBy] = useState("avg_gap");
+  const seedsInfo = useAsync((signal) => (sid && runs ? api.seeds(sid, rankBy, signal) : null), [sid, rankBy, runs]);
+  const seedData = seedsInfo.data && sid && seedsInfo.data.scenario_ids.includes(sid) ? seedsInfo.data : null;
+  const nSeeds = seedData?.seeds.length ?? 0;
+  const overSeeds = mode === "seeds" && nSeeds >= 2;
+
   const keys = useMemo(() => metricKeys(runs ?? []), [runs]);
   const colors = useMemo(() => methodColors(runs ?? []), [runs]);
+  // over seeds, methods run on other seeds only get a colour too (this seed's view keeps its own colours)
+  const seedColors = useMemo(() => methodColors([...(runs ?? []), ...(seedData?.groups ?? [])]), [runs, seedData]);
   const numericKeys = keys.filter((k) => k !== "steps" && k !== "samples");
   // metrics with no value in any run (e.g. MIA-Efficacy withheld everywhere): still selectable, labelled
   const emptyKeys = useMemo(() => new Set(keys.filter((k) => !(runs ?? []).some((r) => r.metrics[k] != null))), [keys, runs]);
@@ -109,7 +122,39 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
     }));
   }, [runs, xAxis, yAxis, sizeKey, colors, repeats]);
 
+  const seedPoints = useMemo<TradeoffPoint[]>(() => {
+    if (!overSeeds || !seedData) return [];
+    const gold = seedData.groups.find((g) => g.method === "retrain");
+    // "closer to θ_r" is read against θ_r's mean over the seeds
+    const dir = (axis: Axis): Direction => {
+      const target = gold?.metrics[axis.key]?.mean;
+      return typeof axis.direction === "object" && target != null ? { target } : axis.direction;
+    };
+    const usable = seedData.groups.map((g) => ({ g, xi: seedValue(xAxis, g), yi: seedValue(yAxis, g) }))
+      .filter((u): u is { g: SeedGroup; xi: SeedInterval & { mean: number }; yi: SeedInterval & { mean: number } } => u.xi?.mean != null && u.yi?.mean != null);
+    const candidates = usable.filter((u) => !u.g.reference);
+    const front = new Set(paretoFront(candidates.map((u) => ({ x: u.xi.mean, y: u.yi.mean })), dir(xAxis), dir(yAxis)).map((i) => candidates[i].g.label));
+    const err = (iv: SeedInterval): [number, number] | null => (iv.lo == null || iv.hi == null ? null : [iv.lo, iv.hi]);
+    const shown = (axis: Axis, iv: SeedInterval & { mean: number }) => `${axis.label}: ${fmtAxisValue(axis, iv.mean)}`
+      + (iv.lo != null && iv.hi != null ? ` [${fmtAxisValue(axis, iv.lo)}, ${fmtAxisValue(axis, iv.hi)}]` : " (no interval)") + ` n=${iv.n}`;
+    return usable.map(({ g, xi, yi }) => ({
+      id: `seeds:${g.label}`, group: g.label, x: xi.mean, y: yi.mean, xErr: err(xi), yErr: err(yi),
+      size: sizeKey === "none" ? null : g.metrics[sizeKey]?.mean ?? null,
+      color: seedColors.get(g.method) ?? "#999", reference: g.reference ? (g.method as "original" | "retrain") : null,
+      pareto: front.has(g.label),
+      tip: `<b>${esc(g.label)}</b> · mean over ${g.done} of ${g.seeds.length} seeds (${esc(g.seeds.join(", "))})<br>`
+        + `${esc(shown(xAxis, xi))}<br>${esc(shown(yAxis, yi))}<br>95 % interval of the mean in brackets`
+        + `${front.has(g.label) ? "<br><b>on the Pareto front of the means</b>" : ""}`,
+    }));
+  }, [overSeeds, seedData, xAxis, yAxis, sizeKey, seedColors]);
+
   const pick = (id: string, which: "A" | "B") => navigate(null, { [which.toLowerCase()]: id, s: sid });
+  // over seeds a point is a method's mean: a click picks that method's run on this scenario's seed
+  const pickSeeds = (id: string, which: "A" | "B") => {
+    const g = seedData?.groups.find((x) => `seeds:${x.label}` === id);
+    const run = g && (runs ?? []).find((r) => g.run_ids.includes(r.id) && r.status === "done");
+    if (run) pick(run.id, which);
+  };
   const onSort = (key: SortKey) => setSort((s) => (s && s.key === key ? (s.dir === 1 ? { key, dir: -1 } : null) : { key, dir: key.startsWith("m:") && metricInfo(key.slice(2)).better === "lower" ? 1 : -1 }));
   const arrow = (key: SortKey) => (sort?.key === key ? (sort.dir === 1 ? " ▲" : " ▼") : "");
 
@@ -148,16 +193,23 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
       )}
       <EnvironmentBar groups={envs} />
       <div class="screen-grid">
-        <Panel title={`Runs (${rows.length} of ${runs.length})`} id="runs" help="Every run of this forget request; θ_o and θ_r are the references"
+        <Panel title={overSeeds && seedData ? `Methods over ${nSeeds} seeds (${seedData.groups.length})` : `Runs (${rows.length} of ${runs.length})`} id="runs"
+          help={overSeeds ? "Each method's mean over the stored seeds of this request, with the 95 % interval of the mean" : "Every run of this forget request; θ_o and θ_r are the references"}
           actions={<>
+            <Toggle name="seeds" value={overSeeds ? "seeds" : "seed"} onChange={setMode} options={[
+              { value: "seed", label: "this seed", title: `The runs of this scenario${scenario ? ` (seed ${scenario.seed})` : ""}` },
+              { value: "seeds", label: nSeeds >= 2 ? `over ${nSeeds} seeds` : "over seeds", disabled: nSeeds < 2,
+                title: seedsTitle(seedData, seedsInfo.error, seedsInfo.loading) },
+            ]} />
             <input type="search" placeholder="Filter method, hyper-parameters, id…" value={filter} aria-label="Filter runs"
               onInput={(e) => setFilter((e.target as HTMLInputElement).value)} />
-            <select aria-label="Status filter" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+            {!overSeeds && <select aria-label="Status filter" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
               {["all", "done", "failed", "diverged", "cancelled", "running"].map((s) => <option value={s}>{s === "all" ? "any status" : s}</option>)}
-            </select>
-            <label class="check"><input type="checkbox" checked={pin} onChange={(e) => setPin((e.target as HTMLInputElement).checked)} /> references on top</label>
+            </select>}
+            {!overSeeds && <label class="check"><input type="checkbox" checked={pin} onChange={(e) => setPin((e.target as HTMLInputElement).checked)} /> references on top</label>}
           </>}>
           {actionError && <ErrorBox message={actionError} />}
+          {overSeeds && seedData ? <SeedsResults data={seedData} filter={filter} colors={seedColors} rankBy={rankBy} onRankBy={setRankBy} /> : <>
           {runs.length === 0 ? <Empty>No runs in this scenario.</Empty> : (
             <div class="table-wrap">
               <table class="runs" data-ready={runs ? "true" : undefined}>
@@ -228,6 +280,7 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
             const noted = runs.filter((r) => r.metrics[k] == null && r.metric_notes?.[k]);
             return <p class="note metric-note" data-metric-note={k}><span class="note-mark" aria-hidden="true">i</span> {metricInfo(k).label} withheld for {noted.length} of {runs.length} runs (hover a cell for each reason), e.g. {noted[0].metric_notes![k]}.</p>;
           })}
+          </>}
           <p class="note">Accuracies in %. {classwise ? "Class-wise request: TA is over the retained classes; TUA/TRA split the test set." : ""} Privacy: 1 = indistinguishable from θ_r on D_f.</p>
         </Panel>
         <Panel title="Trade-off" id="tradeoff" help="Forgetting against utility; size by cost; the Pareto front of the methods is outlined"
@@ -247,7 +300,11 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
               <option value="none">fixed</option></select></label>
           </>}>
           <div ref={chartRef} class="chart-box">
-            {points.length === 0 ? <Empty>No finished run has both {xAxis.label} and {yAxis.label}.{" "}
+            {overSeeds ? (seedPoints.length === 0 ? <Empty>No method has a mean over seeds on both {xAxis.label} and {yAxis.label}.</Empty> : (
+              <TradeoffScatter points={seedPoints} width={chartWidth} xLabel={axisTitle(xAxis)} yLabel={axisTitle(yAxis)}
+                xFormat={(v) => fmtAxisValue(xAxis, v)} yFormat={(v) => fmtAxisValue(yAxis, v)}
+                xUnit={xAxis.percent || xKey === "privacy_score"} yUnit={yAxis.percent || yKey === "privacy_score"} a={a} b={b} onPick={pickSeeds} onTip={ctx.setTip} />
+            )) : points.length === 0 ? <Empty>No finished run has both {xAxis.label} and {yAxis.label}.{" "}
               {[xKey, yKey].map((k) => k.replace(/^d:/, "")).filter((k) => emptyKeys.has(k)).map((k) => {
                 const why = runs.find((r) => r.metric_notes?.[k])?.metric_notes?.[k];
                 return <span data-empty-axis={k}>{metricInfo(k).label} has no value in any run{why ? `: ${why}` : ""}. </span>;
@@ -258,11 +315,14 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
             )}
           </div>
           <Legend items={[
-            ...[...colors.entries()].filter(([m]) => !["original", "retrain"].includes(m) && runs.some((r) => r.method === m)).map(([m, c]) => ({ label: m, color: c })),
+            ...[...(overSeeds ? seedColors : colors).entries()].filter(([m]) => !["original", "retrain"].includes(m)
+              && (overSeeds ? (seedData?.groups ?? []).some((g) => g.method === m) : runs.some((r) => r.method === m))).map(([m, c]) => ({ label: m, color: c })),
             { label: "θ_o original", color: COLOR_ORIGINAL, shape: "square" as const },
             { label: "θ_r retrain", color: COLOR_RETRAIN, shape: "square" as const },
-            { label: "Pareto front", color: "#111", shape: "line" as const },
+            { label: overSeeds ? "Pareto front of the means" : "Pareto front", color: "#111", shape: "line" as const },
+            ...(overSeeds ? [{ label: "95 % interval of the mean", color: "#555", shape: "line" as const }] : []),
           ]} />
+          {overSeeds && <p class="note" data-seeds-note>Each point is a method's mean over seeds {seedData?.seeds.join(", ")}; its bars are the 95 % Student-t interval of that mean on each axis (none with one value). A click picks the method's run on this scenario's seed.</p>}
           <p class="note">Click a point for model A, shift-click (or right-click) for model B. {pickHint(a, b, sid)}</p>
         </Panel>
       </div>
@@ -388,5 +448,78 @@ function Hparams({ h, defaults }: { h: Record<string, unknown>; defaults?: Recor
       {changed.map(([k, v]) => <b class="changed">{k}={fmtValue(v)} </b>)}
       {same.length > 0 && <span class="dim">{changed.length ? "· " : "defaults: "}{same.map(([k, v]) => `${k}=${fmtValue(v)}`).join(", ")}</span>}
     </>
+  );
+}
+
+/** A group's mean and interval on a trade-off axis (a distance axis: each seed measured to its own θ_r). */
+function seedValue(axis: Axis, g: SeedGroup): SeedInterval | null {
+  return (isDistance(axis.key) ? g.distances[axis.key.slice(2)] : g.metrics[axis.key]) ?? null;
+}
+
+/** Why the "over seeds" choice is (not) available. */
+function seedsTitle(data: SeedsPayload | null, error: string | null, loading: boolean): string {
+  if (data && data.seeds.length >= 2) return `Mean ± 95 % interval of the mean over seeds ${data.seeds.join(", ")} of this request`;
+  if (error) return `Results over seeds are not available: ${error}`;
+  if (!data) return loading ? "Looking for other seeds of this request…" : "No results over seeds";
+  return data.note ?? "Only one seed of this request is stored";
+}
+
+/** Over seeds: one row per method and setting (mean ± half-width of its interval, n), then the ranking. */
+function SeedsResults({ data, filter, colors, rankBy, onRankBy }: {
+  data: SeedsPayload; filter: string; colors: Map<string, string>; rankBy: string; onRankBy: (k: string) => void;
+}) {
+  const q = filter.trim().toLowerCase();
+  const groups = data.groups.filter((g) => !q || `${g.label} ${fmtHparams(g.hparams)} ${g.run_ids.join(" ")}`.toLowerCase().includes(q));
+  const keys = data.metrics.filter((k) => data.groups.some((g) => g.metrics[k]?.mean != null));
+  const r = data.ranking;
+  const level = `${Math.round(data.level * 100)} %`;
+  const first = r.ranks.filter((e) => e.rank === 1).map((e) => e.label);
+  return (
+    <>
+      <div class="table-wrap">
+        <table class="runs seeds-table" data-seeds={data.seeds.join(",")}>
+          <thead>
+            <tr>
+              <th>Method</th>
+              <th>Hyper-parameters</th>
+              <th class="num" title="Seeds whose run finished / seeds with a run">Seeds</th>
+              {keys.map((k) => <th class="num" data-metric={k} title={`${metricInfo(k).title}: mean over seeds ± half-width of its ${level} interval`}>{metricInfo(k).label}</th>)}
+            </tr>
+          </thead>
+          <tbody>
+            {groups.length === 0 && <tr><td colSpan={keys.length + 3} class="none">No method matches the filter.</td></tr>}
+            {groups.map((g) => (
+              <tr key={g.label} data-group={g.label} data-method={g.method} class={g.reference ? `ref ref-${g.method}` : ""}>
+                <td class="method"><span class="swatch" style={{ background: colors.get(g.method) }} />{g.label}</td>
+                <td class="hparams dim" title={fmtHparams(g.hparams)}>{fmtHparams(g.hparams) || "–"}</td>
+                <td class="num" title={`seeds ${g.seeds.join(", ")}; runs ${g.run_ids.join(", ")}`}>{g.done}/{g.seeds.length}</td>
+                {keys.map((k) => <SeedCell k={k} iv={g.metrics[k]} level={level} />)}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p class="ranking" data-ranking data-no-winner={r.no_winner ? "true" : undefined}>
+        <label>Ranking by <select aria-label="rank by" value={rankBy} onChange={(e) => onRankBy((e.target as HTMLSelectElement).value)}>
+          {RANKABLE.map((k) => <option value={k}>{metricInfo(k).label}</option>)}</select></label>
+        {" "}<span class="dim">({r.better} is better; methods whose {level} intervals overlap share a rank)</span>:{" "}
+        <b data-ranking-text>{r.text}</b>
+        {r.no_winner && <span class="no-winner" data-no-winner-line> No winner: the intervals of {first.join(", ")} overlap; more seeds narrow them.</span>}
+        {r.unranked.length > 0 && <span class="dim"> Not ranked (fewer than 2 seeds with {metricInfo(r.rank_by).label}): {r.unranked.join(", ")}.</span>}
+      </p>
+      <p class="note">Over seeds {data.seeds.join(", ")}: mean ± half-width of the {level} Student-t interval of the mean; n = seeds whose finished run has the value (one value: no interval). θ_o and θ_r are not ranked.</p>
+    </>
+  );
+}
+
+function SeedCell({ k, iv, level }: { k: string; iv: SeedInterval | undefined; level: string }) {
+  if (!iv || iv.mean == null) return <td class="num" data-n="0">–</td>;
+  const half = iv.lo != null && iv.hi != null ? (iv.hi - iv.lo) / 2 : null;
+  const title = half == null ? `one value (n=${iv.n}): no interval`
+    : `mean ${fmtMetric(k, iv.mean)}, ${level} interval [${fmtMetric(k, iv.lo)}, ${fmtMetric(k, iv.hi)}], n=${iv.n}`;
+  return (
+    <td class="num" data-n={iv.n} title={title}>
+      {fmtMetric(k, iv.mean)}{half != null && <> ± {fmtMetric(k, half)}</>}<span class="n">n={iv.n}</span>
+    </td>
   );
 }

@@ -34,12 +34,14 @@ from starlette.datastructures import Headers
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
+from ..analysis.seeds import request_key
 from ..api import list_methods
 from ..api import presets as list_presets
 from ..data import DATASETS, STANDARD, available, parse_forget, resolve_data_root, select_forget
 from ..errors import BadInput, CorruptArtifact
 from ..models import MODELS, ensure_loaded
 from ..models import reference as model_sources
+from ..report import BETTER, check_rank_by
 from ..runner import GOLD, load_stored_dataset
 from ..store import Store
 from ..training import TrainConfig
@@ -48,6 +50,7 @@ from .analyses import add_analysis_routes
 from .attack import FEATURES, attack_payload
 from .jobs import (MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, QueueFull, clean, missing_files, plan_job,
                    reads_files, stored_data_missing, web_params)
+from .seeds import over_seeds
 
 #: The built web UI (the Vite build of frontend/) goes here; see "Web UI mount point" below.
 STATIC_DIR = Path(__file__).parent / "static"
@@ -523,6 +526,19 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         rows = [_run_row(r, environments=environments) for r in runs]
         return {"scenario": _scenario_summary(spec, len(runs), _usable(runs)), "runs": rows,
                 "environments": environments}
+
+    @app.get("/api/scenarios/{scenario_id}/seeds", tags=["scenarios"], response_model=S.SeedsPayload,
+             responses=ERRORS, summary="The scenario's request over every stored seed: means, 95 % intervals, ranking")
+    def scenario_seeds(scenario_id: str, rank_by: str = Query(
+            "avg_gap", max_length=64, description=f"The metric that ranks the methods; one of {', '.join(BETTER)} "
+                                                  "(a metric with a better direction).")):
+        spec = get_scenario(scenario_id)
+        check_rank_by(rank_by)  # before reading every scenario's runs
+        st = store()
+        key = request_key(spec)
+        same = [s for s in st.scenarios() if request_key(s) == key]
+        runs = [r.to_dict() for s in same for r in st.runs(s["id"])]
+        return over_seeds(same, runs, rank_by=rank_by)
 
     # runs ---------------------------------------------------------------------------------------------
     @app.get("/api/runs/{run_id}", tags=["runs"], response_model=S.RunDetail, responses=ERRORS,

@@ -158,6 +158,61 @@ class ScreenPayload(BaseModel):
         default_factory=dict, description="Environment manifests by id, each stored once (runs refer to them).")
 
 
+class SeedInterval(BaseModel):
+    """A mean over seeds and its Student-t interval of the mean (docs/seeds.md)."""
+
+    mean: float | None = Field(description="Mean over the seeds whose finished run has the value; None if none has.")
+    lo: float | None = Field(description="Lower end of the interval; None when n < 2 (no interval).")
+    hi: float | None = Field(description="Upper end of the interval; None when n < 2.")
+    n: int = Field(ge=0, description="Seeds whose finished run has the value.")
+
+
+class SeedGroup(BaseModel):
+    """One method with one hyper-parameter setting, over the request's seeds."""
+
+    label: str = Field(description="The method, followed where it ran with several settings by the settings in "
+                                   "which they differ (as `unlearnlab report --over-seeds` labels rows).")
+    method: str
+    hparams: dict[str, Any]
+    reference: bool = Field(description="θ_o (original) or θ_r (retrain): shown, never ranked.")
+    seeds: list[int] = Field(description="Seeds with a run of this method and setting.")
+    done: int = Field(ge=0, description="Of those, the seeds whose run finished.")
+    run_ids: list[str] = Field(description="One run per seed (a seed run twice: its latest finished run).")
+    metrics: dict[str, SeedInterval] = Field(description="Each metric's mean over seeds with its interval.")
+    distances: dict[str, SeedInterval] = Field(
+        description="|metric − θ_r's| per seed (θ_r of the same seed), by metric: the trade-off plot's distance "
+                    "axes.")
+
+
+class RankEntry(BaseModel):
+    label: str
+    rank: int = Field(ge=1, description="1 + the number of methods whose interval lies wholly on the better side.")
+    tied: bool = Field(description="Another method shares this rank: their intervals overlap.")
+    mean: float | None
+
+
+class SeedRanking(BaseModel):
+    rank_by: str
+    better: Literal["lower", "higher"]
+    level: float
+    ranks: list[RankEntry] = Field(description="Ranked methods, best first (methods with an interval only).")
+    no_winner: bool = Field(description="Several methods share rank 1: their intervals overlap, none wins.")
+    unranked: list[str] = Field(description="Methods with fewer than 2 seeds having the metric (no interval).")
+    text: str = Field(description="The ranking in one line, e.g. '1. ft; 2. ga, rl (intervals overlap: no winner)'.")
+
+
+class SeedsPayload(BaseModel):
+    """A request's results over every stored seed (scenarios equal but for what the seed decides)."""
+
+    scenario_ids: list[str] = Field(description="The request's scenarios, one per seed, in seed order.")
+    seeds: list[int]
+    level: float = Field(description="Confidence level of the intervals.")
+    metrics: list[str] = Field(description="Metric keys in table order.")
+    groups: list[SeedGroup] = Field(description="θ_o and θ_r first, then the methods in the order they ran.")
+    ranking: SeedRanking
+    note: str | None = Field(description="Set when there is nothing to aggregate (one seed stored).")
+
+
 class Deleted(BaseModel):
     deleted: str
 
