@@ -314,7 +314,8 @@ def run_plan(plan: Plan, run: Callable[..., Any], *, store=None, device: str | N
                 # marked failed ("interrupted": its process is gone) here
                 lost += 1
                 if target is not None:
-                    Store(target, clean=False).reap_stale()
+                    with Store(target, clean=False) as st:
+                        st.reap_stale()
                 res = {"done": 0, "cached": 0, "failed": 0, "scenarios": [],
                        "lines": [f"  cell lost: {res}; the runs it finished are stored, the one in progress is "
                                  "marked failed"]}
