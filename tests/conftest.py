@@ -88,3 +88,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def isolated_methods():
+    """Methods a test registers (say, from a method file that crashes its process) leave the registry, and
+    their files the list workers load, afterwards: a later run of every registered method would run them."""
+    from unlearnlab.methods import METHODS, plugins
+
+    saved, files = dict(METHODS._items), list(plugins.LOADED_FILES)
+    yield
+    METHODS._items.clear()
+    METHODS._items.update(saved)
+    plugins.LOADED_FILES[:] = files

@@ -57,7 +57,7 @@ class Crash(unlearnlab.Method):
 '''
 
 
-def test_a_worker_that_dies_fails_only_its_method(tmp_path):
+def test_a_worker_that_dies_fails_only_its_method(tmp_path, isolated_methods):
     tag = os.urandom(4).hex()
     path = tmp_path / "crash.py"
     path.write_text(CRASH.format(tag=tag))

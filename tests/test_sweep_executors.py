@@ -59,7 +59,7 @@ class Die(unlearnlab.Method):
 '''
 
 
-def test_a_worker_that_dies_fails_its_cell_and_the_sweep_goes_on(tmp_path):
+def test_a_worker_that_dies_fails_its_cell_and_the_sweep_goes_on(tmp_path, isolated_methods):
     tag = os.urandom(4).hex()
     path = tmp_path / "die.py"
     path.write_text(CRASH.format(tag=tag))

@@ -122,8 +122,12 @@ def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
     request."""
     scenarios = [prepare("digits", "cnn", req, seed=seed, train=train) for req in DEMO_REQUESTS]
     resolved = resolve_methods(methods, None)
-    with _executor(executor, workers) as pool:
-        st = _open(store)
+    st = _open(store)
+    # a pool is started (in the background) only when some method has no finished run to reuse
+    names = {m.name for m in resolved}
+    stored = [{r.method for r in st.runs(s.id, status="done")} for s in scenarios]
+    needed = rerun or any(not names <= have for have in stored)
+    with _executor(executor if needed else None, workers) as pool:
         results = []
         with reporting(progress) as reporter:
             for i, (req, s) in enumerate(zip(DEMO_REQUESTS, scenarios), 1):

@@ -596,6 +596,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
                 state, meta = hit
                 model.load_state_dict(state)
                 return model, {**meta, "cached": True}
+            warm_up()
             ctx = context(seed=scenario.seed_of(kind))
             apply_masks(model, ctx.masks)  # rewind to the initialisation, pruned (lottery-ticket style)
             start = time.perf_counter()
@@ -682,7 +683,15 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
             store.fail_run(run_id, status, str(err))
             raise type(err)(f"training {kind} {status}: {err}; change the train.* options") from None
 
-    _warm_up(scenario.make_model().to(dev), x[:64], y[:64])
+    warm: list[bool] = []
+
+    def warm_up() -> None:
+        """Once, before this process trains anything: not when every model comes from the cache and the
+        methods run in workers (the first steps' costs, torch._dynamo's import among them, are seconds)."""
+        if not warm:
+            _warm_up(scenario.make_model().to(dev), x[:64], y[:64])
+            warm.append(True)
+
     # One process at a time trains and records this scenario's θ_o and θ_r; a concurrent request
     # for it waits here, then finds both in the cache and the store.
     with store.lock(f"scenario-{sid}", cancel=cancel, on_wait=waiting("θ_o and θ_r")):
@@ -760,6 +769,8 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
     else:
         if executor is not None and getattr(executor, "workers", 1) > 1 and len(todo) > 1:
             log.info("methods run one after another in this process: %s", parallel)
+        if todo:
+            warm_up()
         for index, method, hparams in todo:
             stage(method.name, index, total)
             run_id = store.start_run(sid, method.name, hparams, scenario.seed)

@@ -11,6 +11,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -88,13 +89,25 @@ def _init_worker(method_files: list[str]) -> None:
         load_method_file(path)
 
 
+def _context() -> mp.context.BaseContext:
+    """Workers forked from a fork server that imported torch and unlearnlab once (and so started no thread
+    pool: forking a process that runs torch's threads can deadlock), where the platform has one; else
+    spawned. Each worker then starts in a fraction of a second instead of importing torch itself."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["unlearnlab", "unlearnlab.executors.local", "torch._dynamo"])
+    return ctx
+
+
 @register_executor("process")
 class ProcessExecutor:
-    """A pool of `workers` spawned processes (default: one per CPU core), one torch thread each.
+    """A pool of `workers` processes (default: one per CPU core), one torch thread each.
 
-    Spawned, not forked: forking a process that already runs torch's thread pools can deadlock.
-    At most 2 × workers jobs are in flight, so large jobs (model weights) are not all pickled up front.
-    The pool starts on the first `run` (seconds: each worker imports torch) and lives until `close`.
+    Forked from a fork server that imported torch once (`_context`), never from this process: forking a
+    process that already runs torch's thread pools can deadlock. At most 2 × workers jobs are in flight,
+    so large jobs (model weights) are not all pickled up front. The pool starts on the first `run` or on
+    `warm` (seconds: the fork server imports torch) and lives until `close`.
     """
 
     def __init__(self, workers: int | None = None):
@@ -111,7 +124,7 @@ class ProcessExecutor:
         from ..methods.plugins import LOADED_FILES
 
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=_context(),
                                                 initializer=_init_worker, initargs=(list(LOADED_FILES),))
         return self._pool
 
@@ -120,7 +133,7 @@ class ProcessExecutor:
         `run` does not wait for them; returns at once."""
         pool = self._started()
         for _ in range(self.workers):
-            pool.submit(int)
+            pool.submit(time.sleep, 0.05)  # one per worker: each job holds its worker a moment
 
     def run(self, fn, jobs, cancel=None):
         pool = self._started()
