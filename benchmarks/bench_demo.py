@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -51,7 +50,9 @@ def main() -> None:
         verdict = "" if target is None else f"  (target <= {target:.0f} s: {'ok' if seconds <= target else 'OVER TARGET'})"
         print(f"demo {label:14s}: {seconds:6.1f} s{verdict}")
     print(f"methods rerun, process pool / serial: {times['rerun process'] / times['rerun serial']:.3f}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    from unlearnlab import numerics
+
+    print(f"machine: {numerics.manifest()['cpu']}, {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

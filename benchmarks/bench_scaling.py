@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import time
 
 import unlearnlab  # noqa: F401, I001  (first: it pins the CPU kernels before NumPy and torch compute)
@@ -30,10 +29,11 @@ import unlearnlab  # noqa: F401, I001  (first: it pins the CPU kernels before Nu
 import numpy as np
 import torch
 
+from unlearnlab import numerics
 from unlearnlab.methods import UnlearningTask, build_method, run_method
 from unlearnlab.models import create_model
 from unlearnlab.presets import resolve
-from unlearnlab.training import RunContext, pick_device, seed_everything, train_classifier
+from unlearnlab.training import RunContext, TrainConfig, pick_device, seed_everything, train_classifier
 
 N_TRAIN, N_FORGET = 50_000, 4_500  # CIFAR-10's training set; the preset's `random:4500` request
 
@@ -54,9 +54,11 @@ def main() -> None:
                         "python benchmarks/bench_executors.py).")
     args = parser.parse_args()
     device = pick_device(None)
+    if device.type == "cpu":  # as an executor's job runs it: one thread (G below is then the workers)
+        torch.set_num_threads(1)
     n = args.images or (N_TRAIN if device.type == "cuda" else 1024)
     chosen = resolve("fast-cifar10")
-    config = chosen.train
+    config = chosen.train if isinstance(chosen.train, TrainConfig) else TrainConfig(**chosen.train)
     x, y = _data(n, device)
 
     def model() -> torch.nn.Module:
@@ -69,7 +71,7 @@ def main() -> None:
     seed_everything(0)
     warm = model()
     train_classifier(warm, x[:config.batch_size], y[:config.batch_size],
-                     type(config)(**{**config.to_dict(), "epochs": 1}), RunContext(device=device))
+                     TrainConfig(**{**config.to_dict(), "epochs": 1}), RunContext(device=device))
     seed_everything(0)
     original = model()
     sync()
@@ -84,7 +86,7 @@ def main() -> None:
     t_method = run_method(method, original, task).seconds * N_TRAIN / n  # linear in the images it passes over
     t_o, t_r = config.epochs * N_TRAIN * per_image, config.epochs * (N_TRAIN - N_FORGET) * per_image
     job = t_o + t_r + t_method
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'CPU'} " \
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{numerics.manifest()['cpu']} " \
         f"({torch.get_num_threads()} threads, {os.cpu_count()} cores)"
     print(f"device: {name}; fast-cifar10: {chosen.model}, {config.epochs} epochs, batch {config.batch_size}; "
           f"timed on {n} images")
