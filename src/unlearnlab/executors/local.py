@@ -76,7 +76,29 @@ class SerialExecutor:
         pass
 
 
-def _init_worker(method_files: list[str]) -> None:
+#: Seconds between a worker's checks that the driver that started it is still alive.
+WATCH_S = 0.5
+
+
+def _watch_driver(pid: int) -> None:
+    """End this worker soon after the driver process `pid` is gone (killed with SIGKILL, say), so that it does
+    not finish a run nobody waits for while a restarted sweep runs it again beside it. A thread polls the
+    driver: a worker's parent is the fork server, which lives as long as any worker does, so neither the
+    parent-death signal nor the pool's own pipes end it."""
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_S)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # alive, owned by someone else (cannot happen for our own driver)
+                pass
+    threading.Thread(target=watch, name="unlearnlab-watch-driver", daemon=True).start()
+
+
+def _init_worker(method_files: list[str], driver: int) -> None:
+    _watch_driver(driver)
     torch.set_num_threads(1)
     from ..methods.plugins import ensure_loaded, load_method_file
 
@@ -125,7 +147,7 @@ class ProcessExecutor:
 
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=_context(),
-                                                initializer=_init_worker, initargs=(list(LOADED_FILES),))
+                                                initializer=_init_worker, initargs=(list(LOADED_FILES), os.getpid()))
         return self._pool
 
     def warm(self) -> None:
