@@ -253,7 +253,8 @@ def sweep_report(scenarios: Sequence[str] | Mapping[str, Any], *, store: str | o
     groups: dict[str, list[str]] = {}
     for sid in dict.fromkeys(ids):
         groups.setdefault(request_key(st.scenario(sid)), []).append(sid)
-    return _html(st, list(groups.values()), title or f"unlearnlab sweep: {len(groups)} requests", rank_by)
+    plural = "" if len(groups) == 1 else "s"
+    return _html(st, list(groups.values()), title or f"unlearnlab sweep: {len(groups)} request{plural}", rank_by)
 
 
 def tune_report(result: Mapping[str, Any], *, store: str | os.PathLike | Store | None = None,
