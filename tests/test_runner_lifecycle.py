@@ -107,7 +107,11 @@ def test_sigint_from_the_terminal_leaves_the_run_cancelled(tmp_path):
     method_file = tmp_path / "slow.py"
     method_file.write_text(SLOW_METHOD.format(tag=tag, marker=str(marker)))
     store = tmp_path / "store"
-    cmd = [sys.executable, "-c", "from unlearnlab.cli import main; main()", "run", "--model", "mlp",
+    # a shell that starts the suite in the background hands its children SIGINT ignored, which Python then
+    # keeps: restore the terminal's default, as an interactive shell gives it
+    start = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+             "from unlearnlab.cli import main; main()")
+    cmd = [sys.executable, "-c", start, "run", "--model", "mlp",
            "--method-file", str(method_file), "--methods", f"slow_{tag}", "--set", "train.epochs=1",
            "--store", str(store)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
