@@ -4,8 +4,10 @@ A poison changes the training set before θ_o is trained; the forget request `po
 "discovered" share F of it) then asks a method to undo it, as in corrective unlearning (Goel et al. 2024,
 "Corrective Machine Unlearning", TMLR). `badnets` is the trigger-patch backdoor of Gu et al. 2017 ("BadNets:
 Identifying Vulnerabilities in the Machine Learning Model Supply Chain"), used as an unlearning benchmark by
-Jia et al. 2023 ("Model Sparsity Can Simplify Machine Unlearning", NeurIPS, its backdoor experiment) and
-"Expose Before You Defend" (unlearning a backdoor from the samples that carry it).
+Jia et al. 2023 ("Model Sparsity Can Simplify Machine Unlearning", NeurIPS, its backdoor experiment: the
+poisoned samples are the forget set, scored by attack success rate and clean accuracy). "Expose Before You
+Defend" (Expose Before You Defend: Unifying and Enhancing Backdoor Defenses via Exposed Models) attacks with the
+same triggers but unlearns the other way round (clean features, to expose the backdoor); docs/scenarios.md.
 """
 
 from __future__ import annotations
