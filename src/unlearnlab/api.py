@@ -51,7 +51,7 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
         rerun: bool = False, original: str | os.PathLike | None = None,
         retrained: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,
         seeds: Mapping[str, int] | None = None, executor: str | Executor | None = None,
-        workers: int | None = None) -> Comparison:
+        workers: int | None = None, poison: str | None = None) -> Comparison:
     """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request; without a preset
     the defaults are dataset "digits", model "cnn", forget "class:3".
 
@@ -73,6 +73,11 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
     (docs/sweeps.md). `executor` ("serial", "process", "ray" or an executor object; `workers` of them) runs
     the methods in parallel after θ_o and θ_r, with the same bits as one after another (docs/executors.md);
     default: in this process.
+
+    `poison`: e.g. "badnets:0.1,target=0" stamps a trigger patch on a seeded 10 % of the training samples not of
+    class 0 and relabels them 0 before θ_o is trained (BadNets, Gu et al. 2017); forget "poison" (or "poison:F",
+    the share F of them found) then unlearns them, as in corrective unlearning (Goel et al. 2024), and every run
+    gets the trigger's attack success rate `asr` beside TA (docs/scenarios.md).
 
     `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. `prune=S` prunes
     θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. `retrain_seed`:
@@ -96,7 +101,8 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
         dataset = load_from_spec(dataset, seed=seed, data_root=data_root)
     scenario = prepare("digits" if dataset is None else dataset, "cnn" if model is None else model,
                        "class:3" if forget is None else forget, seed=seed, train=train, prune=prune,
-                       retrain_seed=retrain_seed, original=original, retrained=retrained, seeds=seeds)
+                       retrain_seed=retrain_seed, original=original, retrained=retrained, seeds=seeds,
+                       poison=poison)
     resolved = resolve_methods(methods, overrides)
     pick_device(device)  # validated before the store is opened
     with _executor(executor, workers) as pool:  # an unknown executor or unreachable address: before the store

@@ -186,6 +186,8 @@ def fitted_tables(header: list[str], rows: list[list[str]], styles: list[Optiona
 def _print_comparison(result: Comparison) -> None:
     sc = result.scenario
     pruned = f" · pruned to {sc['prune']:.0%} sparsity" if sc.get("prune") else ""
+    if sc.get("poison"):
+        pruned += f" · poisoned {sc['poison']['spec']} ({sc['poison']['count']} samples)"
     title = (f"{sc['dataset']['name']} · {sc['model']['name']}{pruned} · forget {sc['forget']} "
              f"({sc['forget_size']} samples) · seed {sc['seed']} · scenario {sc['id']}")
     header, rows = table_rows([r.to_contract() for r in result.runs])
@@ -268,7 +270,8 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                   "entry point) or package.module:factory[,head=NAME] (docs/own_model.md)."),
         forget: Optional[str] = typer.Option(None, help="class:C[,C] (default class:3) | random:F | random:N | "
                                              "indices:PATH | "
-                                   "subclass:FINE (cifar20: a fine class by index or name)"),
+                                   "subclass:FINE (cifar20: a fine class by index or name) | poison | poison:F "
+                                   "(with --poison: the poisoned samples, or the share F of them found)"),
         methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
         seed: int = typer.Option(0, help="Seed of the split and the forget set, and of the streams below "
@@ -282,6 +285,10 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
         prune: Optional[float] = typer.Option(None, help="Prune first, then unlearn: global magnitude sparsity in (0, 1)."),
         retrain_seed: str = typer.Option("independent", help="independent: θ_r from its own seed (default) | "
                                          "shared: θ_r with θ_o's initialisation and batch order."),
+        poison: Optional[str] = typer.Option(None, "--poison", help="Poison the training data before θ_o is "
+                                             "trained: badnets:RATE[,target=C] (a trigger patch on a share RATE "
+                                             "in (0, 1) of the samples not of class C, relabelled C; default "
+                                             "C=0); forget it with --forget poison (docs/scenarios.md)."),
         store: Optional[Path] = StoreOpt,
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
         device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default)."),
@@ -323,7 +330,7 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
         results.append(api.run(dataset, model, request, names, preset=preset, overrides=overrides, train=train,
                                seed=seed, prune=prune, retrain_seed=retrain_seed, store=store, device=device,
                                progress=auto_progress(err), rerun=rerun, original=original, retrained=retrained,
-                               data_root=data_root, executor=executor, workers=workers,
+                               data_root=data_root, executor=executor, workers=workers, poison=poison,
                                seeds={"train": train_seed, "unlearn": unlearn_seed, "eval": eval_seed}))
         _print_comparison(results[-1])
     # with a preset, one comparison per request (a list, as demo writes)

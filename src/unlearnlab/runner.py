@@ -26,6 +26,7 @@ from torch import nn
 from . import numerics
 from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget
 from .data.datasets import check_input_file
+from .data.poison import Poison, Poisoning, poison_dataset
 from .errors import BadInput, Cancelled, CorruptArtifact, Diverged, UnlearnlabError, WorkerLost
 from .executors import Executor, SerialExecutor, run_each
 from .methods import METHODS, Method, UnlearningTask, build_method, method_names, run_method
@@ -38,7 +39,7 @@ from .models.weights import MAX_WEIGHTS_BYTES
 from .store import Store
 from .training import (RunContext, TrainConfig, apply_masks, global_magnitude_masks, pick_device, predict_logits,
                        seed_everything, train_classifier)
-from .validation import check_choice, check_range
+from .validation import check_choice, check_int, check_range
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class Scenario:
     #: Seeds of the streams that differ from `seed` ("train": θ_o and θ_r, "unlearn": the methods, "eval":
     #: the metrics' own randomness); `seed` itself draws the split and the forget set. Empty: one seed for all.
     seeds: dict[str, int] = field(default_factory=dict)
+    #: The poison stamped on the training data before θ_o was trained (`dataset` is then the poisoned one).
+    poisoning: Poisoning | None = None
 
     @cached_property
     def retain_idx(self) -> np.ndarray:
@@ -93,7 +96,8 @@ class Scenario:
 
     def spec(self) -> dict[str, Any]:
         return {
-            "dataset": self.dataset.describe(),
+            # The data as loaded (the poison is recorded apart and re-applied on load, from the seed).
+            "dataset": (self.poisoning.clean if self.poisoning else self.dataset).describe(),
             "model": self.model_source.spec(self.model_kwargs, self.architecture),
             "forget": self.forget.spec(),
             "forget_size": int(len(self.forget_idx)),
@@ -105,6 +109,8 @@ class Scenario:
             "retrain_seed": self.retrain_seed,
             # Only when set (or given), so the specs (and ids) of scenarios with one seed stay as they were.
             **({"seeds": dict(sorted(self.seeds.items()))} if self.seeds else {}),
+            # Only when set, so the ids of clean scenarios stay as they were.
+            **({"poison": self.poisoning.describe()} if self.poisoning else {}),
             # Only when given, so the specs (and ids) of scenarios that train both stay as they were.
             **{kind: w.spec() for kind, w in (("original", self.original), ("retrained", self.retrained)) if w},
         }
@@ -158,7 +164,7 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
             train: TrainConfig | Mapping[str, Any] | None = None,
             model_kwargs: Mapping[str, Any] | None = None, prune: float | None = None,
             retrain_seed: str = "independent", original: WeightsArg = None, retrained: WeightsArg = None,
-            seeds: Mapping[str, int] | None = None) -> Scenario:
+            seeds: Mapping[str, int] | None = None, poison: str | Poison | None = None) -> Scenario:
     """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing.
 
     `seed` draws the split and the forget set and, unless `seeds` says otherwise, every other stream:
@@ -168,7 +174,10 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
 
     `model`: a registered name, 'package.module:factory[,head=NAME]', an nn.Module or a callable returning
     one (docs/own_model.md). `original` / `retrained`: a weights file (.safetensors, or a PyTorch state dict)
-    holding an already trained θ_o / θ_r, which is then loaded instead of trained; it must fit the model."""
+    holding an already trained θ_o / θ_r, which is then loaded instead of trained; it must fit the model.
+
+    `poison`: e.g. "badnets:0.1,target=0" stamps a trigger on a seeded share of the training set and relabels it
+    before θ_o is trained (`data.poison`); the forget request `poison` (or `poison:F`) then unlearns it."""
     source = resolve_model(model)  # before the data: a reference that does not import fails at once
     if prune is not None and (original is not None or retrained is not None):
         raise BadInput("--prune retrains θ_o and θ_r under the pruning mask, so it cannot be combined with given "
@@ -180,7 +189,11 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
         name, params = parse_dataset_spec(dataset)
         dataset = load_dataset(name, seed=seed, **params)
     request = parse_forget(forget) if isinstance(forget, str) else forget
-    idx = select_forget(request, dataset, seed=seed)
+    poisoning = None
+    if poison is not None:
+        check_int("seed", seed, 0)
+        dataset, poisoning = poison_dataset(dataset, poison, seed)
+    idx = select_forget(request, dataset, seed=seed, poisoned=None if poisoning is None else poisoning.indices)
     if not isinstance(train, TrainConfig):
         known = TrainConfig.__dataclass_fields__
         bad = [k for k in (train or {}) if k not in known]
@@ -192,7 +205,8 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
     check_choice("retrain_seed", retrain_seed, RETRAIN_SEEDS)
     streams = check_seeds(seeds, int(seed))
     scenario = Scenario(dataset, source.name, request, idx, int(seed), train, dict(model_kwargs or {}),
-                        None if prune is None else float(prune), retrain_seed, source, seeds=streams)
+                        None if prune is None else float(prune), retrain_seed, source, seeds=streams,
+                        poisoning=poisoning)
     seed_everything(seed)
     built = scenario.make_model()  # fails early (BadInput) if the model does not fit the data
     if source.source != "registered":
@@ -227,9 +241,10 @@ def check_seeds(seeds: Mapping[str, Any] | None, seed: int) -> dict[str, int]:
     return out
 
 
-def load_stored_dataset(spec: Mapping[str, Any]) -> Dataset:
-    """The data set of a stored scenario (`Store.scenario(id)`), checked by fingerprint. Draws from no
-    global random generator (unlike `load_scenario`, which builds a model)."""
+def load_stored_dataset(spec: Mapping[str, Any], poisoned: bool = True) -> Dataset:
+    """The data set of a stored scenario (`Store.scenario(id)`), checked by fingerprint; with its poison
+    applied (the data θ_o was trained on) unless `poisoned=False`. Draws from no global random generator
+    (unlike `load_scenario`, which builds a model)."""
     ds_spec = spec["dataset"]
     params = {k: v for k, v in ds_spec["params"].items() if k != "seed"}
     if ds_spec["name"] == "arrays":  # stored before `arrays` standardised by default
@@ -238,6 +253,8 @@ def load_stored_dataset(spec: Mapping[str, Any]) -> Dataset:
     if dataset.fingerprint != ds_spec["fingerprint"]:
         raise BadInput(f"dataset {ds_spec['name']!r} no longer matches the stored scenario (fingerprint "
                        f"{dataset.fingerprint[:12]} != {ds_spec['fingerprint'][:12]}); its files changed")
+    if poisoned and spec.get("poison"):
+        dataset = poison_dataset(dataset, spec["poison"]["spec"], spec["seed"])[0]
     return dataset
 
 
@@ -250,11 +267,14 @@ def load_scenario(spec: Mapping[str, Any]) -> Scenario:
     if model.get("source") == "in memory":
         raise BadInput(f"scenario {spec.get('id', '?')!r} was run with an in-memory model ({model['name']}), which "
                        "cannot be rebuilt by name; its runs' weights still load with Store.load_weights(run_id)")
-    dataset = load_stored_dataset(spec)
+    dataset = load_stored_dataset(spec, poisoned=False)  # prepare applies the poison again
     given = {kind: GivenWeights(spec[kind]["sha256"]) for kind in ("original", "retrained") if spec.get(kind)}
     scenario = prepare(dataset, model["name"], spec["forget"], seed=spec["seed"], train=spec["train"],
                        model_kwargs=model["kwargs"], prune=spec.get("prune"),
-                       retrain_seed=spec.get("retrain_seed", "shared"), seeds=spec.get("seeds"), **given)
+                       retrain_seed=spec.get("retrain_seed", "shared"), seeds=spec.get("seeds"),
+                       poison=spec["poison"]["spec"] if spec.get("poison") else None, **given)
+    if spec.get("poison") and scenario.spec()["poison"] != spec["poison"]:
+        raise BadInput(f"poison {spec['poison']['spec']!r} no longer stamps the stored samples; its code changed")
     if scenario.spec()["forget_indices_sha256"] != spec["forget_indices_sha256"]:
         raise BadInput(f"forget request {spec['forget']!r} no longer selects the stored indices; its file changed")
     if _normalised(scenario.spec()["model"]) != _normalised(model):
@@ -318,6 +338,14 @@ class Evaluator:
                        "retain": x.index_select(0, torch.as_tensor(retain, device=device)),
                        "test": torch.as_tensor(ds.x_test, device=device)}
         self.labels = {"forget": ds.y_train[idx], "retain": ds.y_train[retain], "test": ds.y_test}
+        self.poison_target: int | None = None
+        if scenario.poisoning is not None:
+            # The attack success rate is read on the test samples the backdoor would flip: those not of its target.
+            p = scenario.poisoning
+            victims = np.flatnonzero(ds.y_test != p.target)
+            self.splits["triggered"] = torch.as_tensor(p.stamp(ds.x_test[victims]), device=device)
+            self.labels["triggered"] = ds.y_test[victims]
+            self.poison_target = p.target
         self.reference: ModelOutputs | None = None
         self.reference_metrics: dict[str, float | None] | None = None
         #: Request-level warnings (θ_o at chance), written into every run's details.
@@ -325,7 +353,7 @@ class Evaluator:
 
     def outputs(self, model: nn.Module) -> ModelOutputs:
         out = ModelOutputs(**{k: predict_logits(model, v) for k, v in self.splits.items()})
-        bad = [k for k in ("forget", "retain", "test") if not np.isfinite(getattr(out, k)).all()]
+        bad = [k for k in self.splits if not np.isfinite(getattr(out, k)).all()]
         if bad:
             raise Diverged(f"the model's outputs on {bad[0]} are not finite")
         return out
@@ -335,7 +363,7 @@ class Evaluator:
         ctx = EvalContext(outputs=out, reference=self.reference, y_forget=self.labels["forget"],
                           y_retain=self.labels["retain"], y_test=self.labels["test"],
                           num_classes=sc.dataset.num_classes, forget_classes=sc.forget_classes,
-                          seed=sc.stream_seed("eval"))
+                          seed=sc.stream_seed("eval"), poison_target=self.poison_target)
         metrics, notes = compute_metrics_with_notes(ctx)
         metrics["avg_gap"] = avg_gap(metrics, self.reference_metrics) if self.reference_metrics else None
         metrics["run_time_s"] = seconds
@@ -356,7 +384,10 @@ class Evaluator:
 
     @staticmethod
     def arrays(out: ModelOutputs) -> dict[str, np.ndarray]:
-        return {"forget": out.forget, "retain": out.retain, "test": out.test}
+        arrays = {"forget": out.forget, "retain": out.retain, "test": out.test}
+        if out.triggered is not None:
+            arrays["triggered"] = out.triggered
+        return arrays
 
 
 def _nan_to_none(a: np.ndarray) -> list[float | None]:

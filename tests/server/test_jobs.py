@@ -48,6 +48,9 @@ BAD_JOBS = [
     (_job(train={"warm_restarts": True}), "train.warm_restarts"),
     (_job(train={"schedule": "step"}), "'step'"),
     (_job(prune=1.5), "prune=1.5"),
+    (_job(poison="badnets:1.5", forget="poison"), "poison rate '1.5'"),
+    (_job(poison="blended:0.1", forget="poison"), "'blended'"),
+    (_job(forget="poison"), "needs poisoned training data"),
     (_job(seed=-1), "seed"),
     (_job(device="tpu"), "'tpu'"),
     (_job(grid={"ft": {}}), "unknown field 'grid'"),
@@ -214,6 +217,25 @@ def test_a_forget_request_that_does_not_fit_the_data_fails_the_job_with_one_line
     events = read_events(client, r.json()["id"])
     assert events[-1]["type"] == "job_failed" and "forget class 12 is out of range" in events[-1]["error"]
     assert "\n" not in events[-1]["error"] and "references_started" not in [e["type"] for e in events]
+
+
+def test_a_poisoned_job_reports_the_attack_success_rate(client):
+    # the poison's target is checked against the data set's classes in the job, where the data is built
+    r = client.post("/api/jobs", json=_job(poison="badnets:0.1,target=10", forget="poison"))
+    events = read_events(client, r.json()["id"])
+    assert events[-1]["type"] == "job_failed" and "poison target 10 is out of range" in events[-1]["error"]
+    r = client.post("/api/jobs", json=_job(poison="badnets:0.1", forget="poison:0.5", grids={}))
+    assert r.status_code == 202, r.text
+    events = read_events(client, r.json()["id"])
+    assert events[-1]["type"] == "job_done", events[-1]
+    finished = [e for e in events if e["type"] == "run_finished"]
+    assert all(0 <= e["metrics"]["asr"] <= 1 for e in finished)
+    sid = client.get(f"/api/jobs/{r.json()['id']}").json()["scenario_id"]
+    summary = next(s for s in client.get("/api/scenarios").json() if s["id"] == sid)
+    assert summary["poison"]["spec"] == "badnets:0.1,target=0" and summary["forget"] == "poison:0.5"
+    screen = client.get(f"/api/scenarios/{sid}/runs").json()["runs"]
+    assert {row["method"] for row in screen} == {"original", "retrain", "ft"}
+    assert all(row["metrics"]["asr"] is not None for row in screen)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
-"""Forget requests: which training samples to unlearn, parsed from `class:..`, `random:..`, `indices:..`
-or `subclass:..` (one fine class inside its super-class, on a data set with fine labels such as cifar20)."""
+"""Forget requests: which training samples to unlearn, parsed from `class:..`, `random:..`, `indices:..`,
+`subclass:..` (one fine class inside its super-class, on a data set with fine labels such as cifar20) or
+`poison` / `poison:F` (the samples a `--poison` stamped, or the share F of them found: corrective unlearning,
+Goel et al. 2024)."""
 
 from __future__ import annotations
 
@@ -20,10 +22,11 @@ from .datasets import Dataset, check_input_file
 #: Largest forget-indices file read (a text file of 100 million indices is about 1 GB).
 MAX_INDICES_BYTES = 1024**3
 
-ForgetKind = Literal["class", "random", "indices", "subclass"]
-KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass")
+ForgetKind = Literal["class", "random", "indices", "subclass", "poison"]
+KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison")
 _FORMS = ("allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH, "
-          "subclass:FINE[,FINE...] (fine class index or name, e.g. cifar20's rocket)")
+          "subclass:FINE[,FINE...] (fine class index or name, e.g. cifar20's rocket), "
+          "poison or poison:F (0<F<=1; with --poison)")
 _INT = re.compile(r"[+-]?\d+")
 
 
@@ -62,10 +65,13 @@ class ForgetRequest:
             needed = ("subclasses",)
         elif self.kind == "indices":
             needed = ("path",)
+        elif self.kind == "poison":
+            needed = ("fraction",)
         else:
             needed = ("fraction",) if given["fraction"] else ("count",)
         extra = [k for k, v in given.items() if v and k not in needed]
-        if extra or not given[needed[0]]:
+        # `poison` alone forgets every poisoned sample: its fraction is optional.
+        if extra or (not given[needed[0]] and self.kind != "poison"):
             got = ", ".join(k for k, v in given.items() if v) or "nothing"
             want = "one of 'fraction', 'count'" if self.kind == "random" else repr(needed[0])
             raise BadInput(f"forget kind {self.kind!r} takes exactly {want}; got {got}")
@@ -75,7 +81,13 @@ class ForgetRequest:
         if len(set(self.subclasses)) != len(self.subclasses):
             dup_fine = next(c for c in self.subclasses if self.subclasses.count(c) > 1)
             raise BadInput(f"fine class {dup_fine!r} is repeated in {self.spec()!r}; give each fine class once")
-        if self.fraction is not None:
+        if self.fraction is not None and self.kind == "poison":
+            f = self.fraction
+            if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0:
+                raise BadInput(f"forget fraction {f!r} of the poisoned set is not allowed; it must be in (0, 1]")
+            # poison:1 is the whole poisoned set: one canonical spelling, so one scenario id.
+            object.__setattr__(self, "fraction", None if f == 1 else float(f))
+        elif self.fraction is not None:
             f = self.fraction
             if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f < 1.0:
                 raise BadInput(f"forget fraction {f!r} is not allowed; it must be in (0, 1)")
@@ -97,15 +109,19 @@ class ForgetRequest:
             return f"indices:{self.path}"
         if self.kind == "subclass":
             return "subclass:" + ",".join(self.subclasses)
+        if self.kind == "poison":
+            return "poison" if self.fraction is None else f"poison:{self.fraction!r}"
         # repr of a float is the shortest string that reads back to the same float.
         return f"random:{self.fraction!r}" if self.fraction is not None else f"random:{self.count}"
 
 
 def parse_forget(spec: str) -> ForgetRequest:
     """`class:3`, `class:1,7`, `random:0.1`, `random:10%`, `random:200`, `indices:forget.txt`,
-    `subclass:rocket`, `subclass:69,baby`."""
+    `subclass:rocket`, `subclass:69,baby`, `poison`, `poison:0.5`, `poison:50%`."""
     kind, sep, arg = spec.strip().partition(":")
     kind, arg = kind.strip(), arg.strip()
+    if kind == "poison":
+        return _parse_poison_forget(spec, arg if sep else None)
     if not sep:
         raise BadInput(f"forget spec {spec!r} has no ':'; {_FORMS}")
     if kind not in KINDS:
@@ -134,6 +150,21 @@ def parse_forget(spec: str) -> ForgetRequest:
     if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
         raise BadInput(f"forget fraction {arg!r} is not allowed; it must be in (0, 1) or (0%, 100%)")
     return ForgetRequest("random", fraction=fraction)
+
+
+def _parse_poison_forget(spec: str, arg: str | None) -> ForgetRequest:
+    if arg is None:
+        return ForgetRequest("poison")
+    text = arg[:-1].strip() if arg.endswith("%") else arg
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadInput(f"forget fraction {arg!r} in {spec!r} is not a number; {_FORMS}") from None
+    fraction = value / 100.0 if arg.endswith("%") else value
+    if not (math.isfinite(fraction) and 0.0 < fraction <= 1.0):
+        raise BadInput(f"forget fraction {arg!r} of the poisoned set is not allowed; it must be in (0, 1] "
+                       "or (0%, 100%]")
+    return ForgetRequest("poison", fraction=fraction)
 
 
 def _fine_token(token: object) -> str:
@@ -202,10 +233,26 @@ def read_indices(path: str) -> np.ndarray:
     return np.array([int(t) for t in tokens], dtype=np.int64)
 
 
-def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0) -> np.ndarray:
-    """Sorted unique int64 indices into `dataset.x_train`; deterministic for a seed."""
+def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0,
+                  poisoned: np.ndarray | None = None) -> np.ndarray:
+    """Sorted unique int64 indices into `dataset.x_train`; deterministic for a seed. `poisoned`: the indices a
+    poison stamped (`data.poison`), which `poison` requests select from."""
     n, k = len(dataset.y_train), dataset.num_classes
-    if request.kind == "class":
+    if request.kind == "poison":
+        if poisoned is None:
+            raise BadInput(f"forget {request.spec()!r} needs poisoned training data; give --poison "
+                           "(e.g. --poison badnets:0.1), or use class:C, random:F or indices:PATH")
+        if request.fraction is None:
+            idx = np.asarray(poisoned, dtype=np.int64)
+        else:
+            check_int("seed", seed, 0)
+            size = round(request.fraction * len(poisoned))
+            if size < 1:
+                raise BadInput(f"forget {request.spec()!r} selects 0 of the {len(poisoned)} poisoned samples; "
+                               "raise the fraction")
+            # The "discovered" part: its own stream of the seed, independent of the poisoned set's draw.
+            idx = np.sort(np.random.default_rng([seed, 0xF0]).choice(poisoned, size=size, replace=False))
+    elif request.kind == "class":
         for c in request.classes:
             if c >= k:
                 raise BadInput(f"forget class {c} is out of range; it must be in [0, {k - 1}]")

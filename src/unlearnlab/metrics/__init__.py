@@ -2,7 +2,7 @@
 `EvalContext` (one model's logits on the forget, retain and test splits, plus θ_r's if known).
 
 `compute_metrics(ctx)` returns every registered scalar: ua, ra, ra_class_mean, ta, tua, tra,
-mia_efficacy, privacy_score (fractions in [0, 1]; None where a metric does not apply);
+mia_efficacy, privacy_score, asr (fractions in [0, 1]; None where a metric does not apply);
 `compute_metrics_with_notes(ctx)` also says why a metric is None on degenerate input.
 """
 
@@ -19,11 +19,13 @@ from ..registry import Registry
 
 @dataclass(frozen=True)
 class ModelOutputs:
-    """One model's raw logits on the three evaluation splits, each (n, K)."""
+    """One model's raw logits on the three evaluation splits, each (n, K); on a poisoned scenario also on the
+    test samples not of the poison's target, stamped with its trigger (`triggered`)."""
 
     forget: np.ndarray
     retain: np.ndarray
     test: np.ndarray
+    triggered: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class EvalContext:
     num_classes: int
     forget_classes: tuple[int, ...] | None  # set for class-wise requests only
     seed: int = 0
+    #: The target class of a poison (`--poison`), whose trigger `outputs.triggered` carries; None when clean.
+    poison_target: int | None = None
 
     def __post_init__(self) -> None:
         models = [("outputs", self.outputs)]
@@ -108,6 +112,7 @@ def compute_metrics(ctx: EvalContext, names: Iterable[str] | None = None) -> dic
 
 # Imported last: these modules register their metrics through `register_metric` defined above.
 from .accuracy import accuracy, class_mean_accuracy, per_class_accuracy  # noqa: E402
+from .backdoor import attack_success_rate  # noqa: E402
 from .chance import ChanceCheck, chance_check, majority_rate, model_chance_check  # noqa: E402
 from .gap import AVG_GAP_KEYS, avg_gap, avg_gap_keys, speedup  # noqa: E402
 from .mia import MiaAttack, mia_attack, mia_efficacy, true_label_probability  # noqa: E402
@@ -134,6 +139,7 @@ __all__ = [
     "PrivacyAttack",
     "accuracy",
     "attack_score",
+    "attack_success_rate",
     "avg_gap",
     "avg_gap_keys",
     "chance_check",

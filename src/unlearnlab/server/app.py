@@ -119,7 +119,7 @@ def _scenario_summary(spec: dict[str, Any], runs: int = 0, usable: bool = True) 
             "forget_size": spec.get("forget_size", 0), "forget_classes": spec.get("forget_classes"),
             "num_classes": ds.get("num_classes"), "n_train": ds.get("n_train"), "n_test": ds.get("n_test"),
             "seed": spec.get("seed", 0), "train": spec.get("train", {}), "prune": spec.get("prune"),
-            "created": spec.get("created", 0.0), "runs": runs, "request_usable": usable}
+            "poison": spec.get("poison"), "created": spec.get("created", 0.0), "runs": runs, "request_usable": usable}
 
 
 def _environment_id(env: Any) -> str | None:
@@ -436,7 +436,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
              summary="Training defaults, accepted forget forms and job limits")
     def options():
         return {"train_defaults": TrainConfig().to_dict(),
-                "forget_forms": ["class:C[,C...]", "random:F (0 < F < 1, or P%)", "random:N (a count)"],
+                "forget_forms": ["class:C[,C...]", "random:F (0 < F < 1, or P%)", "random:N (a count)",
+                                 "poison or poison:F (0 < F <= 1; needs `poison`)"],
                 "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES}
 
     @app.get("/api/methods", tags=["meta"], response_model=list[S.MethodInfo],

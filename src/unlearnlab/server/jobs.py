@@ -45,6 +45,7 @@ import torch
 
 from ..data import DATASETS, STANDARD, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, resolve_data_root
 from ..data.datasets import MAX_GENERATED_SAMPLES
+from ..data.poison import parse_poison
 from ..errors import BadInput, Cancelled, UnlearnlabError
 from ..methods import METHODS, Method, build_method, method_names
 from ..models import MODELS, Classifier, ensure_loaded
@@ -196,6 +197,8 @@ class JobPlan:
     rerun: bool = False
     #: The server's data root, for a standard data set (None for the others).
     data_root: Path | None = None
+    #: The poison (`--poison`) stamped on the training data before θ_o is trained, canonical spec.
+    poison: str | None = None
 
     @property
     def configs(self) -> list[dict[str, Any]]:
@@ -215,7 +218,8 @@ class JobPlan:
         dataset = load_dataset(self.dataset, seed=self.seed, **params)
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled by request")
-        return prepare(dataset, self.model, self.forget, seed=self.seed, train=self.train, prune=self.prune)
+        return prepare(dataset, self.model, self.forget, seed=self.seed, train=self.train, prune=self.prune,
+                       poison=self.poison)
 
 
 @dataclass
@@ -355,6 +359,10 @@ def plan_job(req, data_root: Path | None = None) -> JobPlan:
     if request.kind == "indices":
         raise BadInput(f"forget {fields['forget']!r} reads a file; the web API accepts class:C[,C...], random:F "
                        "and random:N")
+    # The poison's rate and form are checked here; its target against the classes when the data is built.
+    poison = None if getattr(req, "poison", None) is None else parse_poison(req.poison).spec()
+    if request.kind == "poison" and poison is None:
+        raise BadInput(f"forget {fields['forget']!r} needs poisoned training data; give poison (e.g. badnets:0.1)")
     config = TrainConfig(**fields["train"])  # BadInput for values out of range (train.epochs above its cap, ...)
     if req.prune is not None:
         check_range("prune", req.prune, 0.0, 1.0, closed="neither")
@@ -375,7 +383,7 @@ def plan_job(req, data_root: Path | None = None) -> JobPlan:
     record["methods"] = names
     return JobPlan(record, name, params, fields["model"], request, int(req.seed), config,
                    None if req.prune is None else float(req.prune), methods, req.device,
-                   req.track_forget_accuracy, req.rerun, root)
+                   req.track_forget_accuracy, req.rerun, root, poison)
 
 
 # ---------------------------------------------------------------------------------------------------

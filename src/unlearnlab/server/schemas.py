@@ -113,6 +113,8 @@ class ScenarioSummary(BaseModel):
     seed: int
     train: dict[str, Any]
     prune: float | None
+    poison: dict[str, Any] | None = Field(None, description="The poison stamped on the training data before θ_o "
+                                          "was trained (spec, target, count, indices_sha256); null when clean.")
     created: float
     runs: int = Field(0, description="Stored runs of this scenario, θ_o and θ_r included.")
     request_usable: bool = Field(True, description="False when a run flagged the forget request unusable "
@@ -238,12 +240,17 @@ class JobRequest(BaseModel):
                          "mnist, ...) are read from the server's data root, never downloaded by it.")
     dataset_params: dict[str, Scalar] = Field(default_factory=dict, max_length=32)
     model: str = Field("cnn", max_length=100)
-    forget: str = Field("class:3", max_length=200, description="class:C[,C...], random:F (fraction) or "
-                        "random:N (count); indices:PATH is not accepted here.")
+    forget: str = Field("class:3", max_length=200, description="class:C[,C...], random:F (fraction), "
+                        "random:N (count), or poison / poison:F (the poisoned samples, or the share F of them, "
+                        "with `poison`); indices:PATH is not accepted here.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     train: dict[str, Scalar] = Field(default_factory=dict, max_length=32,
                                      description="train.* options for θ_o and θ_r.")
     prune: float | None = Field(None, description="Prune θ_o to this sparsity first, in (0, 1).")
+    poison: str | None = Field(None, max_length=200, description="Poison the training data before θ_o is trained: "
+                               "badnets:RATE[,target=C] (a trigger patch on a share RATE in (0, 1) of the samples "
+                               "not of class C, relabelled C); runs then report the trigger's attack success rate "
+                               "`asr`.")
     methods: list[Annotated[str, Field(max_length=100)]] | None = Field(
         None, max_length=MAX_METHODS, description="Methods to run; null runs every registered one.")
     grids: dict[str, dict[str, Annotated[list[Scalar], Field(max_length=MAX_GRID_VALUES)]]] = Field(
