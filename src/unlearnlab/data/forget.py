@@ -141,26 +141,26 @@ def parse_forget(spec: str) -> ForgetRequest:
         return ForgetRequest("class", classes=tuple(classes))
     if _INT.fullmatch(arg):
         return ForgetRequest("random", count=int(arg))
-    text = arg[:-1].strip() if arg.endswith("%") else arg
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadInput(f"forget amount {arg!r} in {spec!r} is not a number; {_FORMS}") from None
-    fraction = value / 100.0 if arg.endswith("%") else value
+    fraction = _fraction(spec, arg, "forget amount")
     if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
         raise BadInput(f"forget fraction {arg!r} is not allowed; it must be in (0, 1) or (0%, 100%)")
     return ForgetRequest("random", fraction=fraction)
 
 
-def _parse_poison_forget(spec: str, arg: str | None) -> ForgetRequest:
-    if arg is None:
-        return ForgetRequest("poison")
+def _fraction(spec: str, arg: str, what: str) -> float:
+    """`arg` as a fraction: a number, or a percentage ending in %; BadInput naming `what` if it is neither."""
     text = arg[:-1].strip() if arg.endswith("%") else arg
     try:
         value = float(text)
     except ValueError:
-        raise BadInput(f"forget fraction {arg!r} in {spec!r} is not a number; {_FORMS}") from None
-    fraction = value / 100.0 if arg.endswith("%") else value
+        raise BadInput(f"{what} {arg!r} in {spec!r} is not a number; {_FORMS}") from None
+    return value / 100.0 if arg.endswith("%") else value
+
+
+def _parse_poison_forget(spec: str, arg: str | None) -> ForgetRequest:
+    if arg is None:
+        return ForgetRequest("poison")
+    fraction = _fraction(spec, arg, "forget fraction")
     if not (math.isfinite(fraction) and 0.0 < fraction <= 1.0):
         raise BadInput(f"forget fraction {arg!r} of the poisoned set is not allowed; it must be in (0, 1] "
                        "or (0%, 100%]")
