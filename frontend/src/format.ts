@@ -20,6 +20,7 @@ export const METRICS: MetricInfo[] = [
   { key: "ta", label: "TA", title: "Test accuracy (over the retained classes in a class-wise request)", percent: true, better: "higher" },
   { key: "tua", label: "TUA", title: "Test unlearning accuracy: 1 − accuracy on forget-class test samples", percent: true, better: "higher" },
   { key: "tra", label: "TRA", title: "Test retain accuracy: accuracy on retained-class test samples", percent: true, better: "higher" },
+  { key: "asr", label: "ASR", title: "Backdoor attack success rate: share of triggered test samples not of the target class classified as the target (poisoned requests; near θ_r's = backdoor gone)", percent: true, better: "lower" },
   { key: "mia_efficacy", label: "MIA-Eff.", title: "SalUn's SVC membership-inference efficacy: share of D_f called non-member", percent: true, better: "higher" },
   { key: "privacy_score", label: "Privacy", title: "Comparator worst-case privacy score: 1 − best threshold-attack score (1 = like θ_r)", percent: false, better: "higher", digits: 3 },
   { key: "avg_gap", label: "Avg. Gap", title: "Mean |UA, RA, TA, MIA − retrain's| (lower is closer to θ_r)", percent: true, better: "lower" },

@@ -47,6 +47,9 @@ export function AttackView({ ctx }: { ctx: AppContext }) {
 
 function AttackBody({ data, ctx, loading }: { data: AttackResult; ctx: AppContext; loading: boolean }) {
   const runA = ctx.runs?.find((r) => r.id === data.run_id);
+  // poisoned requests: the backdoor's success on A beside θ_r's (where the trigger was never learned)
+  const retrainRun = ctx.runs?.find((r) => r.method === "retrain" && r.status === "done");
+  const asrA = runA?.metrics.asr;
   const runB = ctx.runs?.find((r) => r.id === data.compare_run_id);
   const initial = data.strategies.find((s) => s.strategy === "max_attack_score") ?? data.strategies[0];
   const [strategy, setStrategy] = useState<Strategy>("max_attack_score");
@@ -94,6 +97,10 @@ function AttackBody({ data, ctx, loading }: { data: AttackResult; ctx: AppContex
     <div class="attack-grid">
       <div class="summary-cards">
         <Card label="privacy score (both features)" value={fmtNum(data.privacy_score, 3)} title="1 − the best attack score over entropy and confidence; 1 = indistinguishable from θ_r" />
+        {asrA !== undefined && asrA !== null && (
+          <Card label="backdoor ASR: A · θ_r" value={`${fmtPct(asrA)} · ${fmtPct(retrainRun?.metrics.asr)}`}
+            title="Attack success rate of the poison's trigger on test samples not of its target class: A's, then θ_r's (retrained without the forgotten poisoned samples)" />
+        )}
         <Card label={`best attack score (${data.feature})`} value={fmtNum(data.feature_best_score, 3)} />
         <Card label="threshold θ" value={fmtNum(threshold, 3)} />
         <Card label="attack score at θ" value={fmtNum(curve.attack_score[index], 3)} />
