@@ -110,3 +110,18 @@ def test_each_seed_stream_moves_only_what_it_seeds(tmp_path):
     assert len({request_key(s) for s in specs}) == 1 and len({s["id"] for s in specs}) == 3
     text = ul.report(base.scenario["id"], store=tmp_path / "st", over_seeds=True)
     assert "| 3/3 |" in text.replace(" ", "").replace("|3/3|", "| 3/3 |")
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--executor", "ray", "--address", "127.0.0.1:1"], "cannot be reached"),
+    (["--executor", "nope"], "unknown executor 'nope'"),
+    (["--executor", "process", "--workers", "0"], "--workers"),
+])
+def test_a_bad_executor_is_one_line_exit_2_and_nothing_written(tmp_path, extra, needle):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('datasets = ["digits"]\nmodel = "mlp"\nforget = ["class:3"]\nmethods = ["ft"]\n')
+    result = runner.invoke(app, ["sweep", str(plan), "--store", str(tmp_path / "st"), *extra])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], result.output
+    assert not (tmp_path / "st").exists()
