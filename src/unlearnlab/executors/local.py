@@ -151,7 +151,7 @@ class ProcessExecutor:
         return self._pool
 
     def warm(self) -> None:
-        """Start the workers now, in the background (each imports torch: seconds), so that the first
+        """Start the workers now, in the background (the fork server imports torch: seconds), so that the first
         `run` does not wait for them; returns at once."""
         pool = self._started()
         for _ in range(self.workers):
