@@ -435,7 +435,7 @@ def test_fingerprint_hashes_in_place_the_bytes_tobytes_would_give():
     ds = from_arrays(rng.normal(size=(30, 2, 3)), np.arange(30) % 3, groups=np.array([f"g{i % 4}" for i in range(30)]))
     h = hashlib.sha256()  # the definition, with a copy of each array
     h.update(json.dumps([ds.name, ds.num_classes, list(ds.class_names)]).encode() + b"\n")
-    for key in ("x_train", "y_train", "x_test", "y_test", "groups_train"):
+    for key in ("x_train", "y_train", "x_test", "y_test", "groups_train", "groups_test"):
         a = getattr(ds, key)
         h.update(f"{key}|{a.dtype.str}|{a.shape}|{a.nbytes}\n".encode())
         h.update(np.ascontiguousarray(a).tobytes())
