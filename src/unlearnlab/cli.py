@@ -265,7 +265,7 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                     "[,standardize=false][,test_size=F][,unseen=N] (arrays standardises features on "
                                     "the training split unless standardize=false; unseen=N holds N groups out "
                                     "as unseen test identities) | cifar10 | cifar100 | cifar20 | "
-                                    "mnist | fashion_mnist | svhn (read from --data-root)"),
+                                    "mnist | fashion_mnist | svhn | olivetti[:unseen=N] (read from --data-root)"),
         model: Optional[str] = typer.Option(None, help="cnn (default) or another registered model (mlp | cnn | "
                                             "resnet18 | fastnet | an unlearnlab.models "
                                   "entry point) or package.module:factory[,head=NAME] (docs/own_model.md)."),
