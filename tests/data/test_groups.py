@@ -13,6 +13,7 @@ from unlearnlab.cli import app
 from unlearnlab.data import from_arrays, load_dataset, parse_dataset_spec, parse_forget
 from unlearnlab.data.forget import ForgetRequest, group_names, select_forget
 from unlearnlab.errors import BadInput
+from unlearnlab.runner import load_scenario
 
 runner = CliRunner()
 
@@ -124,3 +125,6 @@ def test_cli_group_request_is_stored_and_reports_identity_metrics(tmp_path, grou
     for run in payload["runs"]:
         m = run["metrics"]
         assert 0.0 <= m["identity_mia"] <= 1.0 and 0.0 <= m["nomus"] <= 1.0
+    # the stored scenario rebuilds the same data and forget set (comparisons, audits)
+    rebuilt = load_scenario(payload["scenario"])
+    assert rebuilt.spec()["forget_indices_sha256"] == payload["scenario"]["forget_indices_sha256"]

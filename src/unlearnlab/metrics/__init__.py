@@ -117,8 +117,8 @@ def compute_metrics(ctx: EvalContext, names: Iterable[str] | None = None) -> dic
 from .accuracy import accuracy, class_mean_accuracy, per_class_accuracy  # noqa: E402
 from .backdoor import attack_success_rate  # noqa: E402
 from .chance import ChanceCheck, chance_check, majority_rate, model_chance_check  # noqa: E402
-from .identity import identity_mia_accuracy, nomus  # noqa: E402
 from .gap import AVG_GAP_KEYS, avg_gap, avg_gap_keys, speedup  # noqa: E402
+from .identity import identity_mia_accuracy, nomus  # noqa: E402
 from .mia import MiaAttack, mia_attack, mia_efficacy, true_label_probability  # noqa: E402
 from .privacy import (  # noqa: E402
     AttackCurve,
@@ -152,13 +152,13 @@ __all__ = [
     "compute_metrics_with_notes",
     "confidence_feature",
     "entropy_feature",
-    "identity_mia_accuracy",
     "epsilon",
+    "identity_mia_accuracy",
     "majority_rate",
     "mia_attack",
     "mia_efficacy",
-    "nomus",
     "model_chance_check",
+    "nomus",
     "per_class_accuracy",
     "privacy_attack",
     "privacy_score",
