@@ -23,6 +23,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ua", "UA", "pct"), ("ra", "RA", "pct"), ("ta", "TA", "pct"), ("tua", "TUA", "pct"), ("tra", "TRA", "pct"),
     # only on poisoned scenarios (--poison), where it is the trigger's attack success rate
     ("asr", "ASR", "pct"),
+    # only on group requests (group:G): the MUFAC identity MIA (0.5 = forgotten) and NoMUS (Choi & Na 2023)
+    ("identity_mia", "ID-MIA", "pct"), ("nomus", "NoMUS", "num"),
     ("mia_efficacy", "MIA-Eff.", "pct"), ("privacy_score", "Privacy", "num"), ("avg_gap", "Avg. Gap", "pct"),
     ("run_time_s", "Time (s)", "sec"), ("speedup_vs_retrain", "Speed-up", "x"),
 )
@@ -190,7 +192,7 @@ def render(runs: Sequence[Mapping[str, Any]], fmt: str = "markdown", more: Seque
 
 #: The direction of each metric a ranking may use, declared once ("lower" or "higher" is better). UA,
 #: MIA-Eff. and the privacy score have none: what matters there is closeness to θ_r, which Avg. Gap measures.
-BETTER = {"avg_gap": "lower", "ra": "higher", "ta": "higher", "asr": "lower", "run_time_s": "lower", "speedup_vs_retrain": "higher"}
+BETTER = {"avg_gap": "lower", "ra": "higher", "ta": "higher", "asr": "lower", "nomus": "higher", "run_time_s": "lower", "speedup_vs_retrain": "higher"}
 _REFERENCE = ("original", "retrain")
 
 

@@ -346,6 +346,12 @@ class Evaluator:
             self.splits["triggered"] = torch.as_tensor(p.stamp(ds.x_test[victims]), device=device)
             self.labels["triggered"] = ds.y_test[victims]
             self.poison_target = p.target
+        self.unseen_test: np.ndarray | None = None
+        if scenario.forget.kind == "group":
+            # MUFAC's non-members: test samples of identities never trained on (none if the test groups are unknown).
+            gt = ds.groups_test
+            self.unseen_test = (np.zeros(0, dtype=np.int64) if gt is None else
+                                np.flatnonzero(~np.isin(gt, ds.groups_train)).astype(np.int64))
         self.reference: ModelOutputs | None = None
         self.reference_metrics: dict[str, float | None] | None = None
         #: Request-level warnings (θ_o at chance), written into every run's details.
@@ -363,7 +369,8 @@ class Evaluator:
         ctx = EvalContext(outputs=out, reference=self.reference, y_forget=self.labels["forget"],
                           y_retain=self.labels["retain"], y_test=self.labels["test"],
                           num_classes=sc.dataset.num_classes, forget_classes=sc.forget_classes,
-                          seed=sc.stream_seed("eval"), poison_target=self.poison_target)
+                          seed=sc.stream_seed("eval"), poison_target=self.poison_target,
+                          unseen_test=self.unseen_test)
         metrics, notes = compute_metrics_with_notes(ctx)
         metrics["avg_gap"] = avg_gap(metrics, self.reference_metrics) if self.reference_metrics else None
         metrics["run_time_s"] = seconds

@@ -155,6 +155,17 @@ def write_svhn(root: Path, n_train: int = 24, n_test: int = 10, seed: int = 0) -
     return out
 
 
+def write_olivetti(root: Path, seed: int = 0) -> dict:
+    """olivettifaces.mat as scikit-learn downloads it: 'faces', one column-major 64x64 image per column
+    (4096, 400), person i // 10 in column i; the pixels are random, the layout is the real one."""
+    rng = np.random.default_rng(seed)
+    faces = rng.integers(0, 256, size=(400, 64, 64), dtype=np.uint8)  # upright images, as read back
+    faces[0, 0, 0], faces[0, 0, 1] = 0, 255  # the full range, so min-max scaling is x / 255
+    root.mkdir(parents=True, exist_ok=True)
+    savemat(root / "olivettifaces.mat", {"faces": faces.transpose(0, 2, 1).reshape(400, 4096).T})
+    return {"images": faces}
+
+
 WRITERS = {
     "cifar10": write_cifar10,
     "cifar100": write_cifar100,
@@ -162,6 +173,7 @@ WRITERS = {
     "mnist": lambda root, **kw: write_idx_set(root, "MNIST", **kw),
     "fashion_mnist": lambda root, **kw: write_idx_set(root, "FashionMNIST", **kw),
     "svhn": write_svhn,
+    "olivetti": write_olivetti,
 }
 
 

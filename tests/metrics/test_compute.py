@@ -29,8 +29,9 @@ def test_compute_metrics_returns_every_registered_metric(forget_classes: tuple[i
     # Random logits: the membership attacker cannot beat chance, so MIA-Efficacy is withheld, with why.
     assert set(notes) == {"mia_efficacy"} and notes["mia_efficacy"].startswith("attacker at chance")
     for name, value in m.items():
-        # asr: poisoned scenarios only (tests/test_poison.py)
-        if name in ("mia_efficacy", "asr") or forget_classes is None and name in ("tua", "tra"):
+        # asr: poisoned scenarios only (tests/test_poison.py); identity_mia, nomus: group requests only
+        # (tests/metrics/test_identity.py)
+        if name in ("mia_efficacy", "asr", "identity_mia", "nomus") or forget_classes is None and name in ("tua", "tra"):
             assert value is None
         else:
             assert type(value) is float and 0.0 <= value <= 1.0, name

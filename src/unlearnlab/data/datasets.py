@@ -24,7 +24,7 @@ DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
 
 # numpy's legacy seeding and sklearn's random_state both reject seeds outside uint32.
 _MAX_SEED = 2**32 - 1
-_NPZ_KEYS = ("X", "y", "groups", "X_test", "y_test")
+_NPZ_KEYS = ("X", "y", "groups", "X_test", "y_test", "groups_test")
 
 
 def register_dataset(name: str) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
@@ -44,6 +44,9 @@ class Dataset:
     num_classes: int
     params: dict[str, Any] = field(default_factory=dict)
     groups_train: np.ndarray | None = None
+    #: The test samples' groups, where known: test samples of groups absent from training are the unseen
+    #: identities that the identity MIA of a `group:` request (metrics/identity.py) compares against.
+    groups_test: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
     #: Fine labels under the classes (cifar20: CIFAR-100's 100 classes under its 20 super-classes),
     #: per training and test sample, and their names; what `subclass:` forget requests select by.
@@ -82,6 +85,13 @@ class Dataset:
             )
         if self.groups_train is not None:
             set_("groups_train", _groups(self.groups_train, len(self.x_train), f"dataset {self.name!r}"))
+        if self.groups_test is not None:
+            if self.groups_train is None:
+                raise BadInput(f"dataset {self.name!r}: groups_test given without groups_train; give both or none")
+            set_("groups_test", _groups(self.groups_test, len(self.x_test), f"dataset {self.name!r} (test)"))
+            if (self.groups_test.dtype.kind == "U") != (self.groups_train.dtype.kind == "U"):
+                raise BadInput(f"dataset {self.name!r}: groups_test has dtype {self.groups_test.dtype}; it must "
+                               f"match groups_train's {self.groups_train.dtype}")
         self._check_fine(set_)
         names = tuple(str(c) for c in self.class_names) or tuple(str(i) for i in range(k))
         if len(names) != k:
@@ -137,6 +147,8 @@ class Dataset:
         if self.fine_train is not None:
             h.update(json.dumps(list(self.fine_names)).encode() + b"\n")
             keys += ["fine_train", "fine_test"]
+        if self.groups_test is not None:  # only where present, so other data sets' fingerprints did not change
+            keys.append("groups_test")
         for key in keys:
             a = getattr(self, key)
             if a is None:
@@ -286,7 +298,7 @@ def load_from_spec(spec: str, seed: int = 0, data_root: str | os.PathLike[str] |
 
 
 _INT = re.compile(r"[+-]?\d+")
-_ARRAYS_OPTION = re.compile(r",\s*(standardize|test_size)\s*=([^,=/\\]*)$")
+_ARRAYS_OPTION = re.compile(r",\s*(standardize|test_size|unseen)\s*=([^,=/\\]*)$")
 
 
 def _parse_value(text: str) -> int | float | bool | str:
@@ -305,7 +317,7 @@ def parse_dataset_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """CLI form `name[:k=v,...]`, or `arrays:PATH` -> (name, params) for `load_dataset`."""
     name, sep, rest = spec.strip().partition(":")
     name = name.strip()
-    form = "allowed forms: NAME, NAME:key=value[,key=value...], arrays:PATH[,standardize=false][,test_size=F]"
+    form = "allowed forms: NAME, NAME:key=value[,key=value...], arrays:PATH[,standardize=false][,test_size=F][,unseen=N]"
     if not name:
         raise BadInput(f"dataset spec {spec!r} has no name; {form}")
     if name == "arrays":
@@ -386,8 +398,13 @@ def mnist1d(seed: int = 0, test_size: float = 0.2, num_samples: int = 5000) -> D
 
 
 @register_dataset("arrays")
-def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: bool = True) -> Dataset:
-    """User arrays from an .npz with X, y and optionally groups and X_test/y_test.
+def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: bool = True,
+           unseen: int = 0) -> Dataset:
+    """User arrays from an .npz with X, y and optionally groups and X_test/y_test (and groups_test).
+
+    `unseen=N` (with groups, without X_test) moves every sample of N groups, drawn with the seed, to the test
+    split before the usual split of the rest: identities never trained on, which the identity MIA of a
+    `group:` request needs (Choi & Na 2023, MUFAC: forgotten identities against unseen ones).
 
     `standardize` (default on) rescales every feature to mean 0 and standard deviation 1 on the training
     split, as scikit-learn's StandardScaler; see `from_arrays`.
@@ -421,12 +438,13 @@ def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: boo
     for key in ("X", "y"):
         if key not in found:
             raise BadInput(
-                f"{where} has no array {key!r}; it needs X and y (optional: groups, X_test, y_test)"
+                f"{where} has no array {key!r}; it needs X and y (optional: groups, X_test, y_test, groups_test)"
             )
     return _build(
         found["X"], found["y"], found.get("groups"), found.get("X_test"), found.get("y_test"),
         test_size=test_size, seed=seed, name="arrays",
         params={"path": path}, where=where, standardize=standardize,
+        groups_test=found.get("groups_test"), unseen=unseen,
     )
 
 
@@ -441,6 +459,8 @@ def from_arrays(
     seed: int = 0,
     name: str = "arrays",
     standardize: bool = True,
+    groups_test: Any = None,
+    unseen: int = 0,
 ) -> Dataset:
     """Dataset from in-memory arrays; labels (ints or strings) are mapped to 0..K-1 in sorted order.
 
@@ -449,11 +469,13 @@ def from_arrays(
     constant features are only centred. Raw tabular features on scales like 1e3 make SGD-trained
     networks collapse to the majority class, which no metric downstream can detect. Pass
     `standardize=False` for inputs already on a common scale (e.g. images in [0, 1]). The choice is
-    recorded in `params` and changes the content, hence the fingerprint.
+    recorded in `params` and changes the content, hence the fingerprint. `groups_test` (with X_test) and
+    `unseen` (without it) as in the `arrays` loader.
     """
     _check_bool("standardize", standardize)
     return _build(X, y, groups, X_test, y_test, test_size=test_size, seed=seed, name=name,
-                  params={}, where="from_arrays", standardize=standardize)
+                  params={}, where="from_arrays", standardize=standardize, groups_test=groups_test,
+                  unseen=unseen)
 
 
 def _check_bool(name: str, value: Any) -> None:
@@ -518,9 +540,13 @@ def _check_labels(y: Any, key: str, n: int, where: str) -> np.ndarray:
 def _build(
     X: Any, y: Any, groups: Any, X_test: Any, y_test: Any, *,
     test_size: Any, seed: Any, name: str, params: dict[str, Any], where: str, standardize: bool,
+    groups_test: Any = None, unseen: Any = 0,
 ) -> Dataset:
     _check_common(seed, test_size)
+    check_int("unseen", unseen, 0)
     params = {**params, "seed": int(seed), "test_size": float(test_size), "standardize": bool(standardize)}
+    if unseen:  # only where used, so that other data sets' params (and scenario ids) are unchanged
+        params["unseen"] = int(unseen)
     x = _check_x(X, "X", where)
     labels = _check_labels(y, "y", len(x), where)
     if len(x) < 2:
@@ -533,10 +559,21 @@ def _build(
     if (X_test is None) != (y_test is None):
         alone = "X_test" if X_test is not None else "y_test"
         raise BadInput(f"{where}: {alone} given alone; give X_test and y_test together or neither")
+    if groups_test is not None and X_test is None:
+        raise BadInput(f"{where}: groups_test given without X_test; give X_test, y_test and groups_test "
+                       "together, or groups alone")
+    if unseen and (g is None or X_test is not None):
+        why = "it has no groups" if g is None else "it has X_test; use groups_test there"
+        raise BadInput(f"{where}: unseen={unseen} needs groups and no X_test; {why}")
+    g_te = None
     if X_test is None:
-        train, test = _split(codes, float(test_size), seed)
+        if unseen:
+            train, test = _split_unseen(codes, g, int(unseen), float(test_size), seed, where)
+        else:
+            train, test = _split(codes, float(test_size), seed)
         x_tr, y_tr, x_te, y_te = x[train], codes[train], x[test], codes[test]
-        g = None if g is None else g[train]
+        if g is not None:
+            g, g_te = g[train], g[test]
     else:
         x_te = _check_x(X_test, "X_test", where)
         if x_te.shape[1:] != x.shape[1:] or len(x_te) == 0:
@@ -554,9 +591,28 @@ def _build(
                 f"allowed: {', '.join(map(str, classes.tolist()))}"
             )
         x_tr, y_tr, y_te = x, codes, pos.astype(np.int64)
+        if groups_test is not None:
+            if g is None:
+                raise BadInput(f"{where}: groups_test given without groups; give both or neither")
+            g_te = _groups(groups_test, len(x_te), f"{where} (groups_test)")
     if standardize:
         x_tr, x_te = _standardize(x_tr, x_te)
     return Dataset(
         name=name, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, num_classes=len(classes),
-        params=params, groups_train=g, class_names=tuple(str(c) for c in classes.tolist()),
+        params=params, groups_train=g, groups_test=g_te, class_names=tuple(str(c) for c in classes.tolist()),
     )
+
+
+def _split_unseen(codes: np.ndarray, groups: np.ndarray, unseen: int, test_size: float, seed: int,
+                  where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test indices with `unseen` whole groups (drawn with the seed) in the test split, plus the usual
+    split of the other groups' samples: unseen identities for the identity MIA, seen ones for TA."""
+    names = np.unique(groups)
+    if unseen >= len(names):
+        raise BadInput(f"{where}: unseen={unseen} holds out every one of its {len(names)} groups; it must be "
+                       f"in [0, {len(names) - 1}]")
+    held = np.random.default_rng([seed, 0x6E]).choice(names, size=unseen, replace=False)
+    out = np.isin(groups, held)
+    rest = np.flatnonzero(~out)
+    train, test = _split(codes[rest], test_size, seed)
+    return rest[train], np.sort(np.concatenate([rest[test], np.flatnonzero(out)]))

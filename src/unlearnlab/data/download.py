@@ -1,7 +1,8 @@
 """Downloads of the standard data sets' official files: checksum-verified, atomic, with a progress bar.
 
 `CHECKSUMS` maps a path under the data root to its md5, the values torchvision lists
-(torchvision/datasets/cifar.py, mnist.py, svhn.py); `SOURCES` maps the files that are fetched to the
+(torchvision/datasets/cifar.py, mnist.py, svhn.py), or to its sha256 (64 hex digits: Olivetti's, as
+scikit-learn lists it in sklearn/datasets/_olivetti_faces.py); `SOURCES` maps the files that are fetched to the
 addresses they are published at, tried in order. Both are read-only here; tests point them at their
 own tiny files by replacing the module attributes (pytest's monkeypatch), never by switching a check
 off: a file with no entry in `CHECKSUMS` is never downloaded.
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
@@ -41,6 +42,7 @@ _MNIST = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.c
 _FASHION = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
             "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/")
 _SVHN = "http://ufldl.stanford.edu/housenumbers/"
+_OLIVETTI = "https://ndownloader.figshare.com/files/5976027"  # scikit-learn's address for olivettifaces.mat
 _IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
         "t10k-labels-idx1-ubyte.gz")
 
@@ -67,6 +69,7 @@ CHECKSUMS: Mapping[str, str] = MappingProxyType({
     "FashionMNIST/raw/t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
     "train_32x32.mat": "e26dedcc434d2e4c54c9b2d4a06d8373",
     "test_32x32.mat": "eb5a983be6a315427106f1b164d9cef3",
+    "olivettifaces.mat": "b612fb967f2dc77c9c62d3e1266e0c73d5fca46a4b8906c18e454d41af987794",
 })
 
 SOURCES: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -76,6 +79,7 @@ SOURCES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     **{f"FashionMNIST/raw/{f}": tuple(m + f for m in _FASHION) for f in _IDX},
     "train_32x32.mat": (_SVHN + "train_32x32.mat",),
     "test_32x32.mat": (_SVHN + "test_32x32.mat",),
+    "olivettifaces.mat": (_OLIVETTI,),
 })
 
 
@@ -83,8 +87,18 @@ class DownloadFailed(Exception):
     """No verified copy of a file could be had; the message says why, on one line."""
 
 
-def md5_of(path: Path) -> str:
-    h = hashlib.md5(usedforsecurity=False)
+def _hasher(expected: str) -> Any:
+    """The hash `expected` is written in: sha256 for 64 hex digits, else md5."""
+    return hashlib.sha256() if len(expected) == 64 else hashlib.md5(usedforsecurity=False)
+
+
+def _algorithm(expected: str) -> str:
+    return "sha256" if len(expected) == 64 else "md5"
+
+
+def md5_of(path: Path, expected: str = "") -> str:
+    """The file's md5, or its sha256 when `expected` is one (64 hex digits)."""
+    h = _hasher(expected)
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
@@ -92,16 +106,17 @@ def md5_of(path: Path) -> str:
 
 
 def verify(path: Path, rel: str) -> None:
-    """BadInput naming `path` unless its md5 is the one `CHECKSUMS` lists for `rel` (if it lists one)."""
+    """BadInput naming `path` unless its md5 (or sha256) is the one `CHECKSUMS` lists for `rel` (if any)."""
     expected = CHECKSUMS.get(rel)
     if expected is None:
         return
     try:
-        got = md5_of(path)
+        got = md5_of(path, expected)
     except OSError as exc:
         raise BadInput(f"{path} cannot be read ({exc.strerror or type(exc).__name__})") from None
     if got != expected:
-        raise BadInput(f"{path} is corrupted or truncated (md5 {got}, the official file's is {expected}); "
+        raise BadInput(f"{path} is corrupted or truncated ({_algorithm(expected)} {got}, the official file's is "
+                       f"{expected}); "
                        "delete it to have it downloaded again, or replace it with the official file")
 
 
@@ -129,7 +144,7 @@ def _download(url: str, dest: Path, expected: str, progress: bool) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
-        h, got = hashlib.md5(usedforsecurity=False), 0
+        h, got = _hasher(expected), 0
         with os.fdopen(fd, "wb") as out, urlopen(url, timeout=TIMEOUT_S) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
@@ -142,7 +157,8 @@ def _download(url: str, dest: Path, expected: str, progress: bool) -> None:
         if total is not None and got != total:
             raise DownloadFailed(f"{url} ended after {got} of {total} bytes")
         if h.hexdigest() != expected:
-            raise DownloadFailed(f"{url} sent {got} bytes with md5 {h.hexdigest()}, not the published {expected}")
+            raise DownloadFailed(f"{url} sent {got} bytes with {_algorithm(expected)} {h.hexdigest()}, not the "
+                                 f"published {expected}")
         os.replace(tmp, dest)
     except HTTPError as exc:
         raise DownloadFailed(f"{url}: HTTP {exc.code} {exc.reason}") from None

@@ -1,7 +1,9 @@
 """Forget requests: which training samples to unlearn, parsed from `class:..`, `random:..`, `indices:..`,
 `subclass:..` (one fine class inside its super-class, on a data set with fine labels such as cifar20) or
 `poison` / `poison:F` (the samples a `--poison` stamped, or the share F of them found: corrective unlearning,
-Goel et al. 2024)."""
+Goel et al. 2024) or `group:G[,G...]` (every training sample of a person, on a data set with groups: the
+identity unlearning of Choi & Na 2023, "Towards Machine Unlearning Benchmarks: Forgetting the Personal
+Identities in Facial Recognition Systems", MUFAC/MUCAC)."""
 
 from __future__ import annotations
 
@@ -22,11 +24,11 @@ from .datasets import Dataset, check_input_file
 #: Largest forget-indices file read (a text file of 100 million indices is about 1 GB).
 MAX_INDICES_BYTES = 1024**3
 
-ForgetKind = Literal["class", "random", "indices", "subclass", "poison"]
-KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison")
+ForgetKind = Literal["class", "random", "indices", "subclass", "poison", "group"]
+KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison", "group")
 _FORMS = ("allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH, "
           "subclass:FINE[,FINE...] (fine class index or name, e.g. cifar20's rocket), "
-          "poison or poison:F (0<F<=1; with --poison)")
+          "poison or poison:F (0<F<=1; with --poison), group:G[,G...] (on a data set with groups)")
 _INT = re.compile(r"[+-]?\d+")
 
 
@@ -50,21 +52,26 @@ class ForgetRequest:
     path: str | None = None
     #: Fine classes (`subclass:`), as given: an index ("69") or a name ("rocket"), resolved per data set.
     subclasses: tuple[str, ...] = ()
+    #: Groups (`group:`, e.g. identities), as written: matched against a data set's groups as text.
+    groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise BadInput(f"unknown forget kind {self.kind!r}; {_FORMS}")
         object.__setattr__(self, "classes", tuple(_as_int("forget class", c, 0) for c in self.classes))
         object.__setattr__(self, "subclasses", tuple(_fine_token(t) for t in self.subclasses))
+        object.__setattr__(self, "groups", tuple(_group_token(t) for t in self.groups))
         given = {"classes": bool(self.classes), "fraction": self.fraction is not None,
                  "count": self.count is not None, "path": self.path is not None,
-                 "subclasses": bool(self.subclasses)}
+                 "subclasses": bool(self.subclasses), "groups": bool(self.groups)}
         if self.kind == "class":
             needed: tuple[str, ...] = ("classes",)
         elif self.kind == "subclass":
             needed = ("subclasses",)
         elif self.kind == "indices":
             needed = ("path",)
+        elif self.kind == "group":
+            needed = ("groups",)
         elif self.kind == "poison":
             needed = ("fraction",)
         else:
@@ -81,6 +88,9 @@ class ForgetRequest:
         if len(set(self.subclasses)) != len(self.subclasses):
             dup_fine = next(c for c in self.subclasses if self.subclasses.count(c) > 1)
             raise BadInput(f"fine class {dup_fine!r} is repeated in {self.spec()!r}; give each fine class once")
+        if len(set(self.groups)) != len(self.groups):
+            dup_group = next(g for g in self.groups if self.groups.count(g) > 1)
+            raise BadInput(f"group {dup_group!r} is repeated in {self.spec()!r}; give each group once")
         if self.fraction is not None and self.kind == "poison":
             f = self.fraction
             if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0:
@@ -109,6 +119,8 @@ class ForgetRequest:
             return f"indices:{self.path}"
         if self.kind == "subclass":
             return "subclass:" + ",".join(self.subclasses)
+        if self.kind == "group":
+            return "group:" + ",".join(self.groups)
         if self.kind == "poison":
             return "poison" if self.fraction is None else f"poison:{self.fraction!r}"
         # repr of a float is the shortest string that reads back to the same float.
@@ -117,7 +129,7 @@ class ForgetRequest:
 
 def parse_forget(spec: str) -> ForgetRequest:
     """`class:3`, `class:1,7`, `random:0.1`, `random:10%`, `random:200`, `indices:forget.txt`,
-    `subclass:rocket`, `subclass:69,baby`, `poison`, `poison:0.5`, `poison:50%`."""
+    `subclass:rocket`, `subclass:69,baby`, `poison`, `poison:0.5`, `poison:50%`, `group:3`, `group:ann,bob`."""
     kind, sep, arg = spec.strip().partition(":")
     kind, arg = kind.strip(), arg.strip()
     if kind == "poison":
@@ -132,6 +144,8 @@ def parse_forget(spec: str) -> ForgetRequest:
         return ForgetRequest("indices", path=arg)
     if kind == "subclass":
         return ForgetRequest("subclass", subclasses=tuple(part.strip() for part in arg.split(",")))
+    if kind == "group":
+        return ForgetRequest("group", groups=tuple(part.strip() for part in arg.split(",")))
     if kind == "class":
         classes = []
         for part in arg.split(","):
@@ -175,6 +189,51 @@ def _fine_token(token: object) -> str:
         raise BadInput(f"fine class {token!r} is not allowed; give a fine class index or name, e.g. 69 or rocket")
     token = token.strip()
     return str(int(token)) if _INT.fullmatch(token) else token
+
+
+def _group_token(token: object) -> str:
+    """A group as written: integers in canonical decimal (so `group:03` is group 3), else the text; no ','."""
+    if isinstance(token, numbers.Integral) and not isinstance(token, bool):
+        token = str(int(token))
+    if not isinstance(token, str) or not token.strip() or "," in token:
+        raise BadInput(f"group {token!r} is not allowed; give a group as stored in the data set, e.g. 3 or ann")
+    token = token.strip()
+    return str(int(token)) if _INT.fullmatch(token) else token
+
+
+def _stored_groups(groups: np.ndarray) -> np.ndarray:
+    """Each sample's group as the text a `group:` token matches (integers in canonical decimal)."""
+    if groups.dtype.kind in "iub":
+        return groups.astype(np.int64).astype(str)
+    text = np.char.strip(groups.astype(str))
+    return np.array([str(int(t)) if _INT.fullmatch(t) else t for t in text.tolist()], dtype=str)
+
+
+def group_names(groups: np.ndarray) -> list[str]:
+    """The distinct groups of a groups array as `group:` tokens, in stored order (numbers numerically)."""
+    return list(dict.fromkeys(_stored_groups(np.unique(groups)).tolist()))
+
+
+def _group_mask(request: ForgetRequest, dataset: Dataset) -> np.ndarray:
+    """Training samples in the request's groups; BadInput for data without groups or a group not in it."""
+    g = dataset.groups_train
+    if g is None:
+        raise BadInput(f"forget {request.spec()!r} needs a data set with groups (a 'groups' array in "
+                       f"arrays:PATH.npz, or olivetti); dataset {dataset.name!r} has none: use class:C, "
+                       "random:F or indices:PATH there")
+    known = group_names(g)
+    present = set(known)
+    stored = _stored_groups(g)
+    for token in request.groups:
+        if token not in present:
+            if dataset.groups_test is not None and token in set(_stored_groups(dataset.groups_test).tolist()):
+                raise BadInput(f"group {token!r} of dataset {dataset.name!r} is in its test split only (an unseen "
+                               f"identity), so there is nothing to forget; choose one of its {len(known)} "
+                               f"training groups, e.g. {known[0]}")
+            shown = ", ".join(known[:5]) + (", ..." if len(known) > 5 else "")
+            raise BadInput(f"group {token!r} is not in dataset {dataset.name!r}; its training set has "
+                           f"{len(known)} groups: {shown}")
+    return np.isin(stored, list(request.groups))
 
 
 def _fine_classes(request: ForgetRequest, dataset: Dataset) -> list[int]:
@@ -271,6 +330,8 @@ def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0,
             raise BadInput(f"forget {request.spec()!r} leaves {left} in the retain set of {dataset.name!r}; "
                            f"a class request must leave at least 2 classes to learn: {hint}")
         idx = np.flatnonzero(np.isin(dataset.y_train, request.classes))
+    elif request.kind == "group":
+        idx = np.flatnonzero(_group_mask(request, dataset))
     elif request.kind == "subclass":
         fine = _fine_classes(request, dataset)
         idx = np.flatnonzero(np.isin(dataset.fine_train, fine))

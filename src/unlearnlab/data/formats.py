@@ -156,6 +156,31 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.transpose(x, (3, 2, 0, 1)), (labels.astype(np.int64) % 10)
 
 
+def read_olivetti_mat(path: Path) -> np.ndarray:
+    """Olivetti faces float32 (400, 64, 64) in [0, 1], image i of person i // 10, from `olivettifaces.mat`
+    (the file scikit-learn's `fetch_olivetti_faces` downloads): 'faces' holds one column-major 64x64 image
+    per column; scaled to [0, 1] by its minimum and maximum, as scikit-learn does."""
+    from scipy.io import loadmat
+
+    try:
+        mat = loadmat(path, variable_names=["faces"])
+    except OSError as exc:
+        raise _unreadable(path, exc, "not a readable MATLAB file") from None
+    except Exception as exc:  # noqa: BLE001 - scipy's MAT parser raises ValueError, TypeError, zlib errors...
+        raise corrupt(path, f"not a readable MATLAB file: {_first_line(exc)}") from None
+    faces = mat.get("faces")
+    if not isinstance(faces, np.ndarray) or faces.dtype.kind not in "uif" or faces.shape != (4096, 400):
+        got = f"{faces.dtype} {faces.shape}" if isinstance(faces, np.ndarray) else "nothing"
+        raise corrupt(path, f"'faces' is {got}; the Olivetti file holds numbers of shape (4096, 400)")
+    x = faces.T.astype(np.float32)
+    if not np.isfinite(x).all() or x.max() == x.min():
+        raise corrupt(path, "'faces' is constant or not finite")
+    x -= x.min()
+    x /= x.max()
+    # MATLAB stores each image column by column: transposing each 64x64 block puts the faces upright.
+    return np.ascontiguousarray(x.reshape(400, 64, 64).transpose(0, 2, 1))
+
+
 def _unreadable(path: Path, exc: OSError, what: str) -> BadInput:
     """An OSError with an errno is the file system's (permissions, I/O); one without is a parser's
     complaint about the content (gzip's BadGzipFile, scipy's 'could not read bytes')."""

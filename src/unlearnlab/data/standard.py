@@ -1,4 +1,5 @@
-"""The field's standard image data sets: cifar10, cifar100, cifar20, mnist, fashion_mnist, svhn.
+"""The field's standard image data sets: cifar10, cifar100, cifar20, mnist, fashion_mnist, svhn, and olivetti
+(faces with identities, for `group:` requests).
 
 Each is read from its published on-disk format (`formats`) under the data root (`roots`), in the
 folder layout torchvision uses, so files a user already downloaded with torchvision are found:
@@ -8,6 +9,7 @@ folder layout torchvision uses, so files a user already downloaded with torchvis
     ROOT/MNIST/raw/             {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
     ROOT/FashionMNIST/raw/      the same names
     ROOT/train_32x32.mat, ROOT/test_32x32.mat                   (svhn: torchvision uses ROOT itself)
+    ROOT/olivettifaces.mat                                      (olivetti: the file scikit-learn downloads)
 
 Missing files are downloaded from the official addresses and checked against the published md5s
 (`download`); every file is checked against them on every load, so a corrupted or truncated file is
@@ -39,7 +41,7 @@ from ..errors import BadInput
 from ..registry import Registry
 from ..validation import check_int
 from . import download, formats
-from .datasets import _MAX_SEED, MAX_ARRAYS_BYTES, Dataset, check_input_file, register_dataset
+from .datasets import _MAX_SEED, MAX_ARRAYS_BYTES, Dataset, _check_common, _split, check_input_file, register_dataset
 from .roots import resolve_data_root
 
 _SALUN = ("SalUn's code (Fan et al. 2024, ICLR, github.com/OPTML-Group/Unlearn-Saliency, "
@@ -69,7 +71,8 @@ class Standard:
     homepage: str
     folder: str                      # where its files live under the root ("" = the root itself)
     files: tuple[str, ...]           # paths under the root, each checked against download.CHECKSUMS
-    read: Callable[[Path, Standard], Parts]
+    #: None for a data set with its own loader (olivetti: split per person, not an official split).
+    read: Callable[[Path, Standard], Parts] | None
     mean: tuple[float, ...]
     std: tuple[float, ...]
     constants_from: str
@@ -95,7 +98,10 @@ class Standard:
             url = download.SOURCES[self.archive][0]
             return f"download {self.archive} from {url} and extract it into {root}"
         names = [rel.rsplit("/", 1)[-1] for rel in self.files]
-        bases = {download.SOURCES[rel][0].rsplit("/", 1)[0] + "/" for rel in self.files}
+        urls = [download.SOURCES[rel][0] for rel in self.files]
+        if any(not url.endswith("/" + name) for url, name in zip(urls, names)):  # an address without the name
+            return "; ".join(f"download {url} as {name} into {root / self.folder}" for url, name in zip(urls, names))
+        bases = {url.rsplit("/", 1)[0] + "/" for url in urls}
         return f"download {', '.join(names)} from {' or '.join(sorted(bases))} into {root / self.folder}"
 
 
@@ -137,6 +143,7 @@ def load_standard(spec: Standard, seed: int = 0, data_root: str | os.PathLike[st
     else:
         root = resolved.check()  # BadInput if the folder the user named is missing; the cache is created
         _obtain(spec, root, progress)
+    assert spec.read is not None, f"{spec.name} has its own loader"
     try:
         parts = spec.read(root, spec)
     except BadInput as exc:
@@ -366,3 +373,63 @@ register_standard(Standard(
         "'extra' set is not used), the official split; read from DATA_ROOT/{train,test}_32x32.mat "
         "(downloaded when missing).",
 ))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Olivetti faces: identities as groups
+
+_OLIVETTI_HOME = "https://cam-orl.co.uk/facedatabase.html"
+OLIVETTI = Standard(
+    name="olivetti", title="Olivetti faces (AT&T / ORL)", homepage=_OLIVETTI_HOME, folder="",
+    files=("olivettifaces.mat",), read=None,
+    num_classes=40, mean=(0.0,), std=(1.0,), constants_from="scikit-learn's fetch_olivetti_faces: min-max to [0, 1]",
+    doc="Olivetti faces (Samaria & Harter 1994, AT&T Laboratories Cambridge): 400 grey 64x64 images, 10 of "
+        "each of 40 persons; read from DATA_ROOT/olivettifaces.mat (scikit-learn's file, downloaded when "
+        "missing). Class and group are the person; unseen=N holds N persons out as unseen test identities.",
+)
+STANDARD.add(OLIVETTI.name, OLIVETTI)
+
+
+@register_dataset("olivetti")
+def olivetti(seed: int = 0, data_root: str | None = None, test_size: float = 0.2, unseen: int = 0) -> Dataset:
+    """Olivetti faces with the person as class and as group (`group:P` forgets every image of person P).
+
+    Split per person: `unseen=N` moves all 10 images of N persons, drawn with the seed, to the test split (the
+    unseen identities of the MUFAC identity MIA, Choi & Na 2023); of every other person `test_size` of the
+    images go to the test split (stratified), the rest is trained on. The only label in the file is the
+    person, so the task is face recognition: a group request is also a class request, and the images of
+    unseen persons, whose classes are never trained, count as errors in TA.
+    """
+    _check_common(seed, test_size)
+    check_int("unseen", unseen, 0)
+    if unseen > 38:
+        raise BadInput(f"unseen={unseen} is not allowed for olivetti; it must be in [0, 38] (of its 40 persons, "
+                       "at least 2 must be trained on)")
+    resolved = resolve_data_root(data_root)
+    if resolved.path.is_dir() and not OLIVETTI.missing(resolved.path):
+        root = resolved.path
+    else:
+        root = resolved.check()
+        _obtain(OLIVETTI, root, None)
+    try:
+        faces = formats.read_olivetti_mat(_file(root, OLIVETTI, "olivettifaces.mat"))
+    except BadInput as exc:
+        raise BadInput(f"olivetti: {exc}") from None
+    person = np.arange(400, dtype=np.int64) // 10
+    held = np.random.default_rng([seed, 0x6E]).choice(40, size=unseen, replace=False)
+    out = np.isin(person, held)
+    rest = np.flatnonzero(~out)
+    train, test = _split(person[rest], float(test_size), seed)
+    train, test = np.sort(rest[train]), np.sort(np.concatenate([rest[test], np.flatnonzero(out)]))
+    x = faces[:, None]
+    params: dict = {"data_root": str(root), "test_size": float(test_size)}
+    if unseen:
+        params["unseen"] = int(unseen)
+    return Dataset(
+        name="olivetti", x_train=x[train], y_train=person[train], x_test=x[test], y_test=person[test],
+        num_classes=40, params=params, groups_train=person[train], groups_test=person[test],
+        class_names=tuple(f"person{i}" for i in range(40)),
+        info={"source": f"{OLIVETTI.title}, {OLIVETTI.homepage}; scikit-learn's olivettifaces.mat",
+              "split": "per person: test_size of each trained person's images; unseen persons wholly in test",
+              "normalize": {"min_max": [0.0, 1.0], "from": OLIVETTI.constants_from}},
+    )

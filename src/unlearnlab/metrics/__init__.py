@@ -2,7 +2,7 @@
 `EvalContext` (one model's logits on the forget, retain and test splits, plus θ_r's if known).
 
 `compute_metrics(ctx)` returns every registered scalar: ua, ra, ra_class_mean, ta, tua, tra,
-mia_efficacy, privacy_score, asr (fractions in [0, 1]; None where a metric does not apply);
+mia_efficacy, privacy_score, asr, identity_mia, nomus (fractions in [0, 1]; None where a metric does not apply);
 `compute_metrics_with_notes(ctx)` also says why a metric is None on degenerate input.
 """
 
@@ -42,6 +42,9 @@ class EvalContext:
     seed: int = 0
     #: The target class of a poison (`--poison`), whose trigger `outputs.triggered` carries; None when clean.
     poison_target: int | None = None
+    #: `group:` requests only: indices into the test split of the samples of identities absent from training
+    #: (possibly none); what the identity MIA compares the forgotten identities with. None otherwise.
+    unseen_test: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         models = [("outputs", self.outputs)]
@@ -115,6 +118,7 @@ from .accuracy import accuracy, class_mean_accuracy, per_class_accuracy  # noqa:
 from .backdoor import attack_success_rate  # noqa: E402
 from .chance import ChanceCheck, chance_check, majority_rate, model_chance_check  # noqa: E402
 from .gap import AVG_GAP_KEYS, avg_gap, avg_gap_keys, speedup  # noqa: E402
+from .identity import identity_mia_accuracy, nomus  # noqa: E402
 from .mia import MiaAttack, mia_attack, mia_efficacy, true_label_probability  # noqa: E402
 from .privacy import (  # noqa: E402
     AttackCurve,
@@ -149,10 +153,12 @@ __all__ = [
     "confidence_feature",
     "entropy_feature",
     "epsilon",
+    "identity_mia_accuracy",
     "majority_rate",
     "mia_attack",
     "mia_efficacy",
     "model_chance_check",
+    "nomus",
     "per_class_accuracy",
     "privacy_attack",
     "privacy_score",

@@ -241,8 +241,9 @@ class JobRequest(BaseModel):
     dataset_params: dict[str, Scalar] = Field(default_factory=dict, max_length=32)
     model: str = Field("cnn", max_length=100)
     forget: str = Field("class:3", max_length=200, description="class:C[,C...], random:F (fraction), "
-                        "random:N (count), or poison / poison:F (the poisoned samples, or the share F of them, "
-                        "with `poison`); indices:PATH is not accepted here.")
+                        "random:N (count), poison / poison:F (the poisoned samples, or the share F of them, "
+                        "with `poison`), or group:G[,G...] (every sample of a person, on olivetti); indices:PATH "
+                        "is not accepted here.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     train: dict[str, Scalar] = Field(default_factory=dict, max_length=32,
                                      description="train.* options for θ_o and θ_r.")
