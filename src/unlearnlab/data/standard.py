@@ -137,12 +137,7 @@ def load_standard(spec: Standard, seed: int = 0, data_root: str | os.PathLike[st
     if test_size is not None:
         raise BadInput(f"test_size={test_size!r} does not apply to dataset {spec.name!r}: it keeps the official "
                        "train/test split; leave test_size out")
-    resolved = resolve_data_root(data_root)
-    if resolved.path.is_dir() and not spec.missing(resolved.path):
-        root = resolved.path
-    else:
-        root = resolved.check()  # BadInput if the folder the user named is missing; the cache is created
-        _obtain(spec, root, progress)
+    root = _root_with(spec, data_root, progress)
     assert spec.read is not None, f"{spec.name} has its own loader"
     try:
         parts = spec.read(root, spec)
@@ -157,6 +152,16 @@ def load_standard(spec: Standard, seed: int = 0, data_root: str | os.PathLike[st
         info={"source": f"{spec.title}, {spec.homepage}", "split": "official",
               "normalize": {"mean": list(spec.mean), "std": list(spec.std), "from": spec.constants_from}},
     )
+
+
+def _root_with(spec: Standard, data_root: str | os.PathLike[str] | None, progress: bool | None) -> Path:
+    """The data root, with `spec`'s files in it: downloaded (and verified) first where some are missing."""
+    resolved = resolve_data_root(data_root)
+    if resolved.path.is_dir() and not spec.missing(resolved.path):
+        return resolved.path
+    root = resolved.check()  # BadInput if the folder the user named is missing; the cache is created
+    _obtain(spec, root, progress)
+    return root
 
 
 def _obtain(spec: Standard, root: Path, progress: bool | None) -> None:
@@ -405,12 +410,7 @@ def olivetti(seed: int = 0, data_root: str | None = None, test_size: float = 0.2
     if unseen > 38:
         raise BadInput(f"unseen={unseen} is not allowed for olivetti; it must be in [0, 38] (of its 40 persons, "
                        "at least 2 must be trained on)")
-    resolved = resolve_data_root(data_root)
-    if resolved.path.is_dir() and not OLIVETTI.missing(resolved.path):
-        root = resolved.path
-    else:
-        root = resolved.check()
-        _obtain(OLIVETTI, root, None)
+    root = _root_with(OLIVETTI, data_root, None)
     try:
         faces = formats.read_olivetti_mat(_file(root, OLIVETTI, "olivettifaces.mat"))
     except BadInput as exc:
