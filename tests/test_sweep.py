@@ -190,3 +190,11 @@ def test_a_sweep_killed_and_started_again_reruns_nothing_finished_and_duplicates
     assert third.returncode == 0, third.stderr[-2000:]
     assert "runs: 0 done, 6 cached, 0 failed" in third.stdout, third.stdout
     assert sorted(map(str, _rows(db))) == sorted(map(str, after))  # nothing new written
+
+
+def test_the_example_plan_in_the_readme_is_a_valid_plan():
+    from unlearnlab.sweeps import load_plan
+
+    plan = load_plan(ROOT / "examples" / "sweep" / "plan.toml")
+    assert len(plan.cells) == 5 and [m for m, _ in plan.points] == ["ft", "ft", "ga", "rl", "scrub"]
+    assert plan.store == ROOT / "examples" / "sweep" / "sweep_store"
