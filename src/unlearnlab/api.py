@@ -144,13 +144,14 @@ def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
 
 
 @contextlib.contextmanager
-def _executor(executor: str | Executor | None, workers: int | None) -> Iterator[Executor | None]:
+def _executor(executor: str | Executor | None, workers: int | None,
+              address: str | None = None) -> Iterator[Executor | None]:
     """The executor named (closed on exit), one given (left open: the caller's), or None. A process pool is
     started at once, in the background, so its workers import torch while this process prepares θ_o and θ_r."""
     if executor is None or not isinstance(executor, str):
         yield executor
         return
-    pool = make_executor(executor, workers)
+    pool = make_executor(executor, workers, **({"address": address} if address else {}))
     if isinstance(pool, ProcessExecutor):
         pool.warm()
     try:
@@ -175,17 +176,12 @@ def sweep(plan: str | os.PathLike | Mapping[str, Any], *, store: str | os.PathLi
     target = store if store is not None else checked.store
     if isinstance(target, Store):
         target = target.root
-    options = {"address": address} if address else {}
-    pool = make_executor(executor, workers, **options) if isinstance(executor, str) else executor
-    try:
+    with _executor(executor, workers, address) as pool:
         if pool is not None and not isinstance(pool, SerialExecutor):
             _open(target)  # created (and cleaned) once here, before the workers open it
             target = Path(target or default_store()).resolve()  # workers may not share this working folder
         return run_plan(checked, run, store=target, device=device, rerun=rerun, echo=echo, progress=progress,
                         executor=pool, on_cell=on_cell)
-    finally:
-        if isinstance(executor, str) and pool is not None:
-            pool.close()
 
 
 def tune(method: str, *, dataset: str | Dataset | None = None, model: str | Any = None,
@@ -331,14 +327,8 @@ def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str |
     `progress` as in `run`.
     """
     from .audits import audit_run
-    from .executors import make_executor
-
     st = _open(store, create=False)
     st.run(run_id)  # unknown run: BadInput before any worker starts
-    pool = make_executor(executor, workers, **({"address": address} if address else {}))
-    try:
-        with reporting(progress) as reporter:
-            return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device,
-                             progress=reporter, cancel=cancel, force=force, **options)
-    finally:
-        pool.close()
+    with _executor(executor, workers, address) as pool, reporting(progress) as reporter:
+        return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device,
+                         progress=reporter, cancel=cancel, force=force, **options)

@@ -181,24 +181,23 @@ def _parse_poison_forget(spec: str, arg: str | None) -> ForgetRequest:
     return ForgetRequest("poison", fraction=fraction)
 
 
-def _fine_token(token: object) -> str:
-    """A fine class as written: an index (canonical decimal) or a name; no ',' (the spec's separator)."""
+def _token(token: object, what: str, example: str) -> str:
+    """A fine class or group as written: integers in canonical decimal (so `03` is 3), else the text; no ','
+    (the spec's separator)."""
     if isinstance(token, numbers.Integral) and not isinstance(token, bool):
         token = str(int(token))
     if not isinstance(token, str) or not token.strip() or "," in token:
-        raise BadInput(f"fine class {token!r} is not allowed; give a fine class index or name, e.g. 69 or rocket")
+        raise BadInput(f"{what} {token!r} is not allowed; {example}")
     token = token.strip()
     return str(int(token)) if _INT.fullmatch(token) else token
+
+
+def _fine_token(token: object) -> str:
+    return _token(token, "fine class", "give a fine class index or name, e.g. 69 or rocket")
 
 
 def _group_token(token: object) -> str:
-    """A group as written: integers in canonical decimal (so `group:03` is group 3), else the text; no ','."""
-    if isinstance(token, numbers.Integral) and not isinstance(token, bool):
-        token = str(int(token))
-    if not isinstance(token, str) or not token.strip() or "," in token:
-        raise BadInput(f"group {token!r} is not allowed; give a group as stored in the data set, e.g. 3 or ann")
-    token = token.strip()
-    return str(int(token)) if _INT.fullmatch(token) else token
+    return _token(token, "group", "give a group as stored in the data set, e.g. 3 or ann")
 
 
 def _stored_groups(groups: np.ndarray) -> np.ndarray:
