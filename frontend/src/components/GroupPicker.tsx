@@ -36,16 +36,19 @@ export function GroupPicker({ dataset, seed, active, selected, onActivate, onSel
   const valid = /^\d+$/.test(asked.seed.trim());
   const groups = useAsync((signal) => (valid ? api.datasetGroups(asked.dataset, Number(asked.seed), signal) : null),
     [asked.dataset, asked.seed]);
-  const all = groups.data?.groups ?? [];
+  // the last answer is for another data set while the next one loads: show none of it
+  const name = (spec: string) => spec.split(":", 1)[0];
+  const current = groups.data && name(groups.data.dataset) === name(dataset) ? groups.data : null;
+  const all = current?.groups ?? [];
   const trained = all.filter((g) => g.train > 0);
   const unseen = all.filter((g) => g.train === 0);
   useEffect(() => {
-    if (groups.loading) return;
+    if (groups.loading && current) return;
     onAvailable(trained.length > 0);
     const keep = selected.filter((s) => trained.some((g) => g.group === s));
     if (keep.length !== selected.length) onSelect(keep);
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [groups.data, groups.error, groups.loading]);
+  }, [current, groups.error, groups.loading]);
 
   if (!trained.length) {
     // a data set that once had groups but cannot be read now (unseen too large): say why; others show nothing
