@@ -54,7 +54,7 @@ export const api = {
   methods: () => get<MethodInfo[]>("/api/methods"),
   datasets: () => get<DatasetInfo[]>("/api/datasets"),
   datasetGroups: (spec: string, seed: number, signal?: AbortSignal) =>
-    get<DatasetGroups>(`/api/datasets/${enc(spec)}/groups?seed=${seed}`, signal),
+    get<DatasetGroups>(`/api/datasets/groups?dataset=${enc(spec)}&seed=${seed}`, signal),
   models: () => get<ModelInfo[]>("/api/models"),
   presets: () => get<PresetInfo[]>("/api/presets"),
   scenarios: () => get<Scenario[]>("/api/scenarios"),

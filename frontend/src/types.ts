@@ -17,7 +17,7 @@ export interface MethodInfo {
   gridable: boolean;
 }
 
-/** GET /api/datasets/{dataset}/groups: a group (`group:` token) and its sample counts. */
+/** GET /api/datasets/groups?dataset=SPEC: a group (`group:` token) and its sample counts. */
 export interface GroupCount { group: string; train: number; test: number }
 export interface DatasetGroups { dataset: string; seed: number; groups: GroupCount[]; note?: string | null }
 

@@ -31,7 +31,7 @@ def test_build_picks_persons_of_olivetti_and_runs_the_group_request(data_page, d
     # hold out 5 persons: they leave the list (they are the identity MIA's strangers) and are named
     page.fill("input[name='dataset.unseen']", "5")
     expect(picker).to_have_attribute("data-groups", "35")
-    listed = get_json(f"{base}/api/datasets/olivetti%3Aunseen%3D5/groups?seed=0")["groups"]
+    listed = get_json(f"{base}/api/datasets/groups?dataset=olivetti%3Aunseen%3D5&seed=0")["groups"]
     unseen = [g["group"] for g in listed if g["train"] == 0]
     trained = [g for g in listed if g["train"] > 0]
     assert len(unseen) == 5

@@ -1,4 +1,4 @@
-"""Groups in the web API (issue 13): GET /api/datasets/{dataset}/groups lists what `group:G` may forget,
+"""Groups in the web API (issue 13): GET /api/datasets/groups lists what `group:G` may forget,
 with each group's training and test counts, as a job with that seed would build the data (olivetti here,
 as a tiny file in scikit-learn's format in the server's data root); and a job takes olivetti's own
 parameters (`olivetti:unseen=N`), while a missing olivetti file is one line, never a download or a 500."""
@@ -31,8 +31,12 @@ def served(olivetti_root, tmp_path_factory):
         yield c
 
 
+def groups_answer(client, spec: str, **params):
+    return client.get("/api/datasets/groups", params={"dataset": spec, **params})
+
+
 def groups(client, spec: str, **params):
-    r = client.get(f"/api/datasets/{spec}/groups", params=params)
+    r = groups_answer(client, spec, **params)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -87,11 +91,11 @@ def test_data_without_groups_lists_none_with_a_note(served, no_downloads):  # no
     ("nosuchset", ("nosuchset",)),
 ])
 def test_bad_specs_are_one_line(served, spec, needles, no_downloads):  # noqa: F811
-    assert_one_line_error(served.get(f"/api/datasets/{spec}/groups"), 422, *needles)
+    assert_one_line_error(served.get("/api/datasets/groups", params={"dataset": spec}), 422, *needles)
 
 
 def test_olivetti_unseen_out_of_range_is_one_line(served, no_downloads):  # noqa: F811
-    assert_one_line_error(served.get("/api/datasets/olivetti:unseen=39/groups"), 422, "unseen=39", "[0, 38]")
+    assert_one_line_error(groups_answer(served, "olivetti:unseen=39"), 422, "unseen=39", "[0, 38]")
 
 
 def test_a_missing_olivetti_file_is_one_line_for_the_groups_and_the_job(tmp_path, no_downloads):  # noqa: F811
@@ -101,7 +105,7 @@ def test_a_missing_olivetti_file_is_one_line_for_the_groups_and_the_job(tmp_path
         sets = {d["name"]: d for d in c.get("/api/datasets").json()}
         assert sets["olivetti"]["web"] and not sets["olivetti"]["present"]
         assert {p["name"] for p in sets["olivetti"]["params"]} == {"test_size", "unseen"}  # no path, no seed
-        for answer in (c.get("/api/datasets/olivetti:unseen=5/groups"),
+        for answer in (groups_answer(c, "olivetti:unseen=5"),
                        c.post("/api/jobs", json={"dataset": "olivetti:unseen=5", "forget": "group:3"})):
             assert_one_line_error(answer, 422, "olivettifaces.mat", "does not download")
         assert c.get("/api/jobs").json() == []

@@ -41,7 +41,7 @@ def compare_job(args: tuple[str, str, str, int, int]) -> dict[str, Any]:
 
 
 def groups_job(args: tuple[str, dict[str, Any], int, str | None]) -> list[dict[str, Any]]:
-    """Worker-process side of /api/datasets/{dataset}/groups: build the data set (a generator may reseed the
+    """Worker-process side of /api/datasets/groups: build the data set (a generator may reseed the
     global random generators, which a training job uses) and count each group's training and test samples,
     in `group:` token order. Empty for data without groups."""
     from ..data import load_dataset

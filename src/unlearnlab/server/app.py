@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Header, Query, Request
-from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
@@ -484,9 +483,9 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
 
     group_cache: dict[tuple, list[dict[str, Any]]] = {}
 
-    @app.get("/api/datasets/{dataset}/groups", tags=["meta"], response_model=S.DatasetGroups, responses=ERRORS,
+    @app.get("/api/datasets/groups", tags=["meta"], response_model=S.DatasetGroups, responses=ERRORS,
              summary="A data set's groups (persons) with their training and test sample counts")
-    async def dataset_groups(dataset: str = Path_(..., max_length=200, description="NAME[:key=value,...], as a "
+    async def dataset_groups(dataset: str = Query(..., max_length=200, description="NAME[:key=value,...], as a "
                                                   "job's dataset field, e.g. olivetti:unseen=8"),
                              seed: int = Query(0, ge=0, le=2**31 - 1, description="The job's seed: it draws the "
                                                "split and the unseen groups")):

@@ -259,7 +259,7 @@ class JobRequest(BaseModel):
     forget: str = Field("class:3", max_length=200, description="class:C[,C...], random:F (fraction), "
                         "random:N (count), poison / poison:F (the poisoned samples, or the share F of them, "
                         "with `poison`), or group:G[,G...] (every sample of a person, on a data set with groups: "
-                        "olivetti; GET /api/datasets/{dataset}/groups lists them); indices:PATH is not accepted "
+                        "olivetti; GET /api/datasets/groups?dataset=SPEC lists them); indices:PATH is not accepted "
                         "here.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     train: dict[str, Scalar] = Field(default_factory=dict, max_length=32,
