@@ -6,8 +6,8 @@ NoMUS and TA).
     python benchmarks/scenarios_table.py [--seeds 0 1 2] [--only random class ...] [--out docs/scenarios.md]
                                          [--store DIR]
 
-With `--out` naming a file that holds the markers below, only the text between them is replaced (that is
-how docs/scenarios.md gets it); any other file is written whole. A new scenario kind is one entry in
+Only the text between the markers below in `--out` is replaced (that is how docs/scenarios.md gets it); a
+page that exists without them is refused before anything runs, a new file holds the block alone. A new scenario kind is one entry in
 SCENARIOS: a name, a title, the `ul.run` arguments and the metrics to show.
 """
 
@@ -145,11 +145,18 @@ def render(results: dict[str, list[ul.Comparison]], seeds: list[int], env: dict,
     ])
 
 
+def check_out(out: Path) -> None:
+    """Refuse, before anything runs, a page that exists without both markers: it would be overwritten."""
+    if out.exists() and not (START in (old := out.read_text()) and END in old):
+        raise SystemExit(f"error: {out} exists without the lines {START} and {END}; put them where the table "
+                         "goes, or give another --out")
+
+
 def write(out: Path, text: str) -> None:
+    """Replace the block between the markers of `out`, or write a new file holding only the block."""
     block = f"{START}\n{text}\n{END}"
-    old = out.read_text() if out.exists() else ""
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
+    if out.exists():
+        before, rest = out.read_text().split(START, 1)
         out.write_text(before + block + rest.split(END, 1)[1])
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -161,10 +168,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS),
                     help="scenarios to run, in this order (default: all)")
-    ap.add_argument("--out", type=Path, default=Path("docs/scenarios_table.md"),
-                    help="file to write; one holding the scenarios_table markers gets only that block replaced")
+    ap.add_argument("--out", type=Path, default=Path("docs/scenarios.md"),
+                    help="the page whose block between the scenarios_table markers is replaced (a new file: "
+                         "written with the block only)")
     ap.add_argument("--store", type=Path, default=None, help="reuse a store (cached runs); default: a fresh temp one")
     args = ap.parse_args()
+    check_out(args.out)
     store = args.store or Path(tempfile.mkdtemp(prefix="unlearnlab-scenarios-"))
     store.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -46,3 +46,13 @@ def test_the_block_between_the_markers_is_replaced_and_the_page_kept(tmp_path):
     assert rows[0].startswith("| Method | 6 identities: ID-MIA | 6 identities: NoMUS | 6 identities: TA |")
     assert rows[1].startswith("| θ_o (`original`) |") and rows[2].startswith("| θ_r (`retrain`) |")
     assert "--seeds 0 --only group`: every registered method" in text  # a reused store: no wall time claimed
+
+
+def test_a_page_without_the_markers_is_refused_before_anything_runs(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# A page someone wrote\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scenarios_table.py"), "--out", str(page),
+                          "--store", str(tmp_path / "st")], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 1 and "without the lines" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert page.read_text() == "# A page someone wrote\n" and not (tmp_path / "st").exists()
