@@ -53,15 +53,16 @@ COLUMNS = (("ua", "UA"), ("ra", "RA"), ("ta", "TA"), ("tua", "TUA"), ("mia_effic
            ("speedup_vs_retrain", "Speed-up"))
 
 
-def cell(values: list[float | None], key: str) -> str:
+def cell(values: list[float | None], key: str, percent: tuple[str, ...] = PCT) -> str:
+    """Mean ± std over seeds of one metric; keys in `percent` are fractions shown in %; "–" when none was read."""
     vals = np.array([v for v in values if v is not None], dtype=float)
     if len(vals) == 0:
         return "–"
-    scale = 100 if key in PCT else 1
+    scale = 100 if key in percent else 1
     mean, std = vals.mean() * scale, vals.std() * scale
     if key == "speedup_vs_retrain":
         return f"{mean:.1f}x"
-    if key == "privacy_score":
+    if key in ("privacy_score", "nomus"):  # scores in [0, 1], not percentages
         return f"{mean:.3f} ± {std:.3f}"
     return f"{mean:.2f} ± {std:.2f}"
 

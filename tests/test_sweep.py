@@ -13,6 +13,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -38,6 +39,7 @@ def test_a_plan_expands_to_its_cells_and_each_methods_grid_points():
 
 
 GOOD = 'datasets = ["digits"]\nmodel = "mlp"\nforget = ["class:3"]\nmethods = ["ft"]\n'
+GOOD_PLAN = {"datasets": ["digits"], "model": "mlp", "forget": ["class:3"], "methods": ["ft"]}
 
 
 @pytest.mark.parametrize("text,needle", [
@@ -63,6 +65,15 @@ GOOD = 'datasets = ["digits"]\nmodel = "mlp"\nforget = ["class:3"]\nmethods = ["
     (GOOD + "[grid.ga]\nlr = [0.1]\n", "grid.ga names a method not among methods"),
     (GOOD + "[train]\nepochs = 0\n", "train.epochs=0"),
     (GOOD + "[train]\nepoch = 1\n", "unknown training option train.epoch"),
+    (GOOD + 'poison = "badnets:1.5"\n', "poison rate '1.5'"),
+    (GOOD + 'poison = "nope:0.1"\n', "nope"),
+    (GOOD + 'poison = "badnets:0.1,target=12"\n', "target 12"),
+    (GOOD + 'poison = ["badnets:0.1", "badnets:10%"]\n', "poison repeats 'badnets:10%'"),
+    (GOOD + "poison = []\n", "poison is empty"),
+    (GOOD + "poison = 3\n", "poison must be a string"),
+    (GOOD.replace('["class:3"]', '["poison"]'), "needs poisoned training data"),
+    (GOOD.replace('["class:3"]', '["poison:1.5"]') + 'poison = "badnets:0.1"\n', "'1.5'"),
+    (GOOD.replace('["class:3"]', '["group:1"]'), "needs a data set with groups"),
 ])
 def test_a_bad_plan_is_one_line_exit_2_and_nothing_written(tmp_path, text, needle):
     plan = tmp_path / "plan.toml"
@@ -72,6 +83,44 @@ def test_a_bad_plan_is_one_line_exit_2_and_nothing_written(tmp_path, text, needl
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], result.output
     assert not (tmp_path / "st").exists() and not (tmp_path / "from_plan").exists()
+
+
+def test_poisons_are_crossed_with_requests_and_seeds_and_a_poisoned_plan_runs(tmp_path):
+    plan = parse_plan({"datasets": ["digits"], "model": "mlp", "forget": ["poison", "class:3"],
+                       "poison": ["badnets:0.1", "badnets:5%,target=3"], "seeds": [0, 1], "methods": ["ft"]})
+    canonical = ("badnets:0.1,target=0", "badnets:0.05,target=3")
+    assert plan.cells == [Cell("digits", False, f, s, (), p) for f in ("poison", "class:3") for p in canonical
+                          for s in (0, 1)]
+    assert plan.cells[0].label == "digits [badnets:0.1,target=0] poison seed 0"
+    assert parse_plan({**GOOD_PLAN, "poison": "badnets:0.1"}).cells[0].poison == canonical[0]  # one value: a string
+
+    summary = ul.sweep({**GOOD_PLAN, "forget": ["poison", "poison:0.5"], "poison": "badnets:0.1",
+                        "train": {"epochs": 2}}, store=tmp_path / "st")
+    assert summary["cells"] == 2 and summary["done"] == 2 and summary["failed"] == 0
+    specs = [Store(tmp_path / "st").scenario(sid) for sid in summary["scenarios"]]
+    assert [sp["forget"] for sp in specs] == ["poison", "poison:0.5"]
+    assert all(sp["poison"]["spec"] == canonical[0] for sp in specs)
+    runs = [r for r in Store(tmp_path / "st").runs() if r.method in ("ft", "original")]
+    assert len(runs) == 4 and all(r.metrics.get("asr") is not None for r in runs)
+
+
+def test_group_requests_in_a_plan_are_checked_and_run(tmp_path):
+    rng = np.random.default_rng(0)
+    ids = np.repeat(np.arange(12), 10)
+    y = rng.integers(0, 3, size=len(ids))
+    np.savez(tmp_path / "faces.npz", X=rng.normal(size=(3, 8))[y] + rng.normal(size=(len(ids), 8)), y=y, groups=ids)
+    data = f"arrays:{tmp_path / 'faces.npz'},unseen=3"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'datasets = ["{data}"]\nmodel = "mlp"\nforget = ["group:1,99"]\nmethods = ["ft"]\n')
+    result = runner.invoke(app, ["sweep", str(bad), "--store", str(tmp_path / "st")])
+    assert result.exit_code == 2 and "group '99' is not in" in result.output and len(result.output.splitlines()) == 1
+    assert not (tmp_path / "st").exists()
+    summary = ul.sweep({"datasets": [data], "model": "mlp", "forget": ["group:1"], "seeds": [0, 1],
+                        "methods": ["ft"], "train": {"epochs": 2}}, store=tmp_path / "st")
+    assert summary["cells"] == 2 and summary["failed"] == 0
+    assert [Store(tmp_path / "st").scenario(sid)["forget"] for sid in summary["scenarios"]] == ["group:1"] * 2
+    runs = [r for r in Store(tmp_path / "st").runs() if r.method == "ft"]
+    assert len(runs) == 2 and all(r.metrics.get("nomus") is not None for r in runs)
 
 
 class _Boom(Method):
@@ -198,3 +247,14 @@ def test_the_example_plan_in_the_readme_is_a_valid_plan():
     plan = load_plan(ROOT / "examples" / "sweep" / "plan.toml")
     assert len(plan.cells) == 5 and [m for m, _ in plan.points] == ["ft", "ft", "ga", "rl", "scrub"]
     assert plan.store == ROOT / "examples" / "sweep" / "sweep_store"
+
+
+def test_the_poisoned_example_plan_in_docs_sweeps_is_a_valid_plan_of_12_cells():
+    import re
+    import tomllib
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "sweeps.md").read_text(), re.S)
+    (text,) = [b for b in blocks if "poison = [" in b]
+    plan = parse_plan(tomllib.loads(text))
+    assert len(plan.cells) == 12 and {c.poison for c in plan.cells} == {"badnets:0.1,target=0",
+                                                                        "badnets:0.05,target=3"}

@@ -2,7 +2,7 @@
 // one-line `detail` (or a network message), so views can show it as is.
 
 import type {
-  Audit, AuditSamples, AttackResult, Comparison, DatasetInfo, Health, Inputs, Job, MethodInfo, ModelInfo,
+  Audit, AuditSamples, AttackResult, Comparison, DatasetGroups, DatasetInfo, Health, Inputs, Job, MethodInfo, ModelInfo,
   Options, PresetInfo, Run, Scenario, ScreenPayload, SeedsPayload,
 } from "./types";
 
@@ -53,6 +53,8 @@ export const api = {
   options: () => get<Options>("/api/options"),
   methods: () => get<MethodInfo[]>("/api/methods"),
   datasets: () => get<DatasetInfo[]>("/api/datasets"),
+  datasetGroups: (spec: string, seed: number, signal?: AbortSignal) =>
+    get<DatasetGroups>(`/api/datasets/groups?dataset=${enc(spec)}&seed=${seed}`, signal),
   models: () => get<ModelInfo[]>("/api/models"),
   presets: () => get<PresetInfo[]>("/api/presets"),
   scenarios: () => get<Scenario[]>("/api/scenarios"),

@@ -17,6 +17,10 @@ export interface MethodInfo {
   gridable: boolean;
 }
 
+/** GET /api/datasets/groups?dataset=SPEC: a group (`group:` token) and its sample counts. */
+export interface GroupCount { group: string; train: number; test: number }
+export interface DatasetGroups { dataset: string; seed: number; groups: GroupCount[]; note?: string | null }
+
 export interface DatasetInfo {
   name: string;
   params: ParamInfo[];

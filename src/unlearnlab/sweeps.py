@@ -1,7 +1,7 @@
-"""Sweeps: a TOML plan of data sets (or presets) x forget requests x seeds x methods x hyper-parameter grids,
-run cell by cell through `api.run` (docs/sweeps.md).
+"""Sweeps: a TOML plan of data sets (or presets) x forget requests x poisons x seeds x methods x hyper-parameter
+grids, run cell by cell through `api.run` (docs/sweeps.md).
 
-A cell is one (data set or preset, forget request, seed); each runs every method at every point of its grid,
+A cell is one (data set or preset, forget request, poison, seed); each runs every method at every point of its grid,
 one `api.run` per point; `api.sweep` (`ul.sweep`, `unlearnlab sweep`) is the entry point. Nothing here keeps
 its own state: the store keys every run by its resolved configuration, so a sweep started again reuses every
 run that finished (`cached`), and a run whose process was killed is reaped (marked failed) by the store
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .data.poison import parse_poison
 from .errors import BadInput, UnlearnlabError
 from .presets import get_preset
 from .presets import resolve as resolve_preset
@@ -31,7 +32,7 @@ from .training import TrainConfig
 MAX_SEED = 2**32 - 1
 
 #: The keys a plan may have; anything else is a typo and refused.
-PLAN_KEYS = ("store", "datasets", "presets", "model", "forget", "seeds", "methods", "train", "grid")
+PLAN_KEYS = ("store", "datasets", "presets", "model", "forget", "poison", "seeds", "methods", "train", "grid")
 
 
 #: The seed streams a plan's `[seeds]` table may name: `data` (the split and the forget set: the scenario
@@ -41,18 +42,20 @@ SEED_KEYS = ("data", *SEED_STREAMS)
 
 @dataclass(frozen=True)
 class Cell:
-    """One data set (or preset) x forget request x seed (and the seeds of streams set apart from it)."""
+    """One data set (or preset) x forget request x poison x seed (and the seeds of streams set apart from it)."""
 
     source: str  # a data set spec, or a preset name when `preset` is true
     preset: bool
     forget: str | None  # None: a preset's first request
     seed: int
     streams: tuple[tuple[str, int], ...] = ()  # (stream, seed) for `runner.SEED_STREAMS` set apart
+    poison: str | None = None  # canonical spec (`data.poison`), stamped before θ_o is trained
 
     @property
     def label(self) -> str:
         more = "".join(f" {k} {v}" for k, v in self.streams)
-        return f"{'preset ' if self.preset else ''}{self.source} {self.forget} seed {self.seed}{more}"
+        poisoned = f" [{self.poison}]" if self.poison else ""
+        return f"{'preset ' if self.preset else ''}{self.source}{poisoned} {self.forget} seed {self.seed}{more}"
 
 
 @dataclass
@@ -82,6 +85,27 @@ def _list(data: Mapping[str, Any], key: str, kind: type, where: str = "") -> lis
     if len(set(map(repr, value))) != len(value):
         raise BadInput(f"plan: {name} repeats a value; give each value once")
     return list(value)
+
+
+def _poisons(data: Mapping[str, Any]) -> list[str | None]:
+    """The plan's poisons, canonical (`poison = "badnets:0.1"` or a list of them, each crossed with every other
+    key; BadNets, Gu et al. 2017, for corrective unlearning, Goel et al. 2024); [None] without the key."""
+    if "poison" not in data:
+        return [None]
+    raw = data["poison"]
+    if not isinstance(raw, (str, list)):
+        raise BadInput(f"plan: poison must be a string (badnets:RATE[,target=C]) or a list of them, got {raw!r}")
+    specs = [raw] if isinstance(raw, str) else _list(data, "poison", str)
+    out = []
+    for spec in specs:
+        try:
+            canonical = parse_poison(spec).spec()
+        except BadInput as e:
+            raise BadInput(f"plan: poison: {e}") from None
+        if canonical in out:
+            raise BadInput(f"plan: poison repeats {spec!r} (as {canonical!r}); give each poison once")
+        out.append(canonical)
+    return out
 
 
 def _seeds(data: Mapping[str, Any]) -> tuple[list[int], list[tuple[tuple[str, int], ...]]]:
@@ -130,6 +154,7 @@ def parse_plan(data: Mapping[str, Any], base: Path | None = None) -> Plan:
     if datasets is not None and forget is None:
         raise BadInput("plan: forget = [...] is required with datasets (e.g. forget = [\"class:3\"])")
     seeds, streams = _seeds(data)
+    poisons = _poisons(data)
     methods = _list(data, "methods", str)
     if datasets is not None and methods is None:
         raise BadInput("plan: methods = [...] is required with datasets (e.g. methods = [\"ft\", \"ga\"])")
@@ -166,10 +191,11 @@ def parse_plan(data: Mapping[str, Any], base: Path | None = None) -> Plan:
     for source, is_preset in sources:
         requests: list[str | None] = list(forget) if forget is not None else list(get_preset(source).forget)
         for request in requests:
-            # one scenario per (source, request) built here: every value (data set, model, forget request,
-            # training option) is checked before anything runs; the seed changes none of them
-            _check_cell(source, is_preset, request, model, train, methods, grid, seeds[0])
-            cells.extend(Cell(source, is_preset, request, s, st) for s in seeds for st in streams)
+            for poison in poisons:
+                # one scenario per (source, request, poison) built here: every value (data set, model, forget
+                # request, poison, training option) is checked before anything runs; the seed changes none
+                _check_cell(source, is_preset, request, model, train, methods, grid, seeds[0], poison)
+                cells.extend(Cell(source, is_preset, request, s, st, poison) for s in seeds for st in streams)
     names = methods if methods is not None else sorted({m for m in grid})
     expanded = expand_grid(list(names), grid)
     points = [(m, p) for m in names for p in expanded[m]]
@@ -178,7 +204,8 @@ def parse_plan(data: Mapping[str, Any], base: Path | None = None) -> Plan:
 
 
 def _check_cell(source: str, is_preset: bool, request: str | None, model: str | None, train: dict[str, Any],
-                methods: list[str] | None, grid: Mapping[str, Mapping[str, list[Any]]], seed: int) -> None:
+                methods: list[str] | None, grid: Mapping[str, Mapping[str, list[Any]]], seed: int,
+                poison: str | None = None) -> None:
     names = list(methods) if methods is not None else None
     if is_preset and names is None:
         own = get_preset(source).methods
@@ -196,9 +223,9 @@ def _check_cell(source: str, is_preset: bool, request: str | None, model: str | 
     if is_preset:
         chosen = resolve_preset(source, model=model, forget=request, methods=names, train=train)
         prepare(chosen.dataset, chosen.model, chosen.forget[0] if request is None else request, seed=seed,
-                train=chosen.train)
+                train=chosen.train, poison=poison)
     else:
-        prepare(source, model or "cnn", request, seed=seed, train=train)
+        prepare(source, model or "cnn", request, seed=seed, train=train, poison=poison)
 
 
 def _points(grid: Mapping[str, Mapping[str, list[Any]]]) -> list[dict[str, dict]]:
@@ -254,7 +281,7 @@ def run_cell(job: CellJob, say: Callable[[str], None] | None = None, progress=No
                              preset=cell.source if cell.preset else None,
                              overrides={method: point} if point else None, train=job.train or None,
                              seed=cell.seed, seeds=dict(cell.streams) or None, store=job.store, device=job.device,
-                             progress=progress, rerun=job.rerun)
+                             progress=progress, rerun=job.rerun, poison=cell.poison)
         except BadInput:  # the plan was checked; what is left (an unusable store) would fail every cell
             raise
         except UnlearnlabError as e:  # e.g. θ_o diverged: nothing to compare in this cell for now

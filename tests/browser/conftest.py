@@ -132,13 +132,15 @@ main()
 
 @pytest.fixture(scope="session")
 def data_server(browser, tmp_path_factory):
-    """`unlearnlab serve --data-root ROOT` on an empty store, ROOT holding tiny CIFAR-10 files in the
-    official format (tests/data/formats.py) and nothing else; yields (base_url, data_root)."""
-    from ..data.formats import md5, write_cifar10
+    """`unlearnlab serve --data-root ROOT` on an empty store, ROOT holding tiny CIFAR-10 files and a tiny
+    olivettifaces.mat in the official formats (tests/data/formats.py) and nothing else; yields
+    (base_url, data_root)."""
+    from ..data.formats import md5, write_cifar10, write_olivetti
 
     folder = tmp_path_factory.mktemp("browser-data")
     root = folder / "data"
     write_cifar10(root)
+    write_olivetti(root)
     table = {p.relative_to(root).as_posix(): md5(p) for p in root.rglob("*") if p.is_file()}
     proc, base, log = _start(["--store", str(folder / "store"), "--data-root", str(root)], folder / "server.log",
                              env={"UNLEARNLAB_TEST_MD5": json.dumps(table)}, code=_TRUSTING_SERVER)

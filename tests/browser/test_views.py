@@ -641,7 +641,7 @@ def test_screen_table_fits_1440_and_tells_repeated_runs_apart(browser, server, h
 
 
 def test_build_offers_presets_and_the_data_sets_present_in_the_data_root(data_page, data_server, artifacts):
-    """The server's data root holds tiny CIFAR-10 files only: Build lists cifar10 as present and cifar100 as
+    """The server's data root holds tiny CIFAR-10 files (and olivetti's): Build lists cifar10 as present and cifar100 as
     missing (with the line saying which files to put where, and no job for it); picking a preset fills the
     form and names its paper; a cifar10 job from the preset (mlp, 1 epoch, ga) finishes."""
     page = data_page

@@ -3,11 +3,12 @@ import { api, errorText } from "../api";
 import { useAsync } from "../hooks";
 import type { AppContext } from "../App";
 import { ErrorBox, Panel, Spinner } from "../components/common";
+import { GroupPicker, datasetSpec } from "../components/GroupPicker";
 import { JobsPanel } from "../components/Jobs";
 import { fmtValue } from "../format";
 import type { DatasetInfo, Health, Job, MethodInfo, ModelInfo, Options, ParamInfo, PresetInfo } from "../types";
 
-type ForgetKind = "class" | "fraction" | "count";
+type ForgetKind = "class" | "fraction" | "count" | "group";
 
 interface Meta {
   options: Options; methods: MethodInfo[]; datasets: DatasetInfo[]; models: ModelInfo[]; presets: PresetInfo[]; health: Health | null;
@@ -19,12 +20,13 @@ async function loadMeta(): Promise<Meta> {
   return { options, methods, datasets, models, presets, health };
 }
 
-/** "class:0" / "random:4500" / "random:0.1" → the form's forget fields (null: a form the web UI has no field for). */
+/** "class:0" / "random:4500" / "random:0.1" / "group:3,7" → the form's forget fields (null: a form the web UI has no field for). */
 export function forgetFields(request: string): { kind: ForgetKind; value: string } | null {
   const [form, rest = ""] = request.split(":", 2);
   if (form === "class" && /^\d+(,\d+)*$/.test(rest)) return { kind: "class", value: rest };
   if (form === "random" && /^\d+$/.test(rest)) return { kind: "count", value: rest };
   if (form === "random" && Number(rest) > 0 && Number(rest) < 1) return { kind: "fraction", value: rest };
+  if (form === "group" && /^[^,]+(,[^,]+)*$/.test(rest)) return { kind: "group", value: rest };
   return null;
 }
 
@@ -102,6 +104,8 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
   const [forgetClass, setForgetClass] = useState("3");
   const [forgetFraction, setForgetFraction] = useState("0.1");
   const [forgetCount, setForgetCount] = useState("100");
+  const [forgetGroups, setForgetGroups] = useState<string[]>([]);
+  const [hasGroups, setHasGroups] = useState(false);
   const [seed, setSeed] = useState("0");
   const [train, setTrain] = useState<Record<string, string>>({});
   const [prune, setPrune] = useState("");
@@ -116,6 +120,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
 
   const ds = meta.datasets.find((d) => d.name === dataset);
   useEffect(() => setDatasetParams({}), [dataset]);
+  useEffect(() => { if (!hasGroups && forgetKind === "group") setForgetKind("class"); }, [hasGroups, forgetKind]);
   const gridableNames = gridable.map((m) => m.name);
   const presetMethods = preset ? (preset.methods ?? gridableNames).filter((n) => gridableNames.includes(n)) : null;
   /** What an empty field stands for: the preset's value where a preset is chosen, else the default. */
@@ -148,6 +153,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
     setForgetKind(f.kind);
     if (f.kind === "class") setForgetClass(f.value);
     else if (f.kind === "fraction") setForgetFraction(f.value);
+    else if (f.kind === "group") setForgetGroups(f.value.split(","));
     else setForgetCount(f.value);
   };
 
@@ -170,6 +176,9 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       const f = Number(forgetFraction);
       if (!(f > 0 && f < 1)) problems.push("forget fraction must be in (0, 1)");
       forget = `random:${forgetFraction.trim()}`;
+    } else if (forgetKind === "group") {
+      if (!forgetGroups.length) problems.push("forget groups: tick at least one group");
+      forget = `group:${forgetGroups.join(",")}`;
     } else {
       if (!/^\d+$/.test(forgetCount.trim()) || Number(forgetCount) < 1) problems.push("forget count must be a positive integer");
       forget = `random:${forgetCount.trim()}`;
@@ -234,7 +243,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       return { body: diff, problems, perMethod, total };
     }
     return { body, problems, perMethod, total };
-  }, [preset, dataset, datasetParams, model, forgetKind, forgetClass, forgetFraction, forgetCount, seed, train, prune, device, trackForget, selected, grids, meta]);
+  }, [preset, dataset, datasetParams, model, forgetKind, forgetClass, forgetFraction, forgetCount, forgetGroups, seed, train, prune, device, trackForget, selected, grids, meta]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -323,6 +332,11 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
             random fraction <input name="forget-fraction" class="short" value={forgetFraction} disabled={forgetKind !== "fraction"} onInput={(e) => setForgetFraction((e.target as HTMLInputElement).value)} placeholder="0.1" /></label>
           <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "count"} onChange={() => setForgetKind("count")} />
             random count <input name="forget-count" class="short" value={forgetCount} disabled={forgetKind !== "count"} onInput={(e) => setForgetCount((e.target as HTMLInputElement).value)} placeholder="100" /></label>
+          {ds?.web && ds.present !== false && (
+            <GroupPicker dataset={datasetSpec(dataset, datasetParams)} seed={seed} active={forgetKind === "group"}
+              selected={forgetGroups} onActivate={() => setForgetKind("group")} onSelect={setForgetGroups}
+              onAvailable={setHasGroups} holdOut={(ds.params ?? []).some((p) => p.name === "unseen")} />
+          )}
           <label class="radio disabled" title="The web API reads no files: use the command line">
             <input type="radio" name="forget-kind" disabled /> indices from a file: <code>unlearnlab run --forget indices:FILE</code> (the server reads no paths)</label>
         </fieldset>

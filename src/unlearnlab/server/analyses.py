@@ -40,6 +40,26 @@ def compare_job(args: tuple[str, str, str, int, int]) -> dict[str, Any]:
         return compare(store, a, b, n_per_class=n_per_class, seed=seed)
 
 
+def groups_job(args: tuple[str, dict[str, Any], int, str | None]) -> list[dict[str, Any]]:
+    """Worker-process side of /api/datasets/groups: build the data set (a generator may reseed the
+    global random generators, which a training job uses) and count each group's training and test samples,
+    in `group:` token order. Empty for data without groups."""
+    from ..data import load_dataset
+    from ..data.forget import group_names
+
+    name, params, seed, data_root = args
+    data = load_dataset(name, seed=seed, data_root=data_root, **params)
+    if data.groups_train is None:
+        return []
+    test = data.groups_test if data.groups_test is not None else data.groups_train[:0]
+    every = np.unique(np.concatenate([data.groups_train, test]))
+    tokens = group_names(every)
+    if len(tokens) != len(every):  # two stored values reading as one token: count by token instead
+        raise BadInput(f"dataset {name!r}: its groups {every[:5].tolist()} do not read as distinct group: tokens")
+    return [{"group": t, "train": int(np.count_nonzero(data.groups_train == v)),
+             "test": int(np.count_nonzero(test == v))} for t, v in zip(tokens, every)]
+
+
 def warm_job(_: Any) -> bool:
     """Compile UMAP's numba kernels in the analysis worker before the first Contrast request needs them."""
     from ..analysis.embedding import joint_umap

@@ -46,10 +46,10 @@ from ..runner import GOLD, load_stored_dataset
 from ..store import Store
 from ..training import TrainConfig
 from . import schemas as S
-from .analyses import add_analysis_routes
+from .analyses import add_analysis_routes, groups_job
 from .attack import FEATURES, attack_payload
-from .jobs import (MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, QueueFull, clean, missing_files, plan_job,
-                   reads_files, stored_data_missing, web_params)
+from .jobs import (MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, QueueFull, check_dataset, clean,
+                   missing_files, official_split, plan_job, reads_files, stored_data_missing, web_params)
 from .seeds import over_seeds
 
 #: The built web UI (the Vite build of frontend/) goes here; see "Web UI mount point" below.
@@ -480,6 +480,43 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
             out.append({"name": n, "params": _params(loader, skip=skip), "doc": _doc(loader), "web": web,
                         "standard": n in STANDARD, "present": present, "missing": missing})
         return out
+
+    group_cache: dict[tuple, list[dict[str, Any]]] = {}
+
+    @app.get("/api/datasets/groups", tags=["meta"], response_model=S.DatasetGroups, responses=ERRORS,
+             summary="A data set's groups (persons) with their training and test sample counts")
+    async def dataset_groups(dataset: str = Query(..., max_length=200, description="NAME[:key=value,...], as a "
+                                                  "job's dataset field, e.g. olivetti:unseen=8"),
+                             seed: int = Query(0, ge=0, le=2**31 - 1, description="The job's seed: it draws the "
+                                               "split and the unseen groups")):
+        """What `group:G[,G...]` may forget on this data set with this seed (the Build view's group picker):
+        every group with its training and test sample counts, the unseen ones (in the test split only) with
+        0 training samples. Data without groups answers an empty list and a note. A generated data set is built
+        in the server's analysis worker (seconds the first time); a standard one is read from the data root,
+        never downloaded: one whose files are missing is a 422 with one line saying which."""
+        name, params = check_dataset(dataset, {})
+        if official_split(name):  # CIFAR, MNIST, SVHN: no group column, and nothing worth reading to say so
+            found: list[dict[str, Any]] = []
+        else:
+            root = None
+            if name in STANDARD:
+                missing = missing_files(name, dataroot.path)
+                if missing is not None:
+                    raise BadInput(missing)
+                root = str(dataroot.path)
+            key = (name, tuple(sorted(params.items())), seed, root)
+            if key not in group_cache:
+                if len(group_cache) > 64:
+                    group_cache.clear()
+                args = (name, params, seed, root)
+                # a file reader (olivetti) draws from seeded generators of its own, so it is read here; a
+                # generator or a plugin's loader may reseed the global ones a training job uses: the worker
+                group_cache[key] = await asyncio.to_thread(groups_job, args) if root is not None else \
+                    await asyncio.to_thread(app.state.analyses.call, groups_job, args)
+            found = group_cache[key]
+        note = None if found else (f"dataset {name!r} has no groups: forget group:G needs one with a group "
+                                   "column (olivetti, or arrays:PATH.npz with 'groups' on the command line)")
+        return {"dataset": dataset, "seed": seed, "groups": found, "note": note}
 
     @app.get("/api/presets", tags=["meta"], response_model=list[S.PresetInfo],
              summary="Presets (published protocols) and whether each one's data is present")

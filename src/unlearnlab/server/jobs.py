@@ -101,10 +101,16 @@ def reads_files(dataset: str) -> bool:
     return any(_is_path(p) for p in inspect.signature(DATASETS.get(dataset)).parameters)
 
 
+def official_split(dataset: str) -> bool:
+    """A standard data set read with its official train/test split (CIFAR, MNIST, SVHN): no parameters and
+    no groups. A standard set with a loader of its own (olivetti: split per person) is not one."""
+    return dataset in STANDARD and STANDARD.get(dataset).read is not None
+
+
 def web_params(dataset: str) -> dict[str, Any]:
-    """The loader parameters a client may set, with their defaults: not the seed (the job's), no path,
-    and none of a standard data set's (it keeps the official split and reads the server's data root)."""
-    if dataset in STANDARD:
+    """The loader parameters a client may set, with their defaults: not the seed (the job's), no path (a
+    standard data set reads the server's data root), and none of an official-split set's."""
+    if official_split(dataset):
         return {}
     return {k: v for k, v in _loader_defaults(dataset).items() if k != "seed" and not _is_path(k)}
 
@@ -239,7 +245,7 @@ class AuditPlan:
         return [{"method": self.method, "hparams": self.hparams}]
 
 
-def _check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The data set's name and parameters, checked without building it (that is the job's work)."""
     name, params = parse_dataset_spec(dataset_spec)
     if name == "arrays" or reads_files(name):
@@ -256,7 +262,7 @@ def _check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tupl
         if _is_path(key):  # never a client's path: standard data sets read the server's data root
             raise BadInput(f"dataset parameter {key!r} is a path, which the web API does not accept; the server "
                            "reads standard data sets from its own data root (unlearnlab serve --data-root)")
-        if name in STANDARD:
+        if official_split(name):
             raise BadInput(f"dataset {name!r} takes no parameters in the web API (got {key!r}): it keeps the "
                            "official split and is read from the server's data root")
         if key not in defaults:
@@ -268,6 +274,9 @@ def _check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tupl
                            f"[10, {MAX_GENERATED_SAMPLES}]")
         if key == "test_size":
             check_range(f"dataset {name}.test_size", value, 0.0, 1.0, closed="neither")
+        if key == "unseen" and value < 0:  # the upper bound (fewer than the groups) needs the data: the job checks it
+            raise BadInput(f"dataset {name}.unseen={value!r} is not allowed; it must be an integer >= 0 (the number "
+                           "of groups held out as unseen identities)")
     return name, params
 
 
@@ -348,7 +357,7 @@ def plan_job(req, data_root: Path | None = None) -> JobPlan:
     extra: dict[str, Any] = {}
     if req.preset is not None:
         fields, extra = _with_preset(req, train)
-    name, params = _check_dataset(fields["dataset"], req.dataset_params)
+    name, params = check_dataset(fields["dataset"], req.dataset_params)
     root = None
     if name in STANDARD:
         root = data_root if data_root is not None else resolve_data_root().path

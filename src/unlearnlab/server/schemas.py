@@ -67,6 +67,22 @@ class DatasetInfo(BaseModel):
                                                   "where.")
 
 
+class GroupCount(BaseModel):
+    group: str = Field(description="The group as a `group:` token (forget `group:G[,G...]`).")
+    train: int = Field(description="Its training samples: 0 for an unseen identity (held out by `unseen=N`).")
+    test: int = Field(description="Its test samples.")
+
+
+class DatasetGroups(BaseModel):
+    """The groups (persons, patients, devices) of a data set as a job with this seed would build it."""
+
+    dataset: str = Field(description="The data set as asked, NAME[:key=value,...].")
+    seed: int
+    groups: list[GroupCount] = Field(description="Every group, in `group:` token order; empty for data "
+                                                 "without groups.")
+    note: str | None = Field(None, description="Why there are none, where there are none.")
+
+
 class ModelInfo(BaseModel):
     name: str
     params: list[ParamInfo]
@@ -236,14 +252,15 @@ class JobRequest(BaseModel):
                                "--preset` does; every other field given overrides the preset's (train.* and "
                                "grids one value at a time).")
     dataset: str = Field("digits", max_length=200, description="A registered data set, optionally "
-                         "NAME:key=value[,...]; arrays:PATH is not accepted here. Standard data sets (cifar10, "
-                         "mnist, ...) are read from the server's data root, never downloaded by it.")
+                         "NAME:key=value[,...] (e.g. olivetti:unseen=8); arrays:PATH is not accepted here. Standard "
+                         "data sets (cifar10, mnist, olivetti, ...) are read from the server's data root, never downloaded by it.")
     dataset_params: dict[str, Scalar] = Field(default_factory=dict, max_length=32)
     model: str = Field("cnn", max_length=100)
     forget: str = Field("class:3", max_length=200, description="class:C[,C...], random:F (fraction), "
                         "random:N (count), poison / poison:F (the poisoned samples, or the share F of them, "
-                        "with `poison`), or group:G[,G...] (every sample of a person, on olivetti); indices:PATH "
-                        "is not accepted here.")
+                        "with `poison`), or group:G[,G...] (every sample of a person, on a data set with groups: "
+                        "olivetti; GET /api/datasets/groups?dataset=SPEC lists them); indices:PATH is not accepted "
+                        "here.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     train: dict[str, Scalar] = Field(default_factory=dict, max_length=32,
                                      description="train.* options for θ_o and θ_r.")
