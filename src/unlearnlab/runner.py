@@ -251,7 +251,8 @@ def _selected_indices(request: ForgetRequest, dataset: Dataset, prune: float | N
     if given is None:
         return None
     idx = np.asarray(given, dtype=np.int64)
-    if idx.ndim != 1 or len(idx) != size or len(np.unique(idx)) != size or idx.min() < 0 or idx.max() >= dataset.n_train:
+    if (idx.ndim != 1 or len(idx) != size or len(np.unique(idx)) != size or idx.min() < 0
+            or idx.max() >= dataset.n_train):
         raise BadInput(f"the stored indices of forget {request.spec()!r} are not {size} distinct training indices")
     return np.sort(idx)
 

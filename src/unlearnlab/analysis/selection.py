@@ -307,7 +307,8 @@ def _lower_level(model: nn.Module, x: torch.Tensor, y: torch.Tensor, w: torch.Te
 
 @register_selector("worst")
 def select_worst(request: ForgetRequest, ctx: SelectionContext, size: int) -> Selection:
-    by, method, rounds = str(request.option("by")), str(request.option("method")), int(request.option("rounds"))  # type: ignore[arg-type]
+    by, method = str(request.option("by")), str(request.option("method"))
+    rounds = int(request.option("rounds"))  # type: ignore[call-overload]
     ds, dev = ctx.dataset, ctx.device
     original = ctx.original()
     x = torch.as_tensor(ds.x_train, device=dev)
