@@ -471,7 +471,10 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         return {"train_defaults": TrainConfig().to_dict(),
                 "forget_forms": ["class:C[,C...]", "random:F (0 < F < 1, or P%)", "random:N (a count)",
                                  "poison or poison:F (0 < F <= 1; needs `poison`)",
-                                 "group:G[,G...] (every sample of a group, on a data set with groups: olivetti)"],
+                                 "group:G[,G...] (every sample of a group, on a data set with groups: olivetti)",
+                                 "worst:N or worst:F[,by=bilevel|loss][,method=ft|ga][,rounds=R] (the forget set "
+                                 "hardest to unlearn, Challenging Forgets)",
+                                 "memorised:N[,k=K][,subset=S] (the most memorised points, Feldman & Zhang)"],
                 "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES}
 
     @app.get("/api/methods", tags=["meta"], response_model=list[S.MethodInfo],
