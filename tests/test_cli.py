@@ -161,7 +161,7 @@ RUN_CASES = {
     "memorised-everything": (lambda d: ["--forget", "memorised:1437"], ["memorised:1437", "between 1 and 1436"]),
     "worst-fraction-above-1": (lambda d: ["--forget", "worst:100%"], ["'100%'", "(0, 1)"]),
     "worst-unknown-option": (lambda d: ["--forget", "worst:10,steps=2"], ["'steps'", "by=bilevel|loss"]),
-    "memorised-bad-k": (lambda d: ["--forget", "memorised:10,k=1"], ["k='1'", "[2, 1024]"]),
+    "memorised-bad-k": (lambda d: ["--forget", "memorised:10,k=1"], ["k='1'", "[4, 1024]"]),
     "missing-arrays-file": (lambda d: ["--dataset", "arrays:/nonexistent.npz"],
                             ["'/nonexistent.npz'", "does not exist", "X and y"]),
     "text-file-as-npz": (lambda d: ["--dataset", f"arrays:{_write_text_npz(d)}"], ["x.npz", "not a readable .npz"]),

@@ -113,10 +113,24 @@ def test_worst_search_shares_theta_o_with_execute_and_loads_without_searching(tm
 def test_bad_selected_requests_fail_before_anything_is_written(tmp_path):
     for spec, needle in [("worst:1437", "between 1 and 1436"), ("memorised:5000", "between 1 and 1436"),
                          ("worst:0", ">= 1"), ("memorised:0", ">= 1"), ("worst:1.0", "(0, 1)"),
-                         ("worst:10,steps=3", "unknown option 'steps'"), ("memorised:10,k=1", "[2, 1024]")]:
+                         ("worst:10,steps=3", "unknown option 'steps'"), ("memorised:10,k=1", "[4, 1024]")]:
         with pytest.raises(BadInput, match=None) as info:
             ul.run("digits", "mlp", spec, ["ft"], store=tmp_path / "st", train=FAST)
         assert needle in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(BadInput, match="--prune"):
         prepare("digits", "mlp", "worst:10", prune=0.5)
     assert not (tmp_path / "st").exists()
+
+
+def test_subset_members_in_worker_processes_are_the_same_bits(tmp_path):
+    from unlearnlab.executors import make_executor
+
+    spec = "memorised:20,k=4,subset=0.5"
+    serial = resolve_selection(prepare("digits", "mlp", spec, train=FAST))
+    pool = make_executor("process", 2)
+    try:
+        parallel = resolve_selection(prepare("digits", "mlp", spec, train=FAST), Store(tmp_path), executor=pool)
+    finally:
+        pool.close()
+    assert parallel.forget_idx.tolist() == serial.forget_idx.tolist()
+    assert np.array_equal(parallel.selection.scores, serial.selection.scores, equal_nan=True)

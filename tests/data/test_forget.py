@@ -291,7 +291,7 @@ def test_selected_specs_canonical_examples_and_errors():
     assert parse_forget("memorised:50,k=32").option("k") == 32
     for spec, needle in [("worst:0", ">= 1"), ("memorised:0", ">= 1"), ("worst:1.5", "(0, 1)"),
                          ("worst:3,foo=1", "unknown option 'foo'"), ("worst:3,by=x", "bilevel, loss"),
-                         ("memorised:3,k=1", "[2, 1024]"), ("memorised:3,k=2.5", "integer"),
+                         ("memorised:3,k=1", "[4, 1024]"), ("memorised:3,k=2.5", "integer"),
                          ("random:3,k=2", "one amount"), ("worst:3,k", "NAME=VALUE"),
                          ("worst:3,by=loss,by=loss", "twice"), ("memorised:3,subset=1", "[0.05, 0.95]")]:
         with pytest.raises(BadInput) as info:

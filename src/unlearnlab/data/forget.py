@@ -39,8 +39,9 @@ SELECTION_OPTIONS: dict[str, dict[str, tuple[type, object, tuple]]] = {
     # unlearning the search plays against (weighted fine-tuning or gradient ascent); rounds: outer iterations.
     "worst": {"by": (str, "bilevel", ("bilevel", "loss")), "method": (str, "ft", ("ft", "ga")),
               "rounds": (int, 5, (1, 100))},
-    # k: subset models; subset: the share of the training set each one trains on (Feldman & Zhang use 0.7).
-    "memorised": {"k": (int, 16, (2, 1024)), "subset": (float, 0.7, (0.05, 0.95))},
+    # k: subset models (at least 4: a point is ranked only with 2 models IN and 2 OUT of its subsets);
+    # subset: the share of the training set each one trains on (Feldman & Zhang use 0.7).
+    "memorised": {"k": (int, 16, (4, 1024)), "subset": (float, 0.7, (0.05, 0.95))},
 }
 _FORMS = ("allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH, "
           "subclass:FINE[,FINE...] (fine class index or name, e.g. cifar20's rocket), "
