@@ -106,17 +106,25 @@ class Scenario:
     def forget_classes(self) -> tuple[int, ...] | None:
         return tuple(self.forget.classes) if self.forget.is_classwise else None
 
-    def spec(self) -> dict[str, Any]:
+    def spec(self, pending: bool = False) -> dict[str, Any]:
+        """The scenario as stored. `pending=True`: a selected request not resolved yet is described without its
+        indices (size, hash: what its seed decides), e.g. for `analysis.seeds.request_key`; else that raises."""
+        if pending and self.forget_idx is None:
+            return {k: v for k, v in self._spec(np.zeros(0, dtype=np.int64)).items()
+                    if k not in ("forget_size", "forget_indices_sha256", "forget_indices")}
+        return self._spec(self.chosen_idx)
+
+    def _spec(self, idx: np.ndarray) -> dict[str, Any]:
         return {
             # The data as loaded (the poison is recorded apart and re-applied on load, from the seed).
             "dataset": (self.poisoning.clean if self.poisoning else self.dataset).describe(),
             "model": self.model_source.spec(self.model_kwargs, self.architecture),
             "forget": self.forget.spec(),
-            "forget_size": int(len(self.chosen_idx)),
+            "forget_size": int(len(idx)),
             "forget_classes": list(self.forget_classes) if self.forget_classes else None,
-            "forget_indices_sha256": hashlib.sha256(self.chosen_idx.astype(np.int64).tobytes()).hexdigest(),
+            "forget_indices_sha256": hashlib.sha256(idx.astype(np.int64).tobytes()).hexdigest(),
             # A selected request's indices came from training models: stored, so loading it never selects again.
-            **({"forget_indices": self.chosen_idx.tolist()} if self.forget.is_selected else {}),
+            **({"forget_indices": idx.tolist()} if self.forget.is_selected else {}),
             "seed": self.seed,
             "train": self.train.to_dict(),
             "prune": self.prune,
