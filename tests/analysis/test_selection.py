@@ -134,3 +134,31 @@ def test_subset_members_in_worker_processes_are_the_same_bits(tmp_path):
         pool.close()
     assert parallel.forget_idx.tolist() == serial.forget_idx.tolist()
     assert np.array_equal(parallel.selection.scores, serial.selection.scores, equal_nan=True)
+
+
+def test_a_cancelled_selection_leaves_only_whole_members(tmp_path):
+    import threading
+
+    from unlearnlab.errors import Cancelled
+
+    cancel = threading.Event()
+
+    class CancelAfterFirst:
+        def start(self, description, total):
+            pass
+
+        def advance(self, n):
+            cancel.set()
+
+        def stop(self):
+            pass
+
+    st = Store(tmp_path)
+    sc = prepare("digits", "mlp", "memorised:20,k=4,subset=0.5", train=FAST)
+    with pytest.raises(Cancelled):
+        resolve_selection(sc, st, cancel=cancel, progress=CancelAfterFirst())
+    assert sc.forget_idx is None
+    assert not (st.cache_dir / "selections").exists() or not any((st.cache_dir / "selections").iterdir())
+    assert len(list((st.cache_dir / "members").glob("*.json"))) == 1  # the one member that finished, whole
+    done = resolve_selection(prepare("digits", "mlp", "memorised:20,k=4,subset=0.5", train=FAST), st)
+    assert done.selection.meta["members_trained"] == 3 and done.selection.meta["members_reused"] == 1
