@@ -3,7 +3,7 @@
 
 import type {
   Audit, AuditSamples, AttackResult, Comparison, DatasetGroups, DatasetInfo, Health, Inputs, Job, MethodInfo, ModelInfo,
-  Options, PresetInfo, Run, Scenario, ScreenPayload, SeedsPayload,
+  Options, PresetInfo, Run, Scenario, ScreenPayload, SeedsPayload, SelectionPayload,
 } from "./types";
 
 export class ApiError extends Error {
@@ -61,6 +61,7 @@ export const api = {
   scenarioRuns: (sid: string, signal?: AbortSignal) => get<ScreenPayload>(`/api/scenarios/${enc(sid)}/runs`, signal).then(withEnvironments),
   seeds: (sid: string, rankBy: string, signal?: AbortSignal) =>
     get<SeedsPayload>(`/api/scenarios/${enc(sid)}/seeds?rank_by=${enc(rankBy)}`, signal),
+  selection: (sid: string, signal?: AbortSignal) => get<SelectionPayload>(`/api/scenarios/${enc(sid)}/selection`, signal),
   run: (id: string) => get<Run>(`/api/runs/${enc(id)}`),
   deleteRun: (id: string) => request<{ deleted: string }>("DELETE", `/api/runs/${enc(id)}`),
   weightsUrl: (id: string) => `/api/runs/${enc(id)}/weights`,

@@ -93,6 +93,22 @@ export interface Scenario {
   request_usable?: boolean;
 }
 
+/** GET /api/scenarios/{id}/selection: how a worst: or memorised: request chose its forget set. */
+export interface SelectionPayload {
+  scenario_id: string;
+  forget: string;
+  kind: string;
+  score: string;
+  chosen: string;
+  cutoff: number | null;
+  size: number;
+  ranked: number;
+  unranked: number;
+  details: Record<string, any>;
+  samples: { index: number; label: number | null; score: number | null; models_in: number | null; models_out: number | null }[];
+  histogram: { edges: number[]; counts: number[]; chosen: number[] };
+}
+
 export type RunStatus = "running" | "done" | "failed" | "diverged" | "cancelled";
 
 export interface Run {

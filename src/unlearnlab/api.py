@@ -79,6 +79,10 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
     the share F of them found) then unlearns them, as in corrective unlearning (Goel et al. 2024), and every run
     gets the trigger's attack success rate `asr` beside TA (docs/scenarios.md).
 
+    `forget` "worst:N" / "memorised:N" choose the forget set by training models (Challenging Forgets' bi-level
+    search; Feldman & Zhang's memorisation over `k` subset models), cached in the store, before θ_o and θ_r; their
+    subset models run in `executor`'s workers where one is given (docs/scenarios.md).
+
     `overrides` maps a method to hyper-parameters, e.g. {"ft": {"lr": 0.01}}. `prune=S` prunes
     θ_o globally by magnitude to sparsity S first; θ_r and every method keep the mask. `retrain_seed`:
     "independent" trains θ_r from its own seed, "shared" from θ_o's initialisation and batch order. Every input

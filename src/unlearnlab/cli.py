@@ -273,7 +273,9 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                              "indices:PATH | "
                                    "subclass:FINE (cifar20: a fine class by index or name) | poison | poison:F "
                                    "(with --poison: the poisoned samples, or the share F of them found) | "
-                                   "group:G[,G] (every sample of a group, e.g. a person, on data with groups)"),
+                                   "group:G[,G] (every sample of a group, e.g. a person, on data with groups) | "
+                                   "worst:N[,by=bilevel|loss][,method=ft|ga][,rounds=R] (the hardest forget set) | "
+                                   "memorised:N[,k=K][,subset=S] (the most memorised points)"),
         methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
         seed: int = typer.Option(0, help="Seed of the split and the forget set, and of the streams below "

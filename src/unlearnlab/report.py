@@ -82,8 +82,8 @@ def table_rows(runs: Sequence[Mapping[str, Any]], columns=COLUMNS) -> tuple[list
 
 #: Spec keys that follow from the others (sizes, hashes, the data's fingerprint): named only when
 #: scenarios differ in nothing else.
-_DERIVED = ("id", "created", "forget_size", "forget_classes", "forget_indices_sha256", "dataset.fingerprint",
-            "dataset.n_train", "dataset.n_test", "dataset.num_classes", "dataset.input_shape")
+_DERIVED = ("id", "created", "forget_size", "forget_classes", "forget_indices_sha256", "forget_indices",
+            "dataset.fingerprint", "dataset.n_train", "dataset.n_test", "dataset.num_classes", "dataset.input_shape")
 
 
 def _flat(spec: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

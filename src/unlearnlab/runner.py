@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from . import numerics
-from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget
+from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget, selection_size
 from .data.datasets import check_input_file
 from .data.poison import Poison, Poisoning, poison_dataset
 from .errors import BadInput, Cancelled, CorruptArtifact, Diverged, UnlearnlabError, WorkerLost
@@ -63,7 +63,9 @@ class Scenario:
     dataset: Dataset
     model: str
     forget: ForgetRequest
-    forget_idx: np.ndarray
+    #: D_f's training indices; None until a selected request (`worst:`, `memorised:`) is resolved
+    #: (`resolve_selection`, which `execute` calls first).
+    forget_idx: np.ndarray | None
     seed: int
     train: TrainConfig
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -85,24 +87,44 @@ class Scenario:
     seeds: dict[str, int] = field(default_factory=dict)
     #: The poison stamped on the training data before θ_o was trained (`dataset` is then the poisoned one).
     poisoning: Poisoning | None = None
+    #: How a selected request's indices were chosen (`analysis.selection.Selection`), once resolved here.
+    selection: Any = None
 
     @cached_property
     def retain_idx(self) -> np.ndarray:
-        return np.setdiff1d(np.arange(self.dataset.n_train), self.forget_idx)
+        return np.setdiff1d(np.arange(self.dataset.n_train), self.chosen_idx)
+
+    @property
+    def chosen_idx(self) -> np.ndarray:
+        """`forget_idx`, or an error naming the step missing where a selected request is not resolved yet."""
+        if self.forget_idx is None:
+            raise UnlearnlabError(f"forget {self.forget.spec()!r} is chosen by training models and is not resolved "
+                                  "yet; call runner.resolve_selection(scenario, store) (execute does it first)")
+        return self.forget_idx
 
     @property
     def forget_classes(self) -> tuple[int, ...] | None:
         return tuple(self.forget.classes) if self.forget.is_classwise else None
 
-    def spec(self) -> dict[str, Any]:
+    def spec(self, pending: bool = False) -> dict[str, Any]:
+        """The scenario as stored. `pending=True`: a selected request not resolved yet is described without its
+        indices (size, hash: what its seed decides), e.g. for `analysis.seeds.request_key`; else that raises."""
+        if pending and self.forget_idx is None:
+            return {k: v for k, v in self._spec(np.zeros(0, dtype=np.int64)).items()
+                    if k not in ("forget_size", "forget_indices_sha256", "forget_indices")}
+        return self._spec(self.chosen_idx)
+
+    def _spec(self, idx: np.ndarray) -> dict[str, Any]:
         return {
             # The data as loaded (the poison is recorded apart and re-applied on load, from the seed).
             "dataset": (self.poisoning.clean if self.poisoning else self.dataset).describe(),
             "model": self.model_source.spec(self.model_kwargs, self.architecture),
             "forget": self.forget.spec(),
-            "forget_size": int(len(self.forget_idx)),
+            "forget_size": int(len(idx)),
             "forget_classes": list(self.forget_classes) if self.forget_classes else None,
-            "forget_indices_sha256": hashlib.sha256(self.forget_idx.astype(np.int64).tobytes()).hexdigest(),
+            "forget_indices_sha256": hashlib.sha256(idx.astype(np.int64).tobytes()).hexdigest(),
+            # A selected request's indices came from training models: stored, so loading it never selects again.
+            **({"forget_indices": idx.tolist()} if self.forget.is_selected else {}),
             "seed": self.seed,
             "train": self.train.to_dict(),
             "prune": self.prune,
@@ -164,8 +186,13 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
             train: TrainConfig | Mapping[str, Any] | None = None,
             model_kwargs: Mapping[str, Any] | None = None, prune: float | None = None,
             retrain_seed: str = "independent", original: WeightsArg = None, retrained: WeightsArg = None,
-            seeds: Mapping[str, int] | None = None, poison: str | Poison | None = None) -> Scenario:
+            seeds: Mapping[str, int] | None = None, poison: str | Poison | None = None,
+            forget_indices: Sequence[int] | np.ndarray | None = None) -> Scenario:
     """Resolve and validate a scenario; raises BadInput naming the bad value. Writes nothing.
+
+    A selected forget request (`worst:N`, `memorised:N`: indices chosen by training models) is checked here
+    and chosen later, by `resolve_selection` (which `execute` calls first, with the store that caches it);
+    `forget_indices` gives its indices as chosen before (a stored scenario's, `load_scenario`).
 
     `seed` draws the split and the forget set and, unless `seeds` says otherwise, every other stream:
     `seeds={"train": T, "unlearn": U, "eval": E}` (any subset) gives training θ_o and θ_r, the unlearning
@@ -193,7 +220,10 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
     if poison is not None:
         check_int("seed", seed, 0)
         dataset, poisoning = poison_dataset(dataset, poison, seed)
-    idx = select_forget(request, dataset, seed=seed, poisoned=None if poisoning is None else poisoning.indices)
+    if request.is_selected:
+        idx = _selected_indices(request, dataset, prune, forget_indices)
+    else:
+        idx = select_forget(request, dataset, seed=seed, poisoned=None if poisoning is None else poisoning.indices)
     if not isinstance(train, TrainConfig):
         known = TrainConfig.__dataclass_fields__
         bad = [k for k in (train or {}) if k not in known]
@@ -217,6 +247,109 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
             check_fits(built, weights.state, f"{kind} weights {weights.path!r}", source.name)
         setattr(scenario, kind, weights)
     return scenario
+
+
+def _selected_indices(request: ForgetRequest, dataset: Dataset, prune: float | None,
+                      given: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
+    """A selected request checked (its size fits the data); its indices where already chosen, else None."""
+    if prune is not None:
+        raise BadInput(f"forget {request.spec()!r} selects on the dense θ_o, so it cannot be combined with --prune; "
+                       "use random:N or class:C with --prune")
+    size = selection_size(request, dataset.n_train)
+    if given is None:
+        return None
+    idx = np.asarray(given, dtype=np.int64)
+    if (idx.ndim != 1 or len(idx) != size or len(np.unique(idx)) != size or idx.min() < 0
+            or idx.max() >= dataset.n_train):
+        raise BadInput(f"the stored indices of forget {request.spec()!r} are not {size} distinct training indices")
+    return np.sort(idx)
+
+
+def resolve_selection(scenario: Scenario, store: Store | None = None, *, executor: Executor | None = None,
+                      device: str | torch.device | None = None, cancel: threading.Event | None = None,
+                      progress=None) -> Scenario:
+    """Choose a selected request's indices (`worst:`, `memorised:`; `analysis.selection`) where not chosen yet.
+
+    Models trained for it are cached in `store` (subset members, the search's result, and θ_o, which `execute`
+    then loads instead of training it again); without a store they live in memory only. Deterministic for the
+    scenario's seed: the same indices on every run. Returns the scenario, resolved in place."""
+    if scenario.forget_idx is not None:
+        return scenario
+    from .analysis import selection as sel  # trains models: above the data layer, imported where needed
+
+    dev = pick_device(device)
+    env = numerics.manifest(dev, scenario.dataset.fingerprint)
+    source = scenario.model_source
+    identity = {"dataset": scenario.dataset.fingerprint, "model": scenario.model, "kwargs": scenario.model_kwargs,
+                "train": scenario.train.to_dict(), "seed": scenario.seed, "train_seed": scenario.seed_of("original"),
+                "original": scenario.original.sha256 if scenario.original else None, "device": dev.type,
+                "numerics": numerics.identity(env), "architecture": scenario.architecture,
+                "poison": scenario.poisoning.describe() if scenario.poisoning else None}
+    worker_spec = None
+    if source.reloadable:
+        clean = scenario.poisoning.clean if scenario.poisoning else scenario.dataset
+        worker_spec = {"data": {"dataset": clean.describe(), "seed": scenario.seed,
+                                **({"poison": scenario.poisoning.describe()} if scenario.poisoning else {})},
+                       "model": scenario.model, "model_kwargs": scenario.model_kwargs}
+    ctx = sel.SelectionContext(scenario.dataset, scenario.make_model, scenario.train, scenario.seed,
+                               lambda: _original_for_selection(scenario, store, dev, env, cancel), identity,
+                               worker_spec, store, executor, dev, cancel, progress)
+    with numerics.compute_threads():
+        chosen = sel.select(scenario.forget, ctx)
+    scenario.forget_idx = chosen.indices
+    scenario.selection = chosen
+    scenario.__dict__.pop("retain_idx", None)
+    return scenario
+
+
+def _reference_key(scenario: Scenario, kind: str, dev: torch.device, env: Mapping[str, Any],
+                   prune: float | None = None) -> str:
+    """The content address of θ_o ("original") or θ_r in the store's model cache."""
+    key_src = {"kind": kind, "dataset": scenario.dataset.fingerprint, "model": scenario.model,
+               "kwargs": scenario.model_kwargs, "train": scenario.train.to_dict(), "seed": scenario.seed_of(kind),
+               "device": dev.type, "prune": prune, "numerics": numerics.identity(env)}
+    if kind == GOLD:
+        key_src["forget"] = scenario.spec()["forget_indices_sha256"]
+    if scenario.architecture:  # a model by reference whose code changed is another model
+        key_src["architecture"] = scenario.architecture
+    return _digest(key_src)
+
+
+def _original_for_selection(scenario: Scenario, store: Store | None, dev: torch.device, env: Mapping[str, Any],
+                            cancel: threading.Event | None) -> nn.Module:
+    """θ_o as `execute` trains it (same seed, recipe and cache key), for a selector: given weights where given;
+    cached in `store`, so that `execute` then loads it instead of training it again."""
+    seed_everything(scenario.seed_of("original"))
+    model = scenario.make_model().to(dev)
+    if scenario.original is not None:
+        if scenario.original.state is None:
+            raise BadInput(f"the given original weights ({scenario.original.describe()}) are not loaded; prepare the "
+                           "scenario with the weights file to select its forget set")
+        model.load_state_dict(scenario.original.state)
+        return model.eval()
+    ds = scenario.dataset
+    x, y = torch.as_tensor(ds.x_train, device=dev), torch.as_tensor(ds.y_train, device=dev)
+
+    def fit() -> dict[str, Any]:
+        _warm_up(scenario.make_model().to(dev), x[:64], y[:64])
+        ctx = RunContext(device=dev, seed=scenario.seed_of("original"), amp=scenario.train.amp, cancel=cancel)
+        start = time.perf_counter()
+        train_classifier(model, x, y, scenario.train, ctx, description="original")
+        return {"seconds": time.perf_counter() - start, "steps": ctx.counters.steps,
+                "samples": ctx.counters.samples, "environment": env}
+
+    if store is None:
+        fit()
+        return model.eval()
+    key = _reference_key(scenario, "original", dev, env)
+    with store.lock(f"model-{key[:32]}", cancel=cancel):
+        hit = store.cache_get(key)
+        if hit is not None:
+            model.load_state_dict(hit[0])
+        else:
+            meta = fit()
+            store.cache_put(key, model.state_dict(), meta)
+    return model.eval()
 
 
 #: The seed streams a scenario can set apart from its `seed` (which draws the split and the forget set).
@@ -272,7 +405,8 @@ def load_scenario(spec: Mapping[str, Any]) -> Scenario:
     scenario = prepare(dataset, model["name"], spec["forget"], seed=spec["seed"], train=spec["train"],
                        model_kwargs=model["kwargs"], prune=spec.get("prune"),
                        retrain_seed=spec.get("retrain_seed", "shared"), seeds=spec.get("seeds"),
-                       poison=spec["poison"]["spec"] if spec.get("poison") else None, **given)
+                       poison=spec["poison"]["spec"] if spec.get("poison") else None,
+                       forget_indices=spec.get("forget_indices"), **given)
     if spec.get("poison") and scenario.spec()["poison"] != spec["poison"]:
         raise BadInput(f"poison {spec['poison']['spec']!r} no longer stamps the stored samples; its code changed")
     if scenario.spec()["forget_indices_sha256"] != spec["forget_indices_sha256"]:
@@ -584,7 +718,11 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
              progress, cancel: threading.Event | None, rerun: bool, executor: Executor | None) -> Comparison:
     dev = pick_device(device)
     store.reap_stale()
+    resolve_selection(scenario, store, executor=executor, device=dev, cancel=cancel, progress=progress)
     sid = store.upsert_scenario(scenario.id, scenario.spec())
+    if scenario.selection is not None and store.get_arrays("selections", sid) is None:
+        # The scenario's own record of how its forget set was chosen (`GET /api/scenarios/{id}/selection`).
+        store.put_arrays("selections", sid, scenario.selection.arrays(), scenario.selection.describe())
     total = 2 + len(methods)
     stage = getattr(progress, "stage", None) or (lambda name, index, total: None)
 
@@ -608,14 +746,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
 
     def trained(kind: str, xs: torch.Tensor, ys: torch.Tensor, prune: float | None = None) -> tuple[nn.Module, dict]:
         """Train (or load from the content-addressed cache) θ_o or θ_r; pruned ones keep `masks`."""
-        key_src = {"kind": kind, "dataset": ds.fingerprint, "model": scenario.model, "kwargs": scenario.model_kwargs,
-                   "train": train_hp, "seed": scenario.seed_of(kind), "device": dev.type, "prune": prune,
-                   "numerics": numerics.identity(env)}
-        if kind == GOLD:
-            key_src["forget"] = scenario.spec()["forget_indices_sha256"]
-        if scenario.architecture:  # a model by reference whose code changed is another model
-            key_src["architecture"] = scenario.architecture
-        key = _digest(key_src)
+        key = _reference_key(scenario, kind, dev, env, prune)
         keys[kind] = key
         seed_everything(scenario.seed_of(kind))
         model = scenario.make_model().to(dev)

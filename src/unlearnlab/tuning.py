@@ -277,7 +277,7 @@ def check(method: str, *, dataset: Any, model: Any, forget: Any, train: Any, tri
             raise BadInput(f"{method} has no hyper-parameter the default space searches; give one with --space")
     dev = pick_device(device)
     scenario = prepare(dataset, model, forget, seed=search[0], train=train)  # data, model, forget, train.*
-    key = {"method": method, "request": json.loads(request_key(scenario.spec())), "objective": objective,
+    key = {"method": method, "request": json.loads(request_key(scenario.spec(pending=True))), "objective": objective,
            "budget": None if budget is None else float(budget), "space": [p.to_dict() for p in params],
            "search_seeds": search, "sampler_seed": sampler_seed, "device": dev.type}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]

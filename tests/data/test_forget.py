@@ -4,8 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from unlearnlab.data import Dataset, ForgetRequest, load_dataset, parse_forget, select_forget
+from unlearnlab.data.forget import SELECTION_OPTIONS
 from unlearnlab.errors import BadInput
 
 from .test_datasets import bad
@@ -243,3 +246,56 @@ def test_indices_from_a_device_a_huge_number_or_a_folder_are_one_line_errors(tmp
     big.write_text("3 99999999999999999999999\n")
     with pytest.raises(BadInput, match="99999999999999999999999, which is not a valid index"):
         read_indices(str(big))
+
+
+# selected kinds: worst: and memorised: -----------------------------------------------------------------
+def _option_values(kind):
+    out = {}
+    for name, (typ, _default, allowed) in SELECTION_OPTIONS[kind].items():
+        if typ is str:
+            out[name] = st.sampled_from(allowed)
+        elif typ is int:
+            out[name] = st.integers(allowed[0], allowed[1])
+        else:
+            out[name] = st.floats(allowed[0], allowed[1], allow_nan=False)
+    return out
+
+
+@st.composite
+def selected_specs(draw):
+    kind = draw(st.sampled_from(["worst", "memorised"]))
+    amount = draw(st.one_of(st.integers(1, 10**6).map(str),
+                            st.floats(1e-6, 1 - 1e-6, allow_nan=False).map(repr),
+                            st.integers(1, 99).map(lambda p: f"{p}%")))
+    values = _option_values(kind)
+    names = draw(st.lists(st.sampled_from(sorted(values)), unique=True))
+    opts = [f"{n}={draw(values[n])}" for n in draw(st.permutations(names))]
+    return ",".join([f"{kind}:{amount}", *opts])
+
+
+@settings(max_examples=200, deadline=None)
+@given(selected_specs())
+def test_selected_specs_round_trip_through_their_canonical_form(spec):
+    r = parse_forget(spec)
+    assert r.is_selected and parse_forget(r.spec()) == r
+    assert parse_forget(r.spec()).spec() == r.spec()
+    # defaults are left out and options sorted: one request, one spelling
+    names = [part.split("=")[0] for part in r.spec().split(",")[1:]]
+    assert names == sorted(names)
+    assert all(r.option(n) != SELECTION_OPTIONS[r.kind][n][1] for n in names)
+
+
+def test_selected_specs_canonical_examples_and_errors():
+    assert parse_forget("worst:10%,rounds=5,method=ga").spec() == "worst:0.1,method=ga"
+    assert parse_forget("memorised:50,subset=0.7,k=16").spec() == "memorised:50"
+    assert parse_forget("memorised:50,k=32").option("k") == 32
+    for spec, needle in [("worst:0", ">= 1"), ("memorised:0", ">= 1"), ("worst:1.5", "(0, 1)"),
+                         ("worst:3,foo=1", "unknown option 'foo'"), ("worst:3,by=x", "bilevel, loss"),
+                         ("memorised:3,k=1", "[4, 1024]"), ("memorised:3,k=2.5", "integer"),
+                         ("random:3,k=2", "one amount"), ("worst:3,k", "NAME=VALUE"),
+                         ("worst:3,by=loss,by=loss", "twice"), ("memorised:3,subset=1", "[0.05, 0.95]")]:
+        with pytest.raises(BadInput) as info:
+            parse_forget(spec)
+        assert needle in str(info.value) and "\n" not in str(info.value), (spec, str(info.value))
+    with pytest.raises(BadInput, match="training models"):
+        select_forget(parse_forget("worst:10"), load_dataset("digits"))

@@ -4,6 +4,7 @@ import { navigate, useAsync, useWidth } from "../hooks";
 import type { AppContext } from "../App";
 import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle, esc } from "../components/common";
 import { ScenarioPicker } from "../components/ScenarioPicker";
+import { SelectionPanel } from "../components/SelectionPanel";
 import { paretoFront, TradeoffScatter, type TradeoffPoint } from "../charts/TradeoffScatter";
 import {
   AVG_GAP_KEYS, COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, fmtDate, fmtHparams, fmtMetric, fmtValue, isReference, metricInfo, metricKeys,
@@ -192,6 +193,7 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
         </div>
       )}
       <EnvironmentBar groups={envs} />
+      <SelectionPanel scenario={scenario ?? null} />
       <div class="screen-grid">
         <Panel title={overSeeds && seedData ? `Methods over ${nSeeds} seeds (${seedData.groups.length})` : `Runs (${rows.length} of ${runs.length})`} id="runs"
           help={overSeeds ? "Each method's mean over the stored seeds of this request, with the 95 % interval of the mean" : "Every run of this forget request; θ_o and θ_r are the references"}

@@ -9,13 +9,14 @@ from .datasets import (
     parse_dataset_spec,
     register_dataset,
 )
-from .forget import ForgetRequest, parse_forget, read_indices, select_forget
+from .forget import SELECTED_KINDS, ForgetRequest, parse_forget, read_indices, select_forget, selection_size
 from .roots import DATA_ROOTS, register_data_root, resolve_data_root
 from .standard import STANDARD, available
 
 __all__ = [
     "DATASETS",
     "DATA_ROOTS",
+    "SELECTED_KINDS",
     "STANDARD",
     "Dataset",
     "ForgetRequest",
@@ -30,4 +31,5 @@ __all__ = [
     "register_dataset",
     "resolve_data_root",
     "select_forget",
+    "selection_size",
 ]

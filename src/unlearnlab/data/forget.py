@@ -3,7 +3,11 @@
 `poison` / `poison:F` (the samples a `--poison` stamped, or the share F of them found: corrective unlearning,
 Goel et al. 2024) or `group:G[,G...]` (every training sample of a person, on a data set with groups: the
 identity unlearning of Choi & Na 2023, "Towards Machine Unlearning Benchmarks: Forgetting the Personal
-Identities in Facial Recognition Systems", MUFAC/MUCAC)."""
+Identities in Facial Recognition Systems", MUFAC/MUCAC), or the selected kinds `worst:N` / `worst:F` (the forget
+set hardest to unlearn: Fan et al. 2024, "Challenging Forgets", ECCV) and `memorised:N` (the most memorised
+training points: Feldman & Zhang 2020, "What Neural Networks Memorize and Why"). The selected kinds are parsed
+and sized here; choosing their indices trains models, which this layer does not: `analysis.selection` does it,
+reached from `runner.resolve_selection`."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import math
 import numbers
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,11 +29,24 @@ from .datasets import Dataset, check_input_file
 #: Largest forget-indices file read (a text file of 100 million indices is about 1 GB).
 MAX_INDICES_BYTES = 1024**3
 
-ForgetKind = Literal["class", "random", "indices", "subclass", "poison", "group"]
-KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison", "group")
+ForgetKind = Literal["class", "random", "indices", "subclass", "poison", "group", "worst", "memorised"]
+KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison", "group", "worst", "memorised")
+#: Kinds whose indices a selector chooses by training models (`analysis.selection`), not this module.
+SELECTED_KINDS: tuple[str, ...] = ("worst", "memorised")
+#: The options of each selected kind: name -> (type, default, allowed values or (low, high) bounds, inclusive).
+SELECTION_OPTIONS: dict[str, dict[str, tuple[type, object, tuple]]] = {
+    # by: bilevel (the paper's search) or loss (the proxy: θ_o's lowest per-sample losses); method: the
+    # unlearning the search plays against (weighted fine-tuning or gradient ascent); rounds: outer iterations.
+    "worst": {"by": (str, "bilevel", ("bilevel", "loss")), "method": (str, "ft", ("ft", "ga")),
+              "rounds": (int, 5, (1, 100))},
+    # k: subset models (at least 4: a point is ranked only with 2 models IN and 2 OUT of its subsets);
+    # subset: the share of the training set each one trains on (Feldman & Zhang use 0.7).
+    "memorised": {"k": (int, 16, (4, 1024)), "subset": (float, 0.7, (0.05, 0.95))},
+}
 _FORMS = ("allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH, "
           "subclass:FINE[,FINE...] (fine class index or name, e.g. cifar20's rocket), "
-          "poison or poison:F (0<F<=1; with --poison), group:G[,G...] (on a data set with groups)")
+          "poison or poison:F (0<F<=1; with --poison), group:G[,G...] (on a data set with groups), "
+          "worst:N|F[,by=bilevel|loss][,method=ft|ga][,rounds=R], memorised:N|F[,k=K][,subset=S]")
 _INT = re.compile(r"[+-]?\d+")
 
 
@@ -54,6 +72,8 @@ class ForgetRequest:
     subclasses: tuple[str, ...] = ()
     #: Groups (`group:`, e.g. identities), as written: matched against a data set's groups as text.
     groups: tuple[str, ...] = ()
+    #: Options of a selected kind (`worst:`, `memorised:`), sorted by name, defaults left out (one canonical form).
+    options: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -61,6 +81,7 @@ class ForgetRequest:
         object.__setattr__(self, "classes", tuple(_as_int("forget class", c, 0) for c in self.classes))
         object.__setattr__(self, "subclasses", tuple(_fine_token(t) for t in self.subclasses))
         object.__setattr__(self, "groups", tuple(_group_token(t) for t in self.groups))
+        object.__setattr__(self, "options", _check_options(self.kind, self.options))
         given = {"classes": bool(self.classes), "fraction": self.fraction is not None,
                  "count": self.count is not None, "path": self.path is not None,
                  "subclasses": bool(self.subclasses), "groups": bool(self.groups)}
@@ -74,13 +95,14 @@ class ForgetRequest:
             needed = ("groups",)
         elif self.kind == "poison":
             needed = ("fraction",)
-        else:
+        else:  # random and the selected kinds: a share or a count
             needed = ("fraction",) if given["fraction"] else ("count",)
         extra = [k for k, v in given.items() if v and k not in needed]
         # `poison` alone forgets every poisoned sample: its fraction is optional.
         if extra or (not given[needed[0]] and self.kind != "poison"):
             got = ", ".join(k for k, v in given.items() if v) or "nothing"
-            want = "one of 'fraction', 'count'" if self.kind == "random" else repr(needed[0])
+            want = ("one of 'fraction', 'count'" if self.kind in ("random", *SELECTED_KINDS)
+                    else repr(needed[0]))
             raise BadInput(f"forget kind {self.kind!r} takes exactly {want}; got {got}")
         if len(set(self.classes)) != len(self.classes):
             dup = next(c for c in self.classes if self.classes.count(c) > 1)
@@ -111,6 +133,15 @@ class ForgetRequest:
     def is_classwise(self) -> bool:
         return self.kind == "class"
 
+    @property
+    def is_selected(self) -> bool:
+        """Whether a selector chooses the indices by training models (`worst:`, `memorised:`)."""
+        return self.kind in SELECTED_KINDS
+
+    def option(self, name: str) -> object:
+        """A selected kind's option, its default where not given."""
+        return dict(self.options).get(name, SELECTION_OPTIONS[self.kind][name][1])
+
     def spec(self) -> str:
         """Canonical form: `parse_forget(r.spec()) == r`."""
         if self.kind == "class":
@@ -124,7 +155,9 @@ class ForgetRequest:
         if self.kind == "poison":
             return "poison" if self.fraction is None else f"poison:{self.fraction!r}"
         # repr of a float is the shortest string that reads back to the same float.
-        return f"random:{self.fraction!r}" if self.fraction is not None else f"random:{self.count}"
+        amount = f"{self.fraction!r}" if self.fraction is not None else f"{self.count}"
+        extra = "".join(f",{k}={v!r}" if isinstance(v, float) else f",{k}={v}" for k, v in self.options)
+        return f"{self.kind}:{amount}{extra}"
 
 
 def parse_forget(spec: str) -> ForgetRequest:
@@ -153,12 +186,82 @@ def parse_forget(spec: str) -> ForgetRequest:
                 raise BadInput(f"forget class {part.strip()!r} in {spec!r} is not an integer; {_FORMS}")
             classes.append(int(part))
         return ForgetRequest("class", classes=tuple(classes))
+    options: dict[str, str] = {}
+    if kind in SELECTED_KINDS:
+        arg, *parts = [p.strip() for p in arg.split(",")]
+        for part in parts:
+            name, eq, value = (t.strip() for t in part.partition("="))
+            if not eq or not name or not value:
+                raise BadInput(f"option {part!r} in {spec!r} is not NAME=VALUE; {kind} takes "
+                               f"{_allowed_options(kind)}")
+            if name in options:
+                raise BadInput(f"option {name!r} is given twice in {spec!r}; give it once")
+            options[name] = value
+    elif "," in arg:
+        raise BadInput(f"forget spec {spec!r} takes one amount, not a list; {_FORMS}")
     if _INT.fullmatch(arg):
-        return ForgetRequest("random", count=int(arg))
+        return ForgetRequest(kind, count=int(arg), options=tuple(options.items()))  # type: ignore[arg-type]
     fraction = _fraction(spec, arg, "forget amount")
     if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
         raise BadInput(f"forget fraction {arg!r} is not allowed; it must be in (0, 1) or (0%, 100%)")
-    return ForgetRequest("random", fraction=fraction)
+    return ForgetRequest(kind, fraction=fraction, options=tuple(options.items()))  # type: ignore[arg-type]
+
+
+def _allowed_options(kind: str) -> str:
+    return ", ".join(f"{name}=" + ("|".join(map(str, allowed)) if typ is str else
+                                   f"{typ.__name__} in [{allowed[0]}, {allowed[1]}]")
+                     for name, (typ, _, allowed) in SELECTION_OPTIONS[kind].items())
+
+
+def _check_options(kind: str, options: object) -> tuple[tuple[str, object], ...]:
+    """The options of a selected kind, typed and checked, sorted, without those equal to their default."""
+    items = list(dict(options).items()) if isinstance(options, Mapping) else list(options or ())  # type: ignore
+    if not items:
+        return ()
+    if kind not in SELECTED_KINDS:
+        raise BadInput(f"forget kind {kind!r} takes no options; got {', '.join(str(k) for k, _ in items)}")
+    known = SELECTION_OPTIONS[kind]
+    out: dict[str, object] = {}
+    for item in items:
+        name, value = item
+        if name not in known:
+            raise BadInput(f"unknown option {name!r} of {kind}:; allowed: {_allowed_options(kind)}")
+        typ, default, allowed = known[name]
+        if typ is str:
+            if str(value) not in allowed:
+                raise BadInput(f"{kind} option {name}={value!r} is not allowed; allowed: {', '.join(allowed)}")
+            value = str(value)
+        else:
+            try:
+                if isinstance(value, bool):
+                    raise ValueError
+                num = typ(value) if typ is float or isinstance(value, numbers.Integral) else None
+                if typ is int and isinstance(value, str) and _INT.fullmatch(value.strip()):
+                    num = int(value)
+                if num is None or (typ is float and not math.isfinite(num)):
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise BadInput(f"{kind} option {name}={value!r} is not a{'n integer' if typ is int else ' number'}; "
+                               f"it must be in [{allowed[0]}, {allowed[1]}]") from None
+            if not allowed[0] <= num <= allowed[1]:
+                raise BadInput(f"{kind} option {name}={value!r} is out of range; it must be in "
+                               f"[{allowed[0]}, {allowed[1]}]")
+            value = num
+        if value != default:
+            out[name] = value
+    return tuple(sorted(out.items()))
+
+
+def selection_size(request: ForgetRequest, n: int) -> int:
+    """How many of `n` training samples a `random:` or selected request forgets; BadInput unless in [1, n-1]."""
+    size = request.count if request.count is not None else round((request.fraction or 0.0) * n)
+    if size < 1:
+        raise BadInput(f"forget {request.spec()!r} selects 0 of {n} training samples; "
+                       f"it must select between 1 and {n - 1}")
+    if size >= n:
+        raise BadInput(f"forget {request.spec()!r} selects all {n} training samples; "
+                       f"it must select between 1 and {n - 1}")
+    return size
 
 
 def _fraction(spec: str, arg: str, what: str) -> float:
@@ -334,19 +437,12 @@ def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0,
     elif request.kind == "subclass":
         fine = _fine_classes(request, dataset)
         idx = np.flatnonzero(np.isin(dataset.fine_train, fine))
+    elif request.is_selected:
+        raise BadInput(f"forget {request.spec()!r} is chosen by training models, which select_forget does not do; "
+                       "prepare the scenario (runner.prepare) and resolve it (runner.resolve_selection, or execute)")
     elif request.kind == "random":
         check_int("seed", seed, 0)
-        if request.count is not None:
-            size = request.count
-        else:
-            assert request.fraction is not None
-            size = round(request.fraction * n)
-        if size < 1:
-            raise BadInput(f"forget {request.spec()!r} selects 0 of {n} training samples; "
-                           f"it must select between 1 and {n - 1}")
-        if size >= n:
-            raise BadInput(f"forget {request.spec()!r} selects all {n} training samples; "
-                           f"it must select between 1 and {n - 1}")
+        size = selection_size(request, n)
         idx = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
     else:
         assert request.path is not None

@@ -122,6 +122,38 @@ def _scenario_summary(spec: dict[str, Any], runs: int = 0, usable: bool = True) 
             "poison": spec.get("poison"), "created": spec.get("created", 0.0), "runs": runs, "request_usable": usable}
 
 
+#: Bins of the selection histogram (`GET /api/scenarios/{id}/selection`).
+SELECTION_BINS = 30
+
+
+def selection_payload(spec: dict[str, Any], arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                      layout: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
+    """A stored selection for the web UI: the chosen samples with their scores, and a histogram of all scores."""
+    scores = np.asarray(arrays["scores"], dtype=np.float64)
+    idx = np.asarray(arrays["indices"], dtype=np.int64)
+    ranked = np.isfinite(scores)
+    highest = meta.get("chosen") == "highest"
+    order = idx[np.argsort(-scores[idx] if highest else scores[idx], kind="stable")]
+    labels = dict(zip(layout[0].tolist(), layout[1].tolist())) if layout is not None else {}
+    n_in, n_out = arrays.get("models_in"), arrays.get("models_out")
+    samples = [{"index": int(i), "label": labels.get(int(i)), "score": clean(float(scores[i])),
+                "models_in": None if n_in is None else int(n_in[i]),
+                "models_out": None if n_out is None else int(n_out[i])} for i in order]
+    finite = scores[ranked]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, SELECTION_BINS + 1)
+    chosen_scores = scores[idx][np.isfinite(scores[idx])]
+    details = {k: clean(v) for k, v in meta.items() if k not in ("kind", "score", "chosen", "cutoff", "key")
+               and not k.startswith("_") and k != "upper_loss"}
+    return {"scenario_id": spec["id"], "forget": spec.get("forget", ""), "kind": meta.get("kind", "?"),
+            "score": meta.get("score", "?"), "chosen": meta.get("chosen", "highest"),
+            "cutoff": clean(meta.get("cutoff")),
+            "size": int(idx.size), "ranked": int(ranked.sum()), "unranked": int((~ranked).sum()), "details": details,
+            "samples": samples,
+            "histogram": {"edges": edges.tolist(), "counts": np.histogram(finite, edges)[0].tolist(),
+                          "chosen": np.histogram(chosen_scores, edges)[0].tolist()}}
+
+
 def _environment_id(env: Any) -> str | None:
     """A short content key of an environment manifest (the Screen payload sends each one once)."""
     if not isinstance(env, dict):
@@ -417,7 +449,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
             # a standard data set only where its files still are: the server never downloads
             if not reads_files(spec["dataset"]["name"]) and stored_data_missing(spec) is None:
                 dataset = load_stored_dataset(spec)  # BadInput if the data changed
-                idx = select_forget(parse_forget(spec["forget"]), dataset, seed=spec["seed"])
+                idx = (np.asarray(spec["forget_indices"], dtype=np.int64) if spec.get("forget_indices") is not None
+                       else select_forget(parse_forget(spec["forget"]), dataset, seed=spec["seed"]))
                 out = (idx, dataset.y_train[idx])
         except Exception:  # a plugin data set that is gone, a changed generator: samples lose index/label
             out = None
@@ -438,7 +471,10 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         return {"train_defaults": TrainConfig().to_dict(),
                 "forget_forms": ["class:C[,C...]", "random:F (0 < F < 1, or P%)", "random:N (a count)",
                                  "poison or poison:F (0 < F <= 1; needs `poison`)",
-                                 "group:G[,G...] (every sample of a group, on a data set with groups: olivetti)"],
+                                 "group:G[,G...] (every sample of a group, on a data set with groups: olivetti)",
+                                 "worst:N or worst:F[,by=bilevel|loss][,method=ft|ga][,rounds=R] (the forget set "
+                                 "hardest to unlearn, Challenging Forgets)",
+                                 "memorised:N[,k=K][,subset=S] (the most memorised points, Feldman & Zhang)"],
                 "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES}
 
     @app.get("/api/methods", tags=["meta"], response_model=list[S.MethodInfo],
@@ -565,6 +601,16 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         rows = [_run_row(r, environments=environments) for r in runs]
         return {"scenario": _scenario_summary(spec, len(runs), _usable(runs)), "runs": rows,
                 "environments": environments}
+
+    @app.get("/api/scenarios/{scenario_id}/selection", tags=["scenarios"], response_model=S.Selection,
+             responses=ERRORS, summary="How a worst: or memorised: request chose its forget set: scores and cut-off")
+    def scenario_selection(scenario_id: str):
+        spec = get_scenario(scenario_id)
+        hit = store().get_arrays("selections", scenario_id)
+        if hit is None:
+            raise HTTPException(404, f"scenario {scenario_id!r} ({spec.get('forget', '?')}) has no stored selection; "
+                                "only worst: and memorised: requests have one")
+        return selection_payload(spec, *hit, forget_layout(spec))
 
     @app.get("/api/scenarios/{scenario_id}/seeds", tags=["scenarios"], response_model=S.SeedsPayload,
              responses=ERRORS, summary="The scenario's request over every stored seed: means, 95 % intervals, ranking")

@@ -50,7 +50,7 @@ from ..errors import BadInput, Cancelled, UnlearnlabError
 from ..methods import METHODS, Method, build_method, method_names
 from ..models import MODELS, Classifier, ensure_loaded
 from ..presets import resolve as resolve_preset
-from ..runner import CONTRACT_KEYS, GOLD, RunResult, Scenario, execute, prepare
+from ..runner import CONTRACT_KEYS, GOLD, RunResult, Scenario, execute, prepare, resolve_selection
 from ..store import Store
 from ..training import TrainConfig, pick_device
 from ..training.train import MAX_EPOCHS
@@ -720,6 +720,9 @@ class JobManager:
         scenario = plan.build(job.cancel)
         if job.cancel.is_set():
             raise Cancelled("cancelled by request")
+        if scenario.forget_idx is None:  # worst: / memorised: train models to choose their forget set
+            job.current = {"index": None, "method": "selection", "phase": f"selecting {scenario.forget.spec()}"}
+            resolve_selection(scenario, store, device=plan.device, cancel=job.cancel)
         job.scenario_id = scenario.id
         progress.set_forget(scenario)
         progress.context = {"index": None, "method": "references"}

@@ -137,6 +137,39 @@ class ScenarioSummary(BaseModel):
                                  "(e.g. θ_o at chance); its runs' `warnings` say why.")
 
 
+class SelectedSample(BaseModel):
+    index: int = Field(description="Training-set index.")
+    label: int | None = Field(None, description="Its label, where the data set loads without reading a file.")
+    score: float | None
+    models_in: int | None = Field(None, description="memorised: models whose subset held the sample.")
+    models_out: int | None = Field(None, description="memorised: models whose subset did not hold it.")
+
+
+class SelectionHistogram(BaseModel):
+    edges: list[float]
+    counts: list[int] = Field(description="Every ranked training sample, per bin.")
+    chosen: list[int] = Field(description="The chosen ones, per bin.")
+
+
+class Selection(BaseModel):
+    """How a `worst:` or `memorised:` request chose its forget set (docs/scenarios.md)."""
+
+    scenario_id: str
+    forget: str
+    kind: str
+    score: str = Field(description="What a score is: weight w (worst, bi-level), θ_o loss (worst, by=loss), "
+                                   "memorisation (memorised).")
+    chosen: str = Field(description="Which end of the scores was chosen: highest or lowest.")
+    cutoff: float | None
+    size: int
+    ranked: int = Field(description="Training samples with a score (memorised: enough models IN and OUT).")
+    unranked: int
+    details: dict[str, Any] = Field(description="The selector's settings and costs (method, rounds, k, subset, "
+                                                "members trained and reused, seconds).")
+    samples: list[SelectedSample] = Field(description="The chosen samples, best score first.")
+    histogram: SelectionHistogram
+
+
 class RunSummary(BaseModel):
     """One row of the Screen table."""
 
