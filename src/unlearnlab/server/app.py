@@ -38,6 +38,8 @@ from ..analysis.seeds import request_key
 from ..api import list_methods
 from ..api import presets as list_presets
 from ..data import DATASETS, STANDARD, available, parse_forget, resolve_data_root, select_forget
+from ..data.datasets import declared_classes
+from ..data.poison import POISONS
 from ..errors import BadInput, CorruptArtifact
 from ..models import MODELS, ensure_loaded
 from ..models import reference as model_sources
@@ -439,7 +441,12 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                 "forget_forms": ["class:C[,C...]", "random:F (0 < F < 1, or P%)", "random:N (a count)",
                                  "poison or poison:F (0 < F <= 1; needs `poison`)",
                                  "group:G[,G...] (every sample of a group, on a data set with groups: olivetti)"],
-                "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES}
+                "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES,
+                "poisons": [poison_info(n) for n in POISONS.names()]}
+
+    def poison_info(name: str) -> dict[str, Any]:
+        cls = POISONS.get(name).__self__  # the registry holds each poison class's `parse`
+        return {"name": name, "form": cls.form, "params": _params(cls), "paper": cls.paper, "doc": _doc(cls)}
 
     @app.get("/api/methods", tags=["meta"], response_model=list[S.MethodInfo],
              summary="Registered methods with hyper-parameters and defaults")
@@ -478,7 +485,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                 else ("seed",)
             present, missing = data_status(n)
             out.append({"name": n, "params": _params(loader, skip=skip), "doc": _doc(loader), "web": web,
-                        "standard": n in STANDARD, "present": present, "missing": missing})
+                        "standard": n in STANDARD, "present": present, "missing": missing,
+                        "num_classes": declared_classes(n)})
         return out
 
     group_cache: dict[tuple, list[dict[str, Any]]] = {}
