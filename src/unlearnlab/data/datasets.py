@@ -33,9 +33,12 @@ def register_dataset(name: str, *, num_classes: int | None = None
     `num_classes`: its class count where no parameter changes it, kept as `fn.num_classes` so that a form
     (the web UI's poison target, `declared_classes`) can check a class index without building the data."""
 
+    if num_classes is not None:
+        check_int("num_classes", num_classes, 2)
+
     def decorate(fn: Callable[..., Dataset]) -> Callable[..., Dataset]:
         if num_classes is not None:
-            fn.num_classes = int(num_classes)  # type: ignore[attr-defined]
+            fn.num_classes = num_classes  # type: ignore[attr-defined]
         return DATASETS.register(name)(fn)
 
     return decorate
