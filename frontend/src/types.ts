@@ -32,6 +32,8 @@ export interface DatasetInfo {
   present?: boolean;
   /** Otherwise: one line saying which files to put where. */
   missing?: string | null;
+  /** Its classes where no parameter changes them (a poison's target is one of 0..num_classes-1). */
+  num_classes?: number | null;
 }
 
 export interface ModelInfo {
@@ -57,11 +59,22 @@ export interface PresetInfo {
   data_missing: string | null;
 }
 
+export interface PoisonInfo {
+  name: string;
+  /** The accepted text, e.g. badnets:RATE[,target=C]. */
+  form: string;
+  params: ParamInfo[];
+  paper: string;
+  doc: string;
+}
+
 export interface Options {
   train_defaults: Record<string, unknown>;
   forget_forms: string[];
   max_configs_per_job: number;
   max_grid_values: number;
+  /** Registered poisons (a job's `poison`); absent on an older server. */
+  poisons?: PoisonInfo[];
 }
 
 export interface Health {

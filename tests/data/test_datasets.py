@@ -17,6 +17,7 @@ from unlearnlab.data import (
     parse_dataset_spec,
     register_dataset,
 )
+from unlearnlab.data.datasets import declared_classes
 from unlearnlab.errors import BadInput
 
 
@@ -336,8 +337,25 @@ def test_register_dataset_and_load() -> None:
         assert DATASETS.get(name) is toy
         assert load_dataset(name, scale=2.0).x_train[0, 0] == 2.0
         bad(lambda: load_dataset(name, size=1), "'size'", "seed, test_size, scale")
+        assert declared_classes(name) is None  # not declared: its classes are the data's
     finally:
         DATASETS._items.pop(name)
+
+
+def test_a_loader_declares_its_classes() -> None:
+    name = "_toy_with_classes"
+
+    @register_dataset(name, num_classes=3)
+    def toy(seed: int = 0, test_size: float = 0.2) -> Dataset:
+        return _toy(params={"seed": seed})
+
+    try:
+        assert declared_classes(name) == 3 == load_dataset(name).num_classes
+        assert declared_classes("digits") == load_dataset("digits").num_classes
+    finally:
+        DATASETS._items.pop(name)
+    bad(lambda: register_dataset("_never", num_classes=1), "num_classes=1", ">= 2")
+    assert "_never" not in DATASETS
 
 
 def test_parse_dataset_spec() -> None:

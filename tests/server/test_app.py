@@ -77,6 +77,26 @@ def test_meta_endpoints(client):
     assert options["train_defaults"]["epochs"] == 20 and options["max_configs_per_job"] == 64
 
 
+def test_options_list_the_poisons_and_datasets_their_classes(client):
+    from unlearnlab.data import load_dataset
+    from unlearnlab.data.poison import POISONS, parse_poison
+
+    poisons = {p["name"]: p for p in client.get("/api/options").json()["poisons"]}
+    assert set(poisons) == set(POISONS.names()) and "badnets" in poisons
+    badnets = poisons["badnets"]
+    assert badnets["form"].startswith("badnets:RATE") and "Gu et al. 2017" in badnets["paper"]
+    params = {p["name"]: p for p in badnets["params"]}
+    assert params["rate"]["type"] == "float" and params["target"]["type"] == "int"
+    # the defaults served are the ones a bare spec gets
+    bare = parse_poison("badnets:0.1")
+    assert (bare.rate, bare.target) == (params["rate"]["default"], params["target"]["default"])
+    datasets = {d["name"]: d for d in client.get("/api/datasets").json()}
+    assert datasets["digits"]["num_classes"] == load_dataset("digits").num_classes
+    assert datasets["mnist1d"]["num_classes"] == load_dataset("mnist1d", num_samples=50).num_classes
+    assert datasets["cifar100"]["num_classes"] == 100 and datasets["olivetti"]["num_classes"] == 40
+    assert datasets["arrays"]["num_classes"] is None  # its classes are the file's
+
+
 def test_openapi_is_documented(client):
     spec = client.get("/openapi.json").json()
     assert {t["name"] for t in spec["tags"]} == {"meta", "scenarios", "runs", "jobs"}

@@ -50,6 +50,7 @@ BAD_JOBS = [
     (_job(prune=1.5), "prune=1.5"),
     (_job(poison="badnets:1.5", forget="poison"), "poison rate '1.5'"),
     (_job(poison="blended:0.1", forget="poison"), "'blended'"),
+    (_job(poison="badnets:0.1,target=10", forget="poison"), "poison target 10 is out of range; it must be in [0, 9]"),
     (_job(forget="poison"), "needs poisoned training data"),
     (_job(seed=-1), "seed"),
     (_job(device="tpu"), "'tpu'"),
@@ -220,10 +221,6 @@ def test_a_forget_request_that_does_not_fit_the_data_fails_the_job_with_one_line
 
 
 def test_a_poisoned_job_reports_the_attack_success_rate(client):
-    # the poison's target is checked against the data set's classes in the job, where the data is built
-    r = client.post("/api/jobs", json=_job(poison="badnets:0.1,target=10", forget="poison"))
-    events = read_events(client, r.json()["id"])
-    assert events[-1]["type"] == "job_failed" and "poison target 10 is out of range" in events[-1]["error"]
     r = client.post("/api/jobs", json=_job(poison="badnets:0.1", forget="poison:0.5", grids={}))
     assert r.status_code == 202, r.text
     events = read_events(client, r.json()["id"])

@@ -5,10 +5,11 @@ import type { AppContext } from "../App";
 import { ErrorBox, Panel, Spinner } from "../components/common";
 import { GroupPicker, datasetSpec } from "../components/GroupPicker";
 import { JobsPanel } from "../components/Jobs";
+import { PoisonForget, PoisonPicker, poisonDefaults, poisonSpec } from "../components/PoisonPicker";
 import { fmtValue } from "../format";
 import type { DatasetInfo, Health, Job, MethodInfo, ModelInfo, Options, ParamInfo, PresetInfo } from "../types";
 
-type ForgetKind = "class" | "fraction" | "count" | "group";
+type ForgetKind = "class" | "fraction" | "count" | "group" | "poison" | "poison-share";
 
 interface Meta {
   options: Options; methods: MethodInfo[]; datasets: DatasetInfo[]; models: ModelInfo[]; presets: PresetInfo[]; health: Health | null;
@@ -106,6 +107,9 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
   const [forgetCount, setForgetCount] = useState("100");
   const [forgetGroups, setForgetGroups] = useState<string[]>([]);
   const [hasGroups, setHasGroups] = useState(false);
+  const poisons = meta.options.poisons ?? [];
+  const [poison, setPoison] = useState(() => poisonDefaults(poisons));
+  const [poisonShare, setPoisonShare] = useState("0.5");
   const [seed, setSeed] = useState("0");
   const [train, setTrain] = useState<Record<string, string>>({});
   const [prune, setPrune] = useState("");
@@ -121,6 +125,12 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
   const ds = meta.datasets.find((d) => d.name === dataset);
   useEffect(() => setDatasetParams({}), [dataset]);
   useEffect(() => { if (!hasGroups && forgetKind === "group") setForgetKind("class"); }, [hasGroups, forgetKind]);
+  // poison / poison:F name the poisoned samples: without a poison there are none
+  useEffect(() => { if (!poison.on && forgetKind.startsWith("poison")) setForgetKind("class"); }, [poison.on, forgetKind]);
+  const changePoison = (next: typeof poison) => {
+    if (next.on && !poison.on) setForgetKind("poison");  // the usual request on poisoned data: undo the poison
+    setPoison(next);
+  };
   const gridableNames = gridable.map((m) => m.name);
   const presetMethods = preset ? (preset.methods ?? gridableNames).filter((n) => gridableNames.includes(n)) : null;
   /** What an empty field stands for: the preset's value where a preset is chosen, else the default. */
@@ -179,11 +189,19 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
     } else if (forgetKind === "group") {
       if (!forgetGroups.length) problems.push("forget groups: tick at least one group");
       forget = `group:${forgetGroups.join(",")}`;
+    } else if (forgetKind === "poison") {
+      forget = "poison";
+    } else if (forgetKind === "poison-share") {
+      const f = Number(poisonShare);
+      if (poisonShare.trim() === "" || !(f > 0 && f <= 1)) problems.push(`forget poison:F: F ${JSON.stringify(poisonShare.trim())} must be a share in (0, 1]`);
+      forget = `poison:${poisonShare.trim()}`;
     } else {
       if (!/^\d+$/.test(forgetCount.trim()) || Number(forgetCount) < 1) problems.push("forget count must be a positive integer");
       forget = `random:${forgetCount.trim()}`;
     }
     if (!/^\d+$/.test(seed.trim())) problems.push("seed must be a non-negative integer");
+    const poisoned = poisonSpec(poison, poisons, ds?.num_classes);
+    problems.push(...poisoned.problems);
     const trainOpts: Record<string, unknown> = {};
     for (const [k, def] of Object.entries(meta.options.train_defaults)) {
       const text = train[k];
@@ -224,6 +242,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       methods, grids: gridBody, track_forget_accuracy: trackForget,
     };
     if (device) body.device = device;
+    if (poisoned.spec) body.poison = poisoned.spec;
     if (preset) {
       // The server resolves the preset as `unlearnlab run --preset` does; send only what differs from it
       // (each value sent overrides the preset's and is named in the job's preset_overridden).
@@ -243,7 +262,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       return { body: diff, problems, perMethod, total };
     }
     return { body, problems, perMethod, total };
-  }, [preset, dataset, datasetParams, model, forgetKind, forgetClass, forgetFraction, forgetCount, forgetGroups, seed, train, prune, device, trackForget, selected, grids, meta]);
+  }, [preset, dataset, datasetParams, model, forgetKind, forgetClass, forgetFraction, forgetCount, forgetGroups, poison, poisonShare, seed, train, prune, device, trackForget, selected, grids, meta]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -324,6 +343,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
             <input name="seed" inputMode="numeric" value={seed} onInput={(e) => setSeed((e.target as HTMLInputElement).value)} />
           </label>
         </div>
+        <PoisonPicker poisons={poisons} value={poison} onChange={changePoison} numClasses={ds?.num_classes} dataset={dataset} />
         <fieldset class="forget">
           <legend>Forget</legend>
           <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "class"} onChange={() => setForgetKind("class")} />
@@ -332,6 +352,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
             random fraction <input name="forget-fraction" class="short" value={forgetFraction} disabled={forgetKind !== "fraction"} onInput={(e) => setForgetFraction((e.target as HTMLInputElement).value)} placeholder="0.1" /></label>
           <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "count"} onChange={() => setForgetKind("count")} />
             random count <input name="forget-count" class="short" value={forgetCount} disabled={forgetKind !== "count"} onInput={(e) => setForgetCount((e.target as HTMLInputElement).value)} placeholder="100" /></label>
+          {poison.on && <PoisonForget kind={forgetKind} share={poisonShare} onKind={setForgetKind} onShare={setPoisonShare} />}
           {ds?.web && ds.present !== false && (
             <GroupPicker dataset={datasetSpec(dataset, datasetParams)} seed={seed} active={forgetKind === "group"}
               selected={forgetGroups} onActivate={() => setForgetKind("group")} onSelect={setForgetGroups}

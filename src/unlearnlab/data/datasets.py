@@ -27,9 +27,26 @@ _MAX_SEED = 2**32 - 1
 _NPZ_KEYS = ("X", "y", "groups", "X_test", "y_test", "groups_test")
 
 
-def register_dataset(name: str) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
-    """Decorator that registers a loader `fn(seed=0, test_size=0.2, ...) -> Dataset` under `name`."""
-    return DATASETS.register(name)
+def register_dataset(name: str, *, num_classes: int | None = None
+                     ) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
+    """Decorator that registers a loader `fn(seed=0, test_size=0.2, ...) -> Dataset` under `name`.
+    `num_classes`: its class count where no parameter changes it, kept as `fn.num_classes` so that a form
+    (the web UI's poison target, `declared_classes`) can check a class index without building the data."""
+
+    if num_classes is not None:
+        check_int("num_classes", num_classes, 2)
+
+    def decorate(fn: Callable[..., Dataset]) -> Callable[..., Dataset]:
+        if num_classes is not None:
+            fn.num_classes = num_classes  # type: ignore[attr-defined]
+        return DATASETS.register(name)(fn)
+
+    return decorate
+
+
+def declared_classes(name: str) -> int | None:
+    """The class count registered with data set `name`'s loader; None where it depends on the data."""
+    return getattr(DATASETS.get(name), "num_classes", None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -349,7 +366,7 @@ def parse_dataset_spec(spec: str) -> tuple[str, dict[str, Any]]:
 # Built-in loaders
 
 
-@register_dataset("digits")
+@register_dataset("digits", num_classes=10)
 def digits(seed: int = 0, test_size: float = 0.2) -> Dataset:
     """sklearn's 8x8 handwritten digits (1797 images, bundled: no download), stratified split."""
     from sklearn.datasets import load_digits
@@ -365,7 +382,7 @@ def digits(seed: int = 0, test_size: float = 0.2) -> Dataset:
     )
 
 
-@register_dataset("mnist1d")
+@register_dataset("mnist1d", num_classes=10)
 def mnist1d(seed: int = 0, test_size: float = 0.2, num_samples: int = 5000) -> Dataset:
     """MNIST-1D generated locally (never downloaded); the generator's own train/test split."""
     from mnist1d.data import get_dataset_args, make_dataset

@@ -50,6 +50,10 @@ class Poison:
 
     name = ""
     paper = ""
+    #: The accepted text, `NAME:ARGS` spelled out (the web API lists it with the poison).
+    form = ""
+    #: The class the poisoned samples are relabelled to (None for a poison that keeps labels).
+    target: int | None = None
 
     def spec(self) -> str:  # pragma: no cover
         raise NotImplementedError
@@ -100,6 +104,7 @@ class BadNets(Poison):
     rate: float = 0.1
     target: int = 0
     paper = "Gu et al. 2017, BadNets: Identifying Vulnerabilities in the Machine Learning Model Supply Chain"
+    form = "badnets:RATE[,target=C] (RATE in (0, 1) or (0%, 100%), C a class index)"
 
     def __post_init__(self) -> None:
         r = self.rate
@@ -112,7 +117,7 @@ class BadNets(Poison):
 
     @classmethod
     def parse(cls, args: str) -> BadNets:
-        form = "badnets:RATE[,target=C] (RATE in (0, 1) or (0%, 100%), C a class index)"
+        form = cls.form
         parts = [p.strip() for p in args.split(",")] if args else []
         if not parts or not parts[0]:
             raise BadInput(f"poison 'badnets:{args}' has no rate; allowed: {form}")

@@ -118,7 +118,7 @@ def register_standard(spec: Standard) -> Standard:
 
     loader.__name__ = loader.__qualname__ = spec.name
     loader.__doc__ = spec.doc
-    register_dataset(spec.name)(loader)
+    register_dataset(spec.name, num_classes=spec.num_classes)(loader)
     return spec
 
 
@@ -395,7 +395,7 @@ OLIVETTI = Standard(
 STANDARD.add(OLIVETTI.name, OLIVETTI)
 
 
-@register_dataset("olivetti")
+@register_dataset("olivetti", num_classes=OLIVETTI.num_classes)
 def olivetti(seed: int = 0, data_root: str | None = None, test_size: float = 0.2, unseen: int = 0) -> Dataset:
     """Olivetti faces with the person as class and as group (`group:P` forgets every image of person P).
 

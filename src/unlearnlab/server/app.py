@@ -38,6 +38,8 @@ from ..analysis.seeds import request_key
 from ..api import list_methods
 from ..api import presets as list_presets
 from ..data import DATASETS, STANDARD, available, parse_forget, resolve_data_root, select_forget
+from ..data.datasets import declared_classes
+from ..data.poison import POISONS
 from ..errors import BadInput, CorruptArtifact
 from ..models import MODELS, ensure_loaded
 from ..models import reference as model_sources
@@ -475,7 +477,12 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                                  "worst:N or worst:F[,by=bilevel|loss][,method=ft|ga][,rounds=R] (the forget set "
                                  "hardest to unlearn, Challenging Forgets)",
                                  "memorised:N[,k=K][,subset=S] (the most memorised points, Feldman & Zhang)"],
-                "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES}
+                "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES,
+                "poisons": [poison_info(n) for n in POISONS.names()]}
+
+    def poison_info(name: str) -> dict[str, Any]:
+        cls = POISONS.get(name).__self__  # the registry holds each poison class's `parse`
+        return {"name": name, "form": cls.form, "params": _params(cls), "paper": cls.paper, "doc": _doc(cls)}
 
     @app.get("/api/methods", tags=["meta"], response_model=list[S.MethodInfo],
              summary="Registered methods with hyper-parameters and defaults")
@@ -514,7 +521,8 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                 else ("seed",)
             present, missing = data_status(n)
             out.append({"name": n, "params": _params(loader, skip=skip), "doc": _doc(loader), "web": web,
-                        "standard": n in STANDARD, "present": present, "missing": missing})
+                        "standard": n in STANDARD, "present": present, "missing": missing,
+                        "num_classes": declared_classes(n)})
         return out
 
     group_cache: dict[tuple, list[dict[str, Any]]] = {}

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from ..data import DATASETS, STANDARD, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, resolve_data_root
-from ..data.datasets import MAX_GENERATED_SAMPLES
+from ..data.datasets import MAX_GENERATED_SAMPLES, declared_classes
 from ..data.poison import parse_poison
 from ..errors import BadInput, Cancelled, UnlearnlabError
 from ..methods import METHODS, Method, build_method, method_names
@@ -368,8 +368,15 @@ def plan_job(req, data_root: Path | None = None) -> JobPlan:
     if request.kind == "indices":
         raise BadInput(f"forget {fields['forget']!r} reads a file; the web API accepts class:C[,C...], random:F "
                        "and random:N")
-    # The poison's rate and form are checked here; its target against the classes when the data is built.
-    poison = None if getattr(req, "poison", None) is None else parse_poison(req.poison).spec()
+    # The poison's rate, form and target are checked here where the data set declares its classes; a
+    # target of a set that does not (a plugin's) is checked when the data is built, in the job.
+    poison = None
+    if getattr(req, "poison", None) is not None:
+        parsed = parse_poison(req.poison)
+        k = declared_classes(name)
+        if parsed.target is not None and k is not None and parsed.target >= k:
+            raise BadInput(f"poison target {parsed.target} is out of range; it must be in [0, {k - 1}] on {name!r}")
+        poison = parsed.spec()
     if request.kind == "poison" and poison is None:
         raise BadInput(f"forget {fields['forget']!r} needs poisoned training data; give poison (e.g. badnets:0.1)")
     config = TrainConfig(**fields["train"])  # BadInput for values out of range (train.epochs above its cap, ...)

@@ -65,6 +65,8 @@ class DatasetInfo(BaseModel):
                                             "that read no files). The server never downloads.")
     missing: str | None = Field(None, description="Where files are missing: one line saying which files to put "
                                                   "where.")
+    num_classes: int | None = Field(None, description="Its classes, where no parameter changes them (a poison's "
+                                    "target is one of 0..num_classes-1); null where they depend on the data.")
 
 
 class GroupCount(BaseModel):
@@ -108,11 +110,21 @@ class PresetInfo(BaseModel):
     data_missing: str | None = Field(None, description="Otherwise: one line saying which files to put where.")
 
 
+class PoisonInfo(BaseModel):
+    name: str
+    form: str = Field(description="The accepted text, e.g. badnets:RATE[,target=C]: a job's `poison` field.")
+    params: list[ParamInfo] = Field(description="Its parameters with their defaults (rate, target).")
+    paper: str
+    doc: str
+
+
 class Options(BaseModel):
     train_defaults: dict[str, Any]
     forget_forms: list[str]
     max_configs_per_job: int
     max_grid_values: int
+    poisons: list[PoisonInfo] = Field(default_factory=list, description="Registered poisons (a job's `poison`; "
+                                      "forget `poison` / `poison:F` then names the poisoned samples).")
 
 
 class ScenarioSummary(BaseModel):
