@@ -12,6 +12,7 @@ from .datasets import (
 from .forget import ForgetRequest, parse_forget, read_indices, select_forget
 from .roots import DATA_ROOTS, register_data_root, resolve_data_root
 from .standard import STANDARD, available
+from . import regression  # noqa: E402, F401  (registers diabetes and friedman1)
 
 __all__ = [
     "DATASETS",

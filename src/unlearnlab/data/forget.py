@@ -3,7 +3,9 @@
 `poison` / `poison:F` (the samples a `--poison` stamped, or the share F of them found: corrective unlearning,
 Goel et al. 2024) or `group:G[,G...]` (every training sample of a person, on a data set with groups: the
 identity unlearning of Choi & Na 2023, "Towards Machine Unlearning Benchmarks: Forgetting the Personal
-Identities in Facial Recognition Systems", MUFAC/MUCAC)."""
+Identities in Facial Recognition Systems", MUFAC/MUCAC) or `target:LO..HI` (the training samples whose regression
+target lies in [LO, HI], in the data's own units: the forget sets of Tarun et al. 2023, Deep Regression
+Unlearning, e.g. every person aged 0-30)."""
 
 from __future__ import annotations
 
@@ -24,11 +26,12 @@ from .datasets import Dataset, check_input_file
 #: Largest forget-indices file read (a text file of 100 million indices is about 1 GB).
 MAX_INDICES_BYTES = 1024**3
 
-ForgetKind = Literal["class", "random", "indices", "subclass", "poison", "group"]
-KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison", "group")
+ForgetKind = Literal["class", "random", "indices", "subclass", "poison", "group", "target"]
+KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison", "group", "target")
 _FORMS = ("allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH, "
           "subclass:FINE[,FINE...] (fine class index or name, e.g. cifar20's rocket), "
-          "poison or poison:F (0<F<=1; with --poison), group:G[,G...] (on a data set with groups)")
+          "poison or poison:F (0<F<=1; with --poison), group:G[,G...] (on a data set with groups), "
+          "target:LO..HI (regression targets in [LO, HI]; one side may be left open)")
 _INT = re.compile(r"[+-]?\d+")
 
 
@@ -54,6 +57,9 @@ class ForgetRequest:
     subclasses: tuple[str, ...] = ()
     #: Groups (`group:`, e.g. identities), as written: matched against a data set's groups as text.
     groups: tuple[str, ...] = ()
+    #: `target:` bounds (inclusive) in the data's own units; None is an open side.
+    low: float | None = None
+    high: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -63,7 +69,8 @@ class ForgetRequest:
         object.__setattr__(self, "groups", tuple(_group_token(t) for t in self.groups))
         given = {"classes": bool(self.classes), "fraction": self.fraction is not None,
                  "count": self.count is not None, "path": self.path is not None,
-                 "subclasses": bool(self.subclasses), "groups": bool(self.groups)}
+                 "subclasses": bool(self.subclasses), "groups": bool(self.groups),
+                 "range": self.low is not None or self.high is not None}
         if self.kind == "class":
             needed: tuple[str, ...] = ("classes",)
         elif self.kind == "subclass":
@@ -72,6 +79,8 @@ class ForgetRequest:
             needed = ("path",)
         elif self.kind == "group":
             needed = ("groups",)
+        elif self.kind == "target":
+            needed = ("range",)
         elif self.kind == "poison":
             needed = ("fraction",)
         else:
@@ -106,6 +115,16 @@ class ForgetRequest:
             object.__setattr__(self, "count", _as_int("forget count", self.count, 1))
         if self.path is not None and (not isinstance(self.path, str) or not self.path):
             raise BadInput(f"forget indices path {self.path!r} is not allowed; it must be a non-empty path")
+        for side in ("low", "high"):
+            v = getattr(self, side)
+            if v is not None:
+                if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                    raise BadInput(f"forget target bound {v!r} is not allowed; it must be a finite number")
+                object.__setattr__(self, side, float(v))
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            what = "empty" if self.low == self.high else "inverted"
+            raise BadInput(f"forget range target:{_bound(self.low)}..{_bound(self.high)} is {what}; LO must be below HI, "
+                           "e.g. target:0..30")
 
     @property
     def is_classwise(self) -> bool:
@@ -123,6 +142,8 @@ class ForgetRequest:
             return "group:" + ",".join(self.groups)
         if self.kind == "poison":
             return "poison" if self.fraction is None else f"poison:{self.fraction!r}"
+        if self.kind == "target":
+            return f"target:{_bound(self.low)}..{_bound(self.high)}"
         # repr of a float is the shortest string that reads back to the same float.
         return f"random:{self.fraction!r}" if self.fraction is not None else f"random:{self.count}"
 
@@ -146,6 +167,8 @@ def parse_forget(spec: str) -> ForgetRequest:
         return ForgetRequest("subclass", subclasses=tuple(part.strip() for part in arg.split(",")))
     if kind == "group":
         return ForgetRequest("group", groups=tuple(part.strip() for part in arg.split(",")))
+    if kind == "target":
+        return _parse_target(spec, arg)
     if kind == "class":
         classes = []
         for part in arg.split(","):
@@ -159,6 +182,56 @@ def parse_forget(spec: str) -> ForgetRequest:
     if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
         raise BadInput(f"forget fraction {arg!r} is not allowed; it must be in (0, 1) or (0%, 100%)")
     return ForgetRequest("random", fraction=fraction)
+
+
+def _bound(v: float | None) -> str:
+    """A `target:` bound as written back: the shortest repr, without a trailing '.0' on whole numbers."""
+    if v is None:
+        return ""
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def _parse_target(spec: str, arg: str) -> ForgetRequest:
+    lo, sep, hi = arg.partition("..")
+    if not sep:
+        raise BadInput(f"forget spec {spec!r} is not a range; write target:LO..HI, e.g. target:0..30 "
+                       "(target:..30 and target:200.. leave one side open)")
+    bounds = []
+    for text in (lo.strip(), hi.strip()):
+        if not text:
+            bounds.append(None)
+            continue
+        try:
+            bounds.append(float(text))
+        except ValueError:
+            raise BadInput(f"forget target bound {text!r} in {spec!r} is not a number; write target:LO..HI, "
+                           "e.g. target:0..30") from None
+    if bounds == [None, None]:
+        raise BadInput(f"forget spec {spec!r} leaves both sides of the range open, selecting everything; give LO, "
+                       "HI or both, e.g. target:0..30")
+    return ForgetRequest("target", low=bounds[0], high=bounds[1])
+
+
+def _target_mask(request: ForgetRequest, dataset: Dataset) -> tuple[np.ndarray, str]:
+    """Training samples whose target lies in the request's range (in the data's own units: the standardised
+    targets are mapped back with `info`'s target_mean / target_std where the loader recorded them), and the
+    targets' span in those units, for messages."""
+    y = dataset.y_train
+    mean, std = dataset.info.get("target_mean"), dataset.info.get("target_std")
+    scaled = mean is not None and std is not None
+
+    def stored(v: float) -> np.float32:
+        # The bound goes through the loader's own float64 map and float32 cast, so a target equal to a bound in
+        # the data's units equals it here too (mapping the float32 targets back would be off by rounding).
+        return np.float32((v - float(mean)) / float(std)) if scaled else np.float32(v)
+
+    mask = np.ones(len(y), dtype=bool)
+    if request.low is not None:
+        mask &= y >= stored(request.low)
+    if request.high is not None:
+        mask &= y <= stored(request.high)
+    lo, hi = (float(v) * float(std) + float(mean) if scaled else float(v) for v in (y.min(), y.max()))
+    return mask, f"its training targets span [{lo:.6g}, {hi:.6g}]"
 
 
 def _fraction(spec: str, arg: str, what: str) -> float:
@@ -296,6 +369,14 @@ def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0,
     """Sorted unique int64 indices into `dataset.x_train`; deterministic for a seed. `poisoned`: the indices a
     poison stamped (`data.poison`), which `poison` requests select from."""
     n, k = len(dataset.y_train), dataset.num_classes
+    task = dataset.task_type
+    if request.kind not in task.forget_kinds:
+        if request.kind == "target":
+            why = "selects by a regression target"
+        else:
+            why = "selects by class or by poison" if request.kind in ("class", "subclass", "poison") else "does not apply"
+        raise BadInput(f"forget {request.spec()!r} {why}, so it does not apply to {dataset.task} data set "
+                       f"{dataset.name!r}; {dataset.task} supports: {', '.join(k + ':' for k in task.forget_kinds)}")
     if request.kind == "poison":
         if poisoned is None:
             raise BadInput(f"forget {request.spec()!r} needs poisoned training data; give --poison "
@@ -334,6 +415,13 @@ def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0,
     elif request.kind == "subclass":
         fine = _fine_classes(request, dataset)
         idx = np.flatnonzero(np.isin(dataset.fine_train, fine))
+    elif request.kind == "target":
+        mask, span = _target_mask(request, dataset)
+        if not mask.any() or mask.all():
+            what = "no" if not mask.any() else f"all {n}"
+            raise BadInput(f"forget {request.spec()!r} selects {what} training samples of {dataset.name!r}; {span}: "
+                           "choose a range inside it that leaves samples on both sides")
+        idx = np.flatnonzero(mask)
     elif request.kind == "random":
         check_int("seed", seed, 0)
         if request.count is not None:
