@@ -265,7 +265,8 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                     "[,standardize=false][,test_size=F][,unseen=N] (arrays standardises features on "
                                     "the training split unless standardize=false; unseen=N holds N groups out "
                                     "as unseen test identities) | cifar10 | cifar100 | cifar20 | "
-                                    "mnist | fashion_mnist | svhn | olivetti[:unseen=N] (read from --data-root)"),
+                                    "mnist | fashion_mnist | svhn | olivetti[:unseen=N] (read from --data-root) | "
+                                    "regression: diabetes | friedman1[:num_samples=N] | arrays:PATH.npz,task=regression"),
         model: Optional[str] = typer.Option(None, help="cnn (default) or another registered model (mlp | cnn | "
                                             "resnet18 | fastnet | an unlearnlab.models "
                                   "entry point) or package.module:factory[,head=NAME] (docs/own_model.md)."),
@@ -273,8 +274,10 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                              "indices:PATH | "
                                    "subclass:FINE (cifar20: a fine class by index or name) | poison | poison:F "
                                    "(with --poison: the poisoned samples, or the share F of them found) | "
-                                   "group:G[,G] (every sample of a group, e.g. a person, on data with groups)"),
-        methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),
+                                   "group:G[,G] (every sample of a group, e.g. a person, on data with groups) | "
+                                   "target:LO..HI (regression: targets in [LO, HI], in the data's units)"),
+        methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered that "
+                                              "apply to the data's task)."),
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
         seed: int = typer.Option(0, help="Seed of the split and the forget set, and of the streams below "
                                  "that are not given."),

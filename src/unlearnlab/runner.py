@@ -873,6 +873,8 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
     results[2:] = sorted(results[2:], key=lambda r: order.get(r.method, len(order)))
     for r in results:
         r.task = ds.task
+        if skipped:  # cached runs too: their stored details are from the request that ran them
+            r.details = {**r.details, "skipped_methods": dict(skipped)}
     return Comparison(scenario={"id": sid, **scenario.spec()}, runs=results, store=str(store.root),
                       skipped=dict(skipped or {}))
 
