@@ -591,6 +591,10 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         if record.status != "done":
             raise HTTPException(409, f"run {run_id!r} is {record.status}; only finished runs can be attacked")
         st = store()
+        task = st.scenario(record.scenario_id)["dataset"].get("task", "classification")
+        if task != "classification":  # its features are class probabilities (entropy, confidence)
+            raise BadInput(f"run {run_id!r} is a {task} run; the threshold attack reads class probabilities, so "
+                           "it applies to classification runs only (a regression run's loss MIA is its loss_mia)")
         gold = [r for r in st.runs(record.scenario_id, status="done") if r.method == GOLD]
         if not gold:
             raise HTTPException(409, f"scenario {record.scenario_id!r} has no finished retrain run to attack against")
