@@ -138,3 +138,10 @@ def test_target_range_requests_run(tmp_path):
     assert all(r.status == "done" for r in result.runs)
     # the band is out of θ_r's training range: its forget error is far above its test error
     assert result.run("retrain").metrics["forget_mae"] > result.run("retrain").metrics["test_mae"]
+
+
+def test_the_seeds_of_a_regression_request_are_one_request(seeds):
+    # each seed's split has its own target scale (info.target_mean / target_std): derived from the seed
+    from unlearnlab.analysis.seeds import request_key
+
+    assert len({request_key(r.scenario) for r in seeds}) == 1
