@@ -145,3 +145,24 @@ def test_the_seeds_of_a_regression_request_are_one_request(seeds):
     from unlearnlab.analysis.seeds import request_key
 
     assert len({request_key(r.scenario) for r in seeds}) == 1
+
+
+def test_what_reads_classes_refuses_regression_runs_in_one_line(seeds, tmp_path):
+    from unlearnlab.analysis.compare import resolve_runs
+    from unlearnlab.audits import audit_run
+    from unlearnlab.store import Store
+
+    store = Store(seeds[0].store, create=False)
+    ft, ga = seeds[0].run("ft").run_id, seeds[0].run("ga").run_id
+    with pytest.raises(BadInput, match="is a regression run; audits score class probabilities"):
+        audit_run(store, ft)
+    with pytest.raises(BadInput, match="are regression runs; the comparison reads classes"):
+        resolve_runs(store, ft, ga)
+    with pytest.raises(BadInput, match="tune's objectives are classification metrics"):
+        ul.tune("ft", dataset="diabetes", model="mlp", forget="random:0.1", trials=2, store=tmp_path / "tune")
+
+
+def test_methods_declare_their_tasks():
+    by_name = {m["name"]: m for m in ul.list_methods()}
+    assert by_name["blindspot"]["tasks"] == ["regression"] and by_name["salun"]["tasks"] == ["classification"]
+    assert by_name["ft"]["tasks"] == ["classification", "regression"]

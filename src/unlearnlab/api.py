@@ -142,7 +142,8 @@ def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
             for i, (req, s) in enumerate(zip(DEMO_REQUESTS, scenarios), 1):
                 if hasattr(reporter, "request"):
                     reporter.request(i, len(scenarios), f"forget {req}")
-                results.append(execute(s, resolved, st, progress=reporter, rerun=rerun, executor=pool))
+                results.append(execute(s, resolved, st, progress=reporter, rerun=rerun, executor=pool,
+                                       skipped=skipped_methods(methods, s.dataset.task)))
     return results
 
 
@@ -217,7 +218,7 @@ def list_methods() -> list[dict[str, Any]]:
         cls = METHODS.get(name)
         out.append({"name": name, "params": cls.param_defaults(), "reference_defaults": cls.reference_defaults,
                     "paper": cls.paper, "uses_labels": cls.uses_labels, "needs_retrain": cls.needs_retrain,
-                    "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""})
+                    "tasks": list(cls.tasks), "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""})
     return out
 
 

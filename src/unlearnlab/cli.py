@@ -518,12 +518,13 @@ def methods_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON."
     if as_json:
         typer.echo(json.dumps([{"name": m["name"], "params": m["params"], "paper": m["paper"],
                                 "reference_defaults": m["reference_defaults"], "uses_labels": m["uses_labels"],
-                                "needs_retrain": m["needs_retrain"]} for m in listing], indent=2, default=str))
+                                "needs_retrain": m["needs_retrain"], "tasks": m["tasks"]} for m in listing],
+                               indent=2, default=str))
         return
-    table = Table("Method", "Hyper-parameters (default)", "Paper")
+    table = Table("Method", "Tasks", "Hyper-parameters (default)", "Paper")
     for m in listing:
         params = ", ".join(f"{k}={v}" for k, v in m["params"].items()) or "–"
-        table.add_row(m["name"], params, m["paper"])
+        table.add_row(m["name"], ", ".join(m["tasks"]), params, m["paper"])
     out.print(table)
     for name, reason in PLUGIN_ERRORS.items():
         err.print(f"plugin {name!r} failed to load: {reason}", highlight=False)

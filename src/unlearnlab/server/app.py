@@ -454,7 +454,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                       for k, v in m["params"].items()]
             out.append({"name": m["name"], "params": params, "reference_defaults": clean(m["reference_defaults"]),
                         "paper": m["paper"], "doc": _doc(cls), "uses_labels": m["uses_labels"],
-                        "needs_retrain": m["needs_retrain"], "gridable": m["name"] != GOLD})
+                        "needs_retrain": m["needs_retrain"], "tasks": m["tasks"], "gridable": m["name"] != GOLD})
         return out
 
     def data_status(name: str) -> tuple[bool, str | None]:
