@@ -166,3 +166,15 @@ def test_methods_declare_their_tasks():
     by_name = {m["name"]: m for m in ul.list_methods()}
     assert by_name["blindspot"]["tasks"] == ["regression"] and by_name["salun"]["tasks"] == ["classification"]
     assert by_name["ft"]["tasks"] == ["classification", "regression"]
+
+
+def test_a_theta_o_no_better_than_the_mean_makes_the_request_unusable(tmp_path):
+    # targets independent of the inputs: whatever θ_o fits on the training split is noise on the test split
+    rng = np.random.default_rng(0)
+    data = ul.from_arrays(rng.normal(size=(200, 5)), rng.normal(size=200), task="regression")
+    result = ul.run(dataset=data, model="mlp", forget="random:0.1", methods=["ft"], store=tmp_path)
+    warnings = result.run("original").details["warnings"]
+    assert any(w.startswith("request unusable: the original model is at chance (test R² -") and
+               "no better than the mean" in w for w in warnings), warnings
+    assert all("retained classes" not in w for w in warnings)
+    assert result.run("ft").details["request_usable"] is False

@@ -802,7 +802,8 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
                                   ds.y_test[kept])
             if r_check.at_chance:
                 evaluator.warnings.append(
-                    f"request unusable: the retrained model θ_r is at chance on the retained classes (test "
+                    f"request unusable: the retrained model θ_r is at chance"
+                    f"{' on the retained classes' if ds.task_type.has_classes else ''} (test "
                     f"{r_check.describe()}), so nothing can be scored against it; change the seed or "
                     "train.epochs / train.lr")
         # θ_r first: every other run is scored against it.

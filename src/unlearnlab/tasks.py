@@ -14,7 +14,6 @@ asks the data set's task instead of branching on its name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_non_negative, check_positive, check_sgd
+from ..validation import check_non_negative, check_sgd
 from .base import Method, UnlearningTask, register_method
 from .common import frozen
 
