@@ -14,7 +14,10 @@ from unlearnlab.cli import app
 from unlearnlab.errors import BadInput
 from unlearnlab.runner import resolve_methods, skipped_methods
 
-METHODS = ["ft", "ga", "neggrad_plus", "blindspot", "gaussian_amnesiac"]
+from unlearnlab.methods import METHODS as REGISTRY, method_names
+
+#: Generated from the registry: every method that declares regression runs on the scenario below.
+METHODS = [n for n in method_names() if n != "retrain" and "regression" in REGISTRY.get(n).tasks]
 PAPER = ("blindspot", "gaussian_amnesiac")
 
 
@@ -64,6 +67,8 @@ def test_the_papers_methods_move_the_forget_error_toward_theta_r(seeds, method):
 
 
 def test_regression_runs_carry_regression_metrics_only(seeds):
+    assert {"ft", "ga", "neggrad_plus", *PAPER} <= set(METHODS)
+    assert [r.method for r in seeds[0].runs] == ["original", "retrain", *METHODS]
     result = seeds[0].to_json()
     assert result["scenario"]["dataset"]["task"] == "regression"
     for run in result["runs"]:
