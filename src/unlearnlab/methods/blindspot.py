@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_non_negative, check_sgd
+from ..validation import check_int, check_non_negative, check_positive, check_sgd
 from .base import Method, UnlearningTask, register_method
 from .common import frozen
 
@@ -32,7 +32,8 @@ class Blindspot(Method):
     def __init__(self, lr: float = 1e-3, epochs: int = 4, batch_size: int = 32, proxy_epochs: int = 2,
                  proxy_lr: float = 0.01, beta: float = 50.0):
         check_sgd(lr, epochs, batch_size)
-        check_sgd(proxy_lr, proxy_epochs, batch_size)
+        check_positive(proxy_lr=proxy_lr)
+        check_int("proxy_epochs", proxy_epochs, minimum=1)
         check_non_negative(beta=beta)
         self.lr, self.epochs, self.batch_size = lr, epochs, batch_size
         self.proxy_epochs, self.proxy_lr, self.beta = proxy_epochs, proxy_lr, beta
