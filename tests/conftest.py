@@ -47,8 +47,30 @@ def brief_original(tiny_data):
     return model
 
 
+@pytest.fixture(scope="session")
+def tiny_regression_data():
+    """A noisy linear target of 6 features, 160 samples: the regression twin of `tiny_data`."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 6))
+    y = x @ rng.normal(size=6) + 0.3 * rng.normal(size=160)
+    return from_arrays(x.astype(np.float32), y, test_size=0.25, seed=0, task="regression")
+
+
+@pytest.fixture(scope="session")
+def tiny_regression_original(tiny_regression_data):
+    d = tiny_regression_data
+    seed_everything(0)
+    model = create_model("mlp", d.input_shape, d.num_classes, hidden=(32,))
+    train_classifier(model, torch.as_tensor(d.x_train), torch.as_tensor(d.y_train),
+                     TrainConfig(epochs=5, batch_size=16, lr=0.02), RunContext(seed=0), task="regression")
+    model.eval()
+    return model
+
+
 def make_tiny_task(data, original, seed=0, cancel=None, retrained=None) -> UnlearningTask:
-    forget = np.flatnonzero(data.y_train == 1)
+    """Classification: forget class 1; regression: forget the 20 samples with the largest targets."""
+    classes = data.task_type.has_classes
+    forget = np.flatnonzero(data.y_train == 1) if classes else np.sort(np.argsort(data.y_train)[-20:])
 
     def make_model():
         return create_model("mlp", data.input_shape, data.num_classes, hidden=(32,))
@@ -57,7 +79,8 @@ def make_tiny_task(data, original, seed=0, cancel=None, retrained=None) -> Unlea
         x_train=torch.as_tensor(data.x_train), y_train=torch.as_tensor(data.y_train), forget_idx=forget,
         num_classes=data.num_classes, original=original, make_model=make_model,
         train_config=TrainConfig(epochs=2, batch_size=16), ctx=RunContext(seed=seed, cancel=cancel),
-        forget_classes=(1,), retrained=retrained if retrained is not None else original,
+        forget_classes=(1,) if classes else None, retrained=retrained if retrained is not None else original,
+        task_type=data.task,
     )
 
 

@@ -137,13 +137,13 @@ def test_one_process_trains_a_reference_while_the_other_waits(tiny_data, tmp_pat
     second_arrived = threading.Event()
     real_train = runner.train_classifier
 
-    def train(model, xs, ys, config, ctx, description=""):
+    def train(model, xs, ys, config, ctx, description="", **kwargs):
         trainings.append(description)
         if trainings.count(description) == 2:
             second_arrived.set()
         # Without the lock the other request arrives here while this one trains; with it, it cannot.
         second_arrived.wait(timeout=3)
-        return real_train(model, xs, ys, config, ctx, description=description)
+        return real_train(model, xs, ys, config, ctx, description=description, **kwargs)
 
     monkeypatch.setattr(runner, "train_classifier", train)
     results, errors = [], []

@@ -23,6 +23,13 @@ export const METRICS: MetricInfo[] = [
   { key: "asr", label: "ASR", title: "Backdoor attack success rate: share of triggered test samples not of the target class classified as the target (poisoned requests; near θ_r's = backdoor gone)", percent: true, better: "lower" },
   { key: "mia_efficacy", label: "MIA-Eff.", title: "SalUn's SVC membership-inference efficacy: share of D_f called non-member", percent: true, better: "higher" },
   { key: "privacy_score", label: "Privacy", title: "Comparator worst-case privacy score: 1 − best threshold-attack score (1 = like θ_r)", percent: false, better: "higher", digits: 3 },
+  // regression requests (Tarun et al. 2023): errors in the targets' units, R², distance to θ_r, loss MIA
+  { key: "forget_mae", label: "F-MAE", title: "Mean absolute error on D_f (θ_r's is what a model that never saw D_f makes)", percent: false, better: "none" },
+  { key: "retain_mae", label: "R-MAE", title: "Mean absolute error on D_r", percent: false, better: "lower" },
+  { key: "test_mae", label: "T-MAE", title: "Mean absolute error on D_t", percent: false, better: "lower" },
+  { key: "test_r2", label: "T-R²", title: "R² on D_t (0 = the mean predictor)", percent: false, better: "higher" },
+  { key: "forget_gap", label: "F-Gap", title: "|forget MAE − θ_r's forget MAE| (lower is closer to θ_r)", percent: false, better: "lower" },
+  { key: "loss_mia", label: "Loss-MIA", title: "Balanced accuracy of a loss attacker telling D_f from D_t (50 = D_f looks unseen)", percent: true, better: "none" },
   { key: "avg_gap", label: "Avg. Gap", title: "Mean |UA, RA, TA, MIA − retrain's| (lower is closer to θ_r)", percent: true, better: "lower" },
   { key: "run_time_s", label: "Time (s)", title: "Wall-clock time, every pre-pass included", percent: false, better: "lower", digits: 2 },
   { key: "speedup_vs_retrain", label: "Speed-up", title: "Retrain time / this run's time", percent: false, better: "higher", digits: 1 },

@@ -25,7 +25,7 @@ from .presets import resolve as resolve_preset
 from .progress import reporting
 from .report import BETTER, REPORT_FORMATS, check_rank_by, render, render_over_seeds, request_labels
 from .report_html import render_html
-from .runner import Comparison, execute, prepare, resolve_methods
+from .runner import Comparison, execute, prepare, resolve_methods, skipped_methods
 from .store import Store
 from .sweeps import load_plan, parse_plan, run_plan
 from .training import TrainConfig, pick_device
@@ -52,8 +52,10 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
         retrained: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,
         seeds: Mapping[str, int] | None = None, executor: str | Executor | None = None,
         workers: int | None = None, poison: str | None = None) -> Comparison:
-    """Run θ_o, θ_r and `methods` (default: every registered one) on one forget request; without a preset
-    the defaults are dataset "digits", model "cnn", forget "class:3".
+    """Run θ_o, θ_r and `methods` (default: every registered one that applies to the data's task) on one
+    forget request; without a preset the defaults are dataset "digits", model "cnn", forget "class:3".
+    A regression data set (diabetes, friedman1, arrays with task=regression) runs the methods that declare
+    regression (`Method.tasks`) and names the others in `result.skipped` with why; naming one is BadInput.
 
     `preset`: a published protocol's data set, model, recipe, methods and their hyper-parameters
     (`unlearnlab.presets`, docs/presets.md). Every other argument given explicitly overrides the preset's
@@ -107,13 +109,14 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
                        "class:3" if forget is None else forget, seed=seed, train=train, prune=prune,
                        retrain_seed=retrain_seed, original=original, retrained=retrained, seeds=seeds,
                        poison=poison)
-    resolved = resolve_methods(methods, overrides)
+    task = scenario.dataset.task
+    resolved = resolve_methods(methods, overrides, task)
     pick_device(device)  # validated before the store is opened
     with _executor(executor, workers) as pool:  # an unknown executor or unreachable address: before the store
         st = _open(store)
         with reporting(progress) as reporter:
             result = execute(scenario, resolved, st, device=device, progress=reporter, cancel=cancel, rerun=rerun,
-                             executor=pool)
+                             executor=pool, skipped=skipped_methods(methods, task))
     if chosen is not None:
         result.scenario["preset"] = {"name": chosen.preset.name, "paper": chosen.preset.paper,
                                      "overridden": chosen.overridden}
@@ -143,7 +146,8 @@ def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
             for i, (req, s) in enumerate(zip(DEMO_REQUESTS, scenarios), 1):
                 if hasattr(reporter, "request"):
                     reporter.request(i, len(scenarios), f"forget {req}")
-                results.append(execute(s, resolved, st, progress=reporter, rerun=rerun, executor=pool))
+                results.append(execute(s, resolved, st, progress=reporter, rerun=rerun, executor=pool,
+                                       skipped=skipped_methods(methods, s.dataset.task)))
     return results
 
 
@@ -218,7 +222,7 @@ def list_methods() -> list[dict[str, Any]]:
         cls = METHODS.get(name)
         out.append({"name": name, "params": cls.param_defaults(), "reference_defaults": cls.reference_defaults,
                     "paper": cls.paper, "uses_labels": cls.uses_labels, "needs_retrain": cls.needs_retrain,
-                    "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""})
+                    "tasks": list(cls.tasks), "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""})
     return out
 
 

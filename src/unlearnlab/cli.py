@@ -265,7 +265,8 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                     "[,standardize=false][,test_size=F][,unseen=N] (arrays standardises features on "
                                     "the training split unless standardize=false; unseen=N holds N groups out "
                                     "as unseen test identities) | cifar10 | cifar100 | cifar20 | "
-                                    "mnist | fashion_mnist | svhn | olivetti[:unseen=N] (read from --data-root)"),
+                                    "mnist | fashion_mnist | svhn | olivetti[:unseen=N] (read from --data-root) | "
+                                    "regression: diabetes | friedman1[:num_samples=N] | arrays:PATH.npz,task=regression"),
         model: Optional[str] = typer.Option(None, help="cnn (default) or another registered model (mlp | cnn | "
                                             "resnet18 | fastnet | an unlearnlab.models "
                                   "entry point) or package.module:factory[,head=NAME] (docs/own_model.md)."),
@@ -275,8 +276,10 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                    "(with --poison: the poisoned samples, or the share F of them found) | "
                                    "group:G[,G] (every sample of a group, e.g. a person, on data with groups) | "
                                    "worst:N[,by=bilevel|loss][,method=ft|ga][,rounds=R] (the hardest forget set) | "
-                                   "memorised:N[,k=K][,subset=S] (the most memorised points)"),
-        methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered)."),
+                                   "memorised:N[,k=K][,subset=S] (the most memorised points) | "
+                                   "target:LO..HI (regression: targets in [LO, HI], in the data's units)"),
+        methods: Optional[str] = typer.Option(None, help="Comma-separated methods (default: all registered that "
+                                              "apply to the data's task)."),
         set_: list[str] = typer.Option([], "--set", help="Override: METHOD.PARAM=VALUE or train.OPTION=VALUE."),
         seed: int = typer.Option(0, help="Seed of the split and the forget set, and of the streams below "
                                  "that are not given."),
@@ -517,12 +520,13 @@ def methods_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON."
     if as_json:
         typer.echo(json.dumps([{"name": m["name"], "params": m["params"], "paper": m["paper"],
                                 "reference_defaults": m["reference_defaults"], "uses_labels": m["uses_labels"],
-                                "needs_retrain": m["needs_retrain"]} for m in listing], indent=2, default=str))
+                                "needs_retrain": m["needs_retrain"], "tasks": m["tasks"]} for m in listing],
+                               indent=2, default=str))
         return
-    table = Table("Method", "Hyper-parameters (default)", "Paper")
+    table = Table("Method", "Tasks", "Hyper-parameters (default)", "Paper")
     for m in listing:
         params = ", ".join(f"{k}={v}" for k, v in m["params"].items()) or "–"
-        table.add_row(m["name"], params, m["paper"])
+        table.add_row(m["name"], ", ".join(m["tasks"]), params, m["paper"])
     out.print(table)
     for name, reason in PLUGIN_ERRORS.items():
         err.print(f"plugin {name!r} failed to load: {reason}", highlight=False)

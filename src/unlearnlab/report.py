@@ -16,7 +16,7 @@ from typing import Any
 from . import numerics
 from .analysis.seeds import MeanInterval, dominance_ranks, t_interval
 from .errors import BadInput
-from .metrics.gap import AVG_GAP_KEYS
+from .tasks import TASKS
 
 #: (metric key, header, kind): "pct" fractions shown as percentages.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -25,7 +25,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("asr", "ASR", "pct"),
     # only on group requests (group:G): the MUFAC identity MIA (0.5 = forgotten) and NoMUS (Choi & Na 2023)
     ("identity_mia", "ID-MIA", "pct"), ("nomus", "NoMUS", "num"),
-    ("mia_efficacy", "MIA-Eff.", "pct"), ("privacy_score", "Privacy", "num"), ("avg_gap", "Avg. Gap", "pct"),
+    ("mia_efficacy", "MIA-Eff.", "pct"), ("privacy_score", "Privacy", "num"),
+    # only on regression requests (Tarun et al. 2023): mean absolute errors in the targets' units, test R², the
+    # forget error's distance to θ_r's and the loss MIA's balanced accuracy (0.5 = D_f looks unseen)
+    ("forget_mae", "F-MAE", "num"), ("retain_mae", "R-MAE", "num"), ("test_mae", "T-MAE", "num"),
+    ("test_r2", "T-R²", "num"), ("forget_gap", "F-Gap", "num"), ("loss_mia", "Loss-MIA", "pct"),
+    ("avg_gap", "Avg. Gap", "pct"),
     ("run_time_s", "Time (s)", "sec"), ("speedup_vs_retrain", "Speed-up", "x"),
 )
 FORMATS = ("markdown", "csv", "latex")
@@ -154,14 +159,32 @@ def notes(runs: Sequence[Mapping[str, Any]]) -> list[str]:
     partial: dict[tuple[str, ...], list[str]] = {}
     for r in runs:
         keys = _details(r).get("avg_gap_keys")
-        if keys is not None and tuple(keys) != AVG_GAP_KEYS and r["metrics"].get("avg_gap") is not None:
+        if keys is not None and tuple(keys) != _full_gap_keys(keys) and r["metrics"].get("avg_gap") is not None:
             partial.setdefault(tuple(keys), []).append(r["method"])
     for keys, methods in partial.items():
-        left_out = [_HEADERS.get(k, k) for k in AVG_GAP_KEYS if k not in keys]
+        left_out = [_HEADERS.get(k, k) for k in _full_gap_keys(keys) if k not in keys]
         averaged = ", ".join(_HEADERS.get(k, k) for k in keys) or "nothing"
         lines.append(f"Avg. Gap of {', '.join(dict.fromkeys(methods))} averages {averaged} only: {', '.join(left_out)} "
                      "withheld for the run or for retrain")
+    skipped: dict[str, list[str]] = {}
+    for r in runs:
+        for method, why in _details(r).get("skipped_methods", {}).items():
+            # "method 'x' needs classification; regression supports: ..." -> grouped by what they need
+            need = why.split(" needs ", 1)[1] if " needs " in why else why
+            if method not in skipped.setdefault(need, []):
+                skipped[need].append(method)
+    for need, methods in skipped.items():
+        lines.append(f"not run: {', '.join(methods)}: they need {need}")
     return lines
+
+
+def _full_gap_keys(keys: Sequence[str]) -> tuple[str, ...]:
+    """The terms Avg. Gap averages on the task whose terms `keys` are drawn from (classification's by default)."""
+    for task in TASKS:
+        full = TASKS.get(task).avg_gap_keys
+        if keys and set(keys) <= set(full):
+            return full
+    return TASKS.get("classification").avg_gap_keys
 
 
 def environments(runs: Sequence[Mapping[str, Any]]) -> list[str]:

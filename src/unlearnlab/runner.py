@@ -24,19 +24,21 @@ import torch
 from torch import nn
 
 from . import numerics
-from .data import Dataset, ForgetRequest, load_dataset, parse_dataset_spec, parse_forget, select_forget, selection_size
+from .data import (Dataset, ForgetRequest, check_applies, load_dataset, parse_dataset_spec, parse_forget, select_forget,
+                   selection_size)
 from .data.datasets import check_input_file
 from .data.poison import Poison, Poisoning, poison_dataset
 from .errors import BadInput, Cancelled, CorruptArtifact, Diverged, UnlearnlabError, WorkerLost
 from .executors import Executor, SerialExecutor, run_each
 from .methods import METHODS, Method, UnlearningTask, build_method, method_names, run_method
 from .methods.base import MethodResult
-from .metrics import (EvalContext, ModelOutputs, avg_gap, avg_gap_keys, compute_metrics_with_notes,
-                      model_chance_check, per_class_accuracy, speedup)
+from .metrics import (MODEL_CHECKS, EvalContext, ModelOutputs, avg_gap, avg_gap_keys, compute_metrics_with_notes,
+                      per_class_accuracy, speedup)
 from .models import GivenWeights, ModelSource, check_fits, read_state_dict, resolve_model
 from .models.reference import architecture
 from .models.weights import MAX_WEIGHTS_BYTES
 from .store import Store
+from .tasks import get_task
 from .training import (RunContext, TrainConfig, apply_masks, global_magnitude_masks, pick_device, predict_logits,
                        seed_everything, train_classifier)
 from .validation import check_choice, check_int, check_range
@@ -47,9 +49,9 @@ GOLD = "retrain"
 #: The reason stored with a run stopped by Ctrl+C (SIGINT).
 INTERRUPTED = "cancelled: interrupted (Ctrl+C)"
 RETRAIN_SEEDS = ("independent", "shared")
-#: The keys of the machine-readable contract (`run --json`); extra metrics ride along.
-CONTRACT_KEYS = ("ua", "ra", "ta", "tua", "tra", "mia_efficacy", "privacy_score", "avg_gap", "run_time_s",
-                 "speedup_vs_retrain")
+#: The keys of the machine-readable contract (`run --json`) of classification requests; extra metrics ride
+#: along. A regression request's are `tasks.Regression.contract_keys` (errors, forget gap, loss MIA).
+CONTRACT_KEYS = get_task("classification").contract_keys
 
 
 def _digest(obj: Any) -> str:
@@ -217,10 +219,14 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
         dataset = load_dataset(name, seed=seed, **params)
     request = parse_forget(forget) if isinstance(forget, str) else forget
     poisoning = None
+    if poison is not None and not dataset.task_type.has_classes:
+        raise BadInput(f"--poison {poison!r} relabels samples to a target class, so it needs a classification data "
+                       f"set; {dataset.name!r} is {dataset.task}")
     if poison is not None:
         check_int("seed", seed, 0)
         dataset, poisoning = poison_dataset(dataset, poison, seed)
     if request.is_selected:
+        check_applies(request, dataset)
         idx = _selected_indices(request, dataset, prune, forget_indices)
     else:
         idx = select_forget(request, dataset, seed=seed, poisoned=None if poisoning is None else poisoning.indices)
@@ -230,6 +236,7 @@ def prepare(dataset: str | Dataset = "digits", model: str | nn.Module | Callable
         if bad:
             raise BadInput(f"unknown training option train.{bad[0]}; allowed: {', '.join(known)}")
         train = TrainConfig(**(train or {}))
+    dataset.task_type.train_step(train.label_smoothing)  # label smoothing on regression: BadInput, up front
     if prune is not None:
         check_range("prune", prune, 0.0, 1.0, closed="neither")
     check_choice("retrain_seed", retrain_seed, RETRAIN_SEEDS)
@@ -439,9 +446,11 @@ class RunResult:
     reason: str | None = None
     cached: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    #: The request's task type, whose contract keys `to_contract` lists.
+    task: str = "classification"
 
     def to_contract(self) -> dict[str, Any]:
-        metrics = {k: self.metrics.get(k) for k in CONTRACT_KEYS}
+        metrics = {k: self.metrics.get(k) for k in get_task(self.task).contract_keys}
         metrics.update({k: v for k, v in self.metrics.items() if k not in metrics})
         return {"method": self.method, "run_id": self.run_id, "hparams": self.hparams, "status": self.status,
                 "reason": self.reason, "cached": self.cached, "metrics": metrics, "details": self.details}
@@ -454,9 +463,14 @@ class Comparison:
     scenario: dict[str, Any]
     runs: list[RunResult]
     store: str
+    #: Methods of the default list that were not run, with why (a classification-only method on regression).
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "store": self.store, "runs": [r.to_contract() for r in self.runs]}
+        out = {"scenario": self.scenario, "store": self.store, "runs": [r.to_contract() for r in self.runs]}
+        if self.skipped:
+            out["skipped"] = dict(self.skipped)
+        return out
 
     def run(self, method: str) -> RunResult:
         return next(r for r in self.runs if r.method == method)
@@ -490,6 +504,8 @@ class Evaluator:
         self.reference_metrics: dict[str, float | None] | None = None
         #: Request-level warnings (θ_o at chance), written into every run's details.
         self.warnings: list[str] = []
+        #: Methods of the default list not run on this task, with why; written into every run's details.
+        self.skipped: dict[str, str] = {}
 
     def outputs(self, model: nn.Module) -> ModelOutputs:
         out = ModelOutputs(**{k: predict_logits(model, v) for k, v in self.splits.items()})
@@ -504,23 +520,28 @@ class Evaluator:
                           y_retain=self.labels["retain"], y_test=self.labels["test"],
                           num_classes=sc.dataset.num_classes, forget_classes=sc.forget_classes,
                           seed=sc.stream_seed("eval"), poison_target=self.poison_target,
-                          unseen_test=self.unseen_test)
+                          unseen_test=self.unseen_test, task=sc.dataset.task)
         metrics, notes = compute_metrics_with_notes(ctx)
-        metrics["avg_gap"] = avg_gap(metrics, self.reference_metrics) if self.reference_metrics else None
+        gap_keys = sc.dataset.task_type.avg_gap_keys
+        metrics["avg_gap"] = avg_gap(metrics, self.reference_metrics, gap_keys) if self.reference_metrics else None
         metrics["run_time_s"] = seconds
         metrics["speedup_vs_retrain"] = speedup(retrain_seconds, seconds) if seconds and retrain_seconds else None
         k = sc.dataset.num_classes
-        y_train = np.concatenate([self.labels["forget"], self.labels["retain"]])
-        train_logits = np.concatenate([out.forget, out.retain])
-        details = {"per_class_test": _nan_to_none(per_class_accuracy(out.test, self.labels["test"], k)),
-                   "per_class_train": _nan_to_none(per_class_accuracy(train_logits, y_train, k))}
+        details: dict[str, Any] = {}
+        if sc.dataset.task_type.has_classes:
+            y_train = np.concatenate([self.labels["forget"], self.labels["retain"]])
+            train_logits = np.concatenate([out.forget, out.retain])
+            details = {"per_class_test": _nan_to_none(per_class_accuracy(out.test, self.labels["test"], k)),
+                       "per_class_train": _nan_to_none(per_class_accuracy(train_logits, y_train, k))}
         if notes:  # why a metric is None: e.g. an MIA attacker at chance
             details["metric_notes"] = notes
         if self.reference_metrics:
-            details["avg_gap_keys"] = avg_gap_keys(metrics, self.reference_metrics)
+            details["avg_gap_keys"] = avg_gap_keys(metrics, self.reference_metrics, gap_keys)
         if self.warnings:
             details["warnings"] = list(self.warnings)
             details["request_usable"] = False
+        if self.skipped:
+            details["skipped_methods"] = dict(self.skipped)
         return metrics, details
 
     @staticmethod
@@ -535,19 +556,34 @@ def _nan_to_none(a: np.ndarray) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in a]
 
 
-def _warm_up(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+def _warm_up(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str = "classification") -> None:
     """Two throw-away optimiser steps on a scratch model, so one-off process costs (torch.optim's lazy import of
     torch._dynamo, about 2.5 s; first-call kernel set-up) are not billed to whichever model trains first."""
     opt = torch.optim.SGD(model.parameters(), lr=0.0)
     for _ in range(2):
         opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(x), y).backward()
+        get_task(task).loss(model(x), y).backward()
         opt.step()
 
 
-def resolve_methods(methods: Sequence[str] | None, overrides: Mapping[str, Mapping[str, Any]] | None) -> list[Method]:
-    """Build (and so validate) each requested method; `None` means every registered method."""
-    names = [m for m in (methods if methods is not None else method_names()) if m != GOLD]
+def skipped_methods(methods: Sequence[str] | None, task: str = "classification") -> dict[str, str]:
+    """The methods of the default list (`methods` None: every registered one) that do not apply to `task`,
+    with why; none when methods are named (a named one that does not apply is BadInput)."""
+    if methods is not None:
+        return {}
+    return {n: why for n in method_names() if n != GOLD and (why := METHODS.get(n).unsupported(task))}
+
+
+def resolve_methods(methods: Sequence[str] | None, overrides: Mapping[str, Mapping[str, Any]] | None,
+                    task: str = "classification") -> list[Method]:
+    """Build (and so validate) each requested method; `None` means every registered method that applies to
+    `task` (the others: `skipped_methods`). A named method that does not apply to `task` is BadInput."""
+    if methods is not None:
+        for m in methods:
+            if m != GOLD and m in METHODS and (why := METHODS.get(m).unsupported(task)):
+                raise BadInput(why)
+    skipped = skipped_methods(methods, task)
+    names = [m for m in (methods if methods is not None else method_names()) if m != GOLD and m not in skipped]
     if len(set(names)) != len(names):
         raise BadInput(f"a method is listed twice in {','.join(names)}")
     overrides = dict(overrides or {})
@@ -590,7 +626,7 @@ def method_job(job: MethodJob) -> dict[str, Any]:
         scenario = _WORKER_SCENARIOS[job.scenario["id"]] = load_scenario(job.scenario)
         ds = scenario.dataset
         _warm_up(scenario.make_model().to(dev), torch.as_tensor(ds.x_train[:64], device=dev),
-                 torch.as_tensor(ds.y_train[:64], device=dev))
+                 torch.as_tensor(ds.y_train[:64], device=dev), ds.task)
     if job.store not in _WORKER_STORES:  # the driver cleaned it already
         _WORKER_STORES[job.store] = Store(job.store, create=False, clean=False)
     store, ds = _WORKER_STORES[job.store], scenario.dataset
@@ -611,7 +647,7 @@ def method_job(job: MethodJob) -> dict[str, Any]:
         original = load(job.original)
         retrained = load(job.retrained) if job.retrained is not None else None
         task = UnlearningTask(x, y, scenario.forget_idx, ds.num_classes, original, scenario.make_model,
-                              scenario.train, ctx, scenario.forget_classes, retrained)
+                              scenario.train, ctx, scenario.forget_classes, retrained, ds.task)
         res = run_method(build_method(job.method, job.hparams), original, task)
         out = Evaluator(scenario, x, dev).outputs(res.model)
     except Exception as err:  # noqa: BLE001  (returned: recorded by the driver like a failure here)
@@ -678,7 +714,7 @@ def _run_in_workers(todo, executor, scenario, sid, store, dev, keys, masks, canc
 
 def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None = None,
             progress=None, cancel: threading.Event | None = None, rerun: bool = False,
-            executor: Executor | None = None) -> Comparison:
+            executor: Executor | None = None, skipped: Mapping[str, str] | None = None) -> Comparison:
     """Train or load θ_o and θ_r, run every method, score and store each run (each with the
     environment manifest it was computed in, `details["environment"]`).
 
@@ -694,10 +730,13 @@ def execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, devi
     from its spec and loads θ_o and θ_r from the store's cache, and this process scores and stores every
     result as it arrives. The same bits as one after another here: every job runs with one torch thread,
     as the portable numerics do here (`tests/test_runner_parallel.py`). Methods run here instead when that
-    cannot work (see `_parallel_reason`)."""
+    cannot work (see `_parallel_reason`).
+
+    `skipped`: methods of the default list left out because they do not apply to the data's task, with why
+    (`skipped_methods`); recorded in every run's details (`skipped_methods`) and in the result."""
     with numerics.compute_threads():
         return _execute(scenario, methods, store, device=device, progress=progress, cancel=cancel, rerun=rerun,
-                        executor=executor)
+                        executor=executor, skipped=dict(skipped or {}))
 
 
 def _same_resolution(env: Mapping[str, Any] | None, other: Mapping[str, Any]) -> bool:
@@ -715,7 +754,8 @@ def _normalised(obj: Any) -> Any:
 
 
 def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, device: str | None,
-             progress, cancel: threading.Event | None, rerun: bool, executor: Executor | None) -> Comparison:
+             progress, cancel: threading.Event | None, rerun: bool, executor: Executor | None,
+             skipped: dict[str, str] | None = None) -> Comparison:
     dev = pick_device(device)
     store.reap_stale()
     resolve_selection(scenario, store, executor=executor, device=dev, cancel=cancel, progress=progress)
@@ -734,6 +774,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
     x = torch.as_tensor(ds.x_train, device=dev)
     y = torch.as_tensor(ds.y_train, device=dev)
     evaluator = Evaluator(scenario, x, dev)
+    evaluator.skipped = dict(skipped or {})
     train_hp = scenario.train.to_dict()
     env = numerics.manifest(dev, ds.fingerprint)
 
@@ -769,7 +810,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
             ctx = context(seed=scenario.seed_of(kind))
             apply_masks(model, ctx.masks)  # rewind to the initialisation, pruned (lottery-ticket style)
             start = time.perf_counter()
-            train_classifier(model, xs, ys, scenario.train, ctx, description=kind)
+            train_classifier(model, xs, ys, scenario.train, ctx, description=kind, task=ds.task)
             meta = {"seconds": time.perf_counter() - start, "steps": ctx.counters.steps,
                     "samples": ctx.counters.samples, "environment": env}
             store.cache_put(key, model.state_dict(), meta)
@@ -858,7 +899,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
         """Once, before this process trains anything: not when every model comes from the cache and the
         methods run in workers (the first steps' costs, torch._dynamo's import among them, are seconds)."""
         if not warm:
-            _warm_up(scenario.make_model().to(dev), x[:64], y[:64])
+            _warm_up(scenario.make_model().to(dev), x[:64], y[:64], ds.task)
             warm.append(True)
 
     # One process at a time trains and records this scenario's θ_o and θ_r; a concurrent request
@@ -876,11 +917,12 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
             o_meta = {**o_meta, "seconds": o_meta["seconds"] + dense_s}
         # A θ_o no better than the majority class (e.g. collapsed on unscaled features) learned nothing to
         # unlearn: every method would copy it and score "perfectly" against an equally constant θ_r.
-        o_check = model_chance_check(predict_logits(original, evaluator.splits["test"]), ds.y_test)
+        model_check = MODEL_CHECKS.get(ds.task)
+        o_check = model_check(predict_logits(original, evaluator.splits["test"]), ds.y_test)
         if o_check.at_chance:
             evaluator.warnings.append(
-                f"request unusable: the original model is at chance (test {o_check.describe()}, the majority-class "
-                "rate), so it learned nothing to unlearn; check the feature scaling and train.epochs / train.lr")
+                f"request unusable: the original model is at chance (test {o_check.describe()}, {o_check.baseline}"
+                "), so it learned nothing to unlearn; check the feature scaling and train.epochs / train.lr")
         retain = torch.as_tensor(scenario.retain_idx, device=dev)
         stage(GOLD, 2, total)
         retrained, r_meta = reference_model(GOLD, x.index_select(0, retain), y.index_select(0, retain), scenario.prune)
@@ -889,11 +931,12 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
         # against it would then measure closeness to a constant. Judged on the classes it was trained on.
         kept = ~np.isin(ds.y_test, scenario.forget_classes or ())
         if kept.any():
-            r_check = model_chance_check(predict_logits(retrained, evaluator.splits["test"][torch.as_tensor(kept)]),
-                                         ds.y_test[kept])
+            r_check = model_check(predict_logits(retrained, evaluator.splits["test"][torch.as_tensor(kept)]),
+                                  ds.y_test[kept])
             if r_check.at_chance:
                 evaluator.warnings.append(
-                    f"request unusable: the retrained model θ_r is at chance on the retained classes (test "
+                    f"request unusable: the retrained model θ_r is at chance"
+                    f"{' on the retained classes' if ds.task_type.has_classes else ''} (test "
                     f"{r_check.describe()}), so nothing can be scored against it; change the seed or "
                     "train.epochs / train.lr")
         # θ_r first: every other run is scored against it.
@@ -946,7 +989,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
             ctx = context()
             task = UnlearningTask(x, y, scenario.forget_idx, ds.num_classes, original, scenario.make_model,
                                   scenario.train, ctx, scenario.forget_classes,
-                                  retrained if method.needs_retrain else None)
+                                  retrained if method.needs_retrain else None, ds.task)
             try:
                 res = run_method(method, original, task)
                 results.append(finish(method, hparams, run_id, res, evaluator.outputs(res.model)))
@@ -962,5 +1005,10 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
                     break
     order = {m.name: i for i, m in enumerate(methods)}  # the methods' order, whichever finished first
     results[2:] = sorted(results[2:], key=lambda r: order.get(r.method, len(order)))
-    return Comparison(scenario={"id": sid, **scenario.spec()}, runs=results, store=str(store.root))
+    for r in results:
+        r.task = ds.task
+        if skipped:  # cached runs too: their stored details are from the request that ran them
+            r.details = {**r.details, "skipped_methods": dict(skipped)}
+    return Comparison(scenario={"id": sid, **scenario.spec()}, runs=results, store=str(store.root),
+                      skipped=dict(skipped or {}))
 

@@ -277,6 +277,9 @@ def check(method: str, *, dataset: Any, model: Any, forget: Any, train: Any, tri
             raise BadInput(f"{method} has no hyper-parameter the default space searches; give one with --space")
     dev = pick_device(device)
     scenario = prepare(dataset, model, forget, seed=search[0], train=train)  # data, model, forget, train.*
+    if scenario.dataset.task != "classification":
+        raise BadInput(f"tune's objectives are classification metrics (UA, RA, TA, Avg. Gap over them); dataset "
+                       f"{scenario.dataset.name!r} is {scenario.dataset.task}")
     key = {"method": method, "request": json.loads(request_key(scenario.spec(pending=True))), "objective": objective,
            "budget": None if budget is None else float(budget), "space": [p.to_dict() for p in params],
            "search_seeds": search, "sampler_seed": sampler_seed, "device": dev.type}

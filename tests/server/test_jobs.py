@@ -321,3 +321,22 @@ def test_rerun_runs_a_finished_configuration_again(client, comparison):
     again = read_events(client, client.post("/api/jobs", json={**SCENARIO, "methods": ["ft"], "rerun": True}).json()["id"])
     [ft] = [e for e in again if e["type"] == "run_finished" and e["method"] == "ft"]
     assert ft["run_id"] != stored_ft and not ft["cached"] and ft["status"] == "done"
+
+
+def test_a_regression_job_skips_the_classification_methods_and_stores_regression_metrics(client):
+    body = {"dataset": "diabetes", "model": "mlp", "forget": "random:0.1", "seed": 0, "train": {"epochs": 2},
+            "methods": ["ft", "salun", "blindspot"]}
+    job = client.post("/api/jobs", json=body).json()
+    events = read_events(client, job["id"])
+    assert events[-1]["type"] == "job_done", events[-1]
+    skipped = [e for e in events if e["type"] == "method_skipped"]
+    assert [e["method"] for e in skipped] == ["salun"] and "needs classification" in skipped[0]["reason"]
+    finished = {e["method"]: e for e in events if e["type"] == "run_finished"}
+    assert set(finished) == {"original", "retrain", "ft", "blindspot"}
+    for run in finished.values():
+        assert run["status"] == "done" and run["metrics"]["forget_mae"] is not None
+        assert "ua" not in run["metrics"]
+    stored = client.get(f"/api/runs/{finished['blindspot']['run_id']}").json()
+    assert stored["metrics"]["loss_mia"] is not None
+    attack = client.get(f"/api/runs/{finished['blindspot']['run_id']}/attack")
+    assert_one_line_error(attack, 422, "is a regression run; the threshold attack reads class probabilities")

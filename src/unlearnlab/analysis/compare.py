@@ -85,6 +85,10 @@ def resolve_runs(store: Store, run_a: str, run_b: str) -> dict[str, RunRecord]:
     for rec in (a, b):
         if rec.status != "done":
             raise BadInput(f"run {rec.id!r} is {rec.status}, not done; only finished runs can be compared")
+    task = store.scenario(a.scenario_id)["dataset"].get("task", "classification")
+    if task != "classification":  # per-class accuracies, confusion matrices, softmax instances
+        raise BadInput(f"runs {run_a!r} and {run_b!r} are {task} runs; the comparison reads classes, so it applies "
+                       "to classification runs only; compare their metrics with `unlearnlab report`")
     done = store.runs(a.scenario_id, status="done")
     refs = {}
     for method in ("original", "retrain"):

@@ -21,7 +21,10 @@ from scipy import stats
 #: set and its parameters, model, forget request, training recipe, pruning, θ_r's seeding, given
 #: weights) must be equal for two scenarios to be the same request.
 SEED_DERIVED = frozenset({"id", "created", "seed", "dataset.params.seed", "dataset.fingerprint",
-                          "forget_indices_sha256", "forget_indices", "forget_size", "seeds.train", "seeds.unlearn", "seeds.eval"})
+                          "forget_indices_sha256", "forget_indices", "forget_size", "seeds.train", "seeds.unlearn",
+                          "seeds.eval",
+                          # a regression set's target scale is its training split's, which the seed draws
+                          "dataset.info.target_mean", "dataset.info.target_std"})
 
 
 def _flat(spec: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

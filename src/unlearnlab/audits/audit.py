@@ -76,6 +76,10 @@ def audit_run(store: Store, run_id: str, *, against: str = GOLD, refs: int = DEF
     record = store.run(run_id)
     if record.status != "done":
         raise BadInput(f"run {run_id!r} is {record.status}; only finished runs can be audited")
+    task = store.scenario(record.scenario_id)["dataset"].get("task", "classification")
+    if task != "classification":  # U-LiRA, KLoM and the relearn test read class probabilities
+        raise BadInput(f"run {run_id!r} is a {task} run; audits score class probabilities, so they apply to "
+                       "classification runs only")
     if against != GOLD:
         other = store.run(against)
         if other.scenario_id != record.scenario_id:

@@ -9,9 +9,10 @@ from .datasets import (
     parse_dataset_spec,
     register_dataset,
 )
-from .forget import SELECTED_KINDS, ForgetRequest, parse_forget, read_indices, select_forget, selection_size
+from .forget import SELECTED_KINDS, ForgetRequest, check_applies, parse_forget, read_indices, select_forget, selection_size
 from .roots import DATA_ROOTS, register_data_root, resolve_data_root
 from .standard import STANDARD, available
+from . import regression  # noqa: E402, F401  (registers diabetes and friedman1)
 
 __all__ = [
     "DATASETS",
@@ -30,6 +31,7 @@ __all__ = [
     "register_data_root",
     "register_dataset",
     "resolve_data_root",
+    "check_applies",
     "select_forget",
     "selection_size",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import BadInput
 from ..registry import Registry
+from ..tasks import Task, get_task
 from ..validation import check_int, check_range
 
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
@@ -72,14 +73,16 @@ class Dataset:
     fine_names: tuple[str, ...] = ()
     #: Facts about the data that are not loader parameters (normalisation constants, source); recorded.
     info: dict[str, Any] = field(default_factory=dict)
+    #: The task type (`unlearnlab.tasks`): "classification" (integer labels, `num_classes` >= 2) or
+    #: "regression" (float targets; `num_classes` is then the output width, 1).
+    task: str = "classification"
 
     def __post_init__(self) -> None:
         # Normalise once here so every consumer can rely on dtype and layout.
-        k = self.num_classes
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
-            raise BadInput(
-                f"dataset {self.name!r}: num_classes={k!r} is not allowed; it must be an integer >= 2"
-            )
+        task = get_task(self.task) if isinstance(self.task, str) else None
+        if task is None:
+            raise BadInput(f"dataset {self.name!r}: task={self.task!r} is not allowed; it must be a task name")
+        k = task.check_num_classes(self.num_classes, self.name)
 
         def set_(key: str, value: Any) -> None:
             object.__setattr__(self, key, value)  # the dataclass is frozen
@@ -87,7 +90,7 @@ class Dataset:
         set_("num_classes", int(k))
         for part in ("train", "test"):
             x = _float_inputs(getattr(self, f"x_{part}"), f"x_{part}", self.name)
-            y = _int_labels(getattr(self, f"y_{part}"), f"y_{part}", self.name, k)
+            y = task.check_targets(getattr(self, f"y_{part}"), f"y_{part}", self.name, k)
             if len(x) != len(y) or len(x) == 0:
                 raise BadInput(
                     f"dataset {self.name!r}: x_{part} has {len(x)} samples and y_{part} {len(y)}; "
@@ -141,6 +144,11 @@ class Dataset:
             set_(f"fine_{part}", fine)
 
     @property
+    def task_type(self) -> Task:
+        """The registered task object of `task` (loss, metrics, forget kinds)."""
+        return get_task(self.task)
+
+    @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self.x_train.shape[1:])
 
@@ -159,7 +167,10 @@ class Dataset:
         The arrays are hashed in place (no copy: CIFAR-10's are 720 MB); fine labels count only where
         a data set has them, so the fingerprints of data sets without them did not change."""
         h = hashlib.sha256()
-        h.update(json.dumps([self.name, self.num_classes, list(self.class_names)]).encode() + b"\n")
+        head = [self.name, self.num_classes, list(self.class_names)]
+        if self.task != "classification":  # only where set, so classification fingerprints did not change
+            head.append(self.task)
+        h.update(json.dumps(head).encode() + b"\n")
         keys = ["x_train", "y_train", "x_test", "y_test", "groups_train"]
         if self.fine_train is not None:
             h.update(json.dumps(list(self.fine_names)).encode() + b"\n")
@@ -186,6 +197,7 @@ class Dataset:
             "num_classes": self.num_classes,
             "input_shape": list(self.input_shape),
             "fingerprint": self.fingerprint,
+            **({"task": self.task} if self.task != "classification" else {}),
             # only where present, so that the records (and scenario ids) of other data sets are unchanged
             **({"num_fine_classes": len(self.fine_names)} if self.fine_names else {}),
             **({"info": dict(self.info)} if self.info else {}),
@@ -212,15 +224,7 @@ def _float_inputs(x: Any, what: str, name: str) -> np.ndarray:
 
 
 def _int_labels(y: Any, what: str, name: str, k: int) -> np.ndarray:
-    a = np.asarray(y)
-    if a.dtype.kind not in "iu" or a.ndim != 1:
-        raise BadInput(
-            f"dataset {name!r}: {what} has dtype {a.dtype} and shape {a.shape}; it must be 1-D integers"
-        )
-    if a.size and (a.min() < 0 or a.max() >= k):
-        bad = a[(a < 0) | (a >= k)][0]
-        raise BadInput(f"dataset {name!r}: {what} holds label {int(bad)}; labels must be in [0, {k - 1}]")
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return get_task("classification").check_targets(y, what, name, k)
 
 
 def _groups(groups: Any, n: int, where: str) -> np.ndarray:
@@ -315,7 +319,7 @@ def load_from_spec(spec: str, seed: int = 0, data_root: str | os.PathLike[str] |
 
 
 _INT = re.compile(r"[+-]?\d+")
-_ARRAYS_OPTION = re.compile(r",\s*(standardize|test_size|unseen)\s*=([^,=/\\]*)$")
+_ARRAYS_OPTION = re.compile(r",\s*(standardize|test_size|unseen|task)\s*=([^,=/\\]*)$")
 
 
 def _parse_value(text: str) -> int | float | bool | str:
@@ -334,7 +338,8 @@ def parse_dataset_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """CLI form `name[:k=v,...]`, or `arrays:PATH` -> (name, params) for `load_dataset`."""
     name, sep, rest = spec.strip().partition(":")
     name = name.strip()
-    form = "allowed forms: NAME, NAME:key=value[,key=value...], arrays:PATH[,standardize=false][,test_size=F][,unseen=N]"
+    form = ("allowed forms: NAME, NAME:key=value[,key=value...], "
+            "arrays:PATH[,standardize=false][,test_size=F][,unseen=N][,task=regression]")
     if not name:
         raise BadInput(f"dataset spec {spec!r} has no name; {form}")
     if name == "arrays":
@@ -416,7 +421,7 @@ def mnist1d(seed: int = 0, test_size: float = 0.2, num_samples: int = 5000) -> D
 
 @register_dataset("arrays")
 def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: bool = True,
-           unseen: int = 0) -> Dataset:
+           unseen: int = 0, task: str = "classification") -> Dataset:
     """User arrays from an .npz with X, y and optionally groups and X_test/y_test (and groups_test).
 
     `unseen=N` (with groups, without X_test) moves every sample of N groups, drawn with the seed, to the test
@@ -424,7 +429,8 @@ def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: boo
     `group:` request needs (Choi & Na 2023, MUFAC: forgotten identities against unseen ones).
 
     `standardize` (default on) rescales every feature to mean 0 and standard deviation 1 on the training
-    split, as scikit-learn's StandardScaler; see `from_arrays`.
+    split, as scikit-learn's StandardScaler; see `from_arrays`. `task=regression`: y holds float targets
+    (`from_arrays`).
     """
     _check_common(seed, test_size)
     _check_bool("standardize", standardize)
@@ -461,7 +467,7 @@ def arrays(seed: int = 0, test_size: float = 0.2, *, path: str, standardize: boo
         found["X"], found["y"], found.get("groups"), found.get("X_test"), found.get("y_test"),
         test_size=test_size, seed=seed, name="arrays",
         params={"path": path}, where=where, standardize=standardize,
-        groups_test=found.get("groups_test"), unseen=unseen,
+        groups_test=found.get("groups_test"), unseen=unseen, task=task,
     )
 
 
@@ -478,6 +484,7 @@ def from_arrays(
     standardize: bool = True,
     groups_test: Any = None,
     unseen: int = 0,
+    task: str = "classification",
 ) -> Dataset:
     """Dataset from in-memory arrays; labels (ints or strings) are mapped to 0..K-1 in sorted order.
 
@@ -488,11 +495,15 @@ def from_arrays(
     `standardize=False` for inputs already on a common scale (e.g. images in [0, 1]). The choice is
     recorded in `params` and changes the content, hence the fingerprint. `groups_test` (with X_test) and
     `unseen` (without it) as in the `arrays` loader.
+
+    `task="regression"`: y (and y_test) hold finite float targets, split without stratification; with
+    `standardize` the targets are standardised too, with the training split's mean and standard deviation,
+    which `info` records (`target_mean`, `target_std`), so errors read in standard deviations of the targets.
     """
     _check_bool("standardize", standardize)
     return _build(X, y, groups, X_test, y_test, test_size=test_size, seed=seed, name=name,
                   params={}, where="from_arrays", standardize=standardize, groups_test=groups_test,
-                  unseen=unseen)
+                  unseen=unseen, task=task)
 
 
 def _check_bool(name: str, value: Any) -> None:
@@ -557,13 +568,20 @@ def _check_labels(y: Any, key: str, n: int, where: str) -> np.ndarray:
 def _build(
     X: Any, y: Any, groups: Any, X_test: Any, y_test: Any, *,
     test_size: Any, seed: Any, name: str, params: dict[str, Any], where: str, standardize: bool,
-    groups_test: Any = None, unseen: Any = 0,
+    groups_test: Any = None, unseen: Any = 0, task: Any = "classification",
 ) -> Dataset:
     _check_common(seed, test_size)
     check_int("unseen", unseen, 0)
+    if task not in ("classification", "regression"):
+        raise BadInput(f"{where}: task={task!r} is not allowed; choose from classification, regression")
     params = {**params, "seed": int(seed), "test_size": float(test_size), "standardize": bool(standardize)}
     if unseen:  # only where used, so that other data sets' params (and scenario ids) are unchanged
         params["unseen"] = int(unseen)
+    if task == "regression":  # only where set, so classification params (and scenario ids) are unchanged
+        if groups is not None or groups_test is not None or unseen:
+            raise BadInput(f"{where}: groups are not supported with task=regression; drop the groups arrays")
+        return _build_regression(X, y, X_test, y_test, test_size=float(test_size), seed=int(seed), name=name,
+                                 params={**params, "task": "regression"}, where=where, standardize=standardize)
     x = _check_x(X, "X", where)
     labels = _check_labels(y, "y", len(x), where)
     if len(x) < 2:
@@ -633,3 +651,60 @@ def _split_unseen(codes: np.ndarray, groups: np.ndarray, unseen: int, test_size:
     rest = np.flatnonzero(~out)
     train, test = _split(codes[rest], test_size, seed)
     return rest[train], np.sort(np.concatenate([rest[test], np.flatnonzero(out)]))
+
+
+def regression_split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test indices of n regression samples: a seeded shuffle split (no classes to stratify)."""
+    from sklearn.model_selection import train_test_split
+
+    n_test = int(np.ceil(test_size * n))
+    if n_test < 1 or n - n_test < 1:
+        raise BadInput(f"test_size={test_size!r} leaves an empty train or test split of {n} samples; "
+                       f"it must leave >= 1 sample on each side")
+    train, test = train_test_split(np.arange(n), test_size=test_size, random_state=seed)
+    return np.asarray(train, dtype=np.int64), np.asarray(test, dtype=np.int64)
+
+
+def standardize_targets(y_train: np.ndarray, y_test: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """(y − mean) / std with the training split's statistics, and those statistics (for `info`).
+
+    SGD with the recipe's learning rate diverges on raw targets such as diabetes' 25-346; in standard
+    deviations an error of 1 is the mean predictor's."""
+    mean = float(np.mean(y_train, dtype=np.float64))
+    std = float(np.std(y_train, dtype=np.float64))
+    if not std > 0:
+        raise BadInput(f"the training targets are all {mean}; regression needs targets that vary")
+    scale = lambda y: ((np.asarray(y, dtype=np.float64) - mean) / std).astype(np.float32)  # noqa: E731
+    return scale(y_train), scale(y_test), {"target_mean": mean, "target_std": std}
+
+
+def _build_regression(X: Any, y: Any, X_test: Any, y_test: Any, *, test_size: float, seed: int, name: str,
+                      params: dict[str, Any], where: str, standardize: bool) -> Dataset:
+    reg = get_task("regression")
+    x = _check_x(X, "X", where)
+    targets = reg.check_targets(y, "y", where, 1)
+    if len(targets) != len(x):
+        raise BadInput(f"{where}: y has {len(targets)} targets for {len(x)} samples; the lengths must be equal")
+    if len(x) < 2:
+        raise BadInput(f"{where}: X has {len(x)} sample(s); at least 2 are needed")
+    if (X_test is None) != (y_test is None):
+        alone = "X_test" if X_test is not None else "y_test"
+        raise BadInput(f"{where}: {alone} given alone; give X_test and y_test together or neither")
+    if X_test is None:
+        train, test = regression_split(len(x), test_size, seed)
+        x_tr, y_tr, x_te, y_te = x[train], targets[train], x[test], targets[test]
+    else:
+        x_te = _check_x(X_test, "X_test", where)
+        if x_te.shape[1:] != x.shape[1:]:
+            raise BadInput(f"{where}: X_test has shape {x_te.shape}; it must be (M >= 1, *{x.shape[1:]}) like X")
+        y_te = reg.check_targets(y_test, "y_test", where, 1)
+        if len(y_te) != len(x_te):
+            raise BadInput(f"{where}: y_test has {len(y_te)} targets for {len(x_te)} samples; the lengths must "
+                           "be equal")
+        x_tr, y_tr = x, targets
+    info: dict[str, Any] = {}
+    if standardize:
+        x_tr, x_te = _standardize(x_tr, x_te)
+        y_tr, y_te, info = standardize_targets(y_tr, y_te)
+    return Dataset(name=name, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, num_classes=1, params=params,
+                   class_names=("target",), info=info, task="regression")

@@ -3,7 +3,9 @@
 `poison` / `poison:F` (the samples a `--poison` stamped, or the share F of them found: corrective unlearning,
 Goel et al. 2024) or `group:G[,G...]` (every training sample of a person, on a data set with groups: the
 identity unlearning of Choi & Na 2023, "Towards Machine Unlearning Benchmarks: Forgetting the Personal
-Identities in Facial Recognition Systems", MUFAC/MUCAC), or the selected kinds `worst:N` / `worst:F` (the forget
+Identities in Facial Recognition Systems", MUFAC/MUCAC), or `target:LO..HI` (the training samples
+whose regression target lies in [LO, HI], in the data's own units: the forget sets of Tarun et al. 2023, Deep
+Regression Unlearning, e.g. every person aged 0-30), or the selected kinds `worst:N` / `worst:F` (the forget
 set hardest to unlearn: Fan et al. 2024, "Challenging Forgets", ECCV) and `memorised:N` (the most memorised
 training points: Feldman & Zhang 2020, "What Neural Networks Memorize and Why"). The selected kinds are parsed
 and sized here; choosing their indices trains models, which this layer does not: `analysis.selection` does it,
@@ -29,8 +31,8 @@ from .datasets import Dataset, check_input_file
 #: Largest forget-indices file read (a text file of 100 million indices is about 1 GB).
 MAX_INDICES_BYTES = 1024**3
 
-ForgetKind = Literal["class", "random", "indices", "subclass", "poison", "group", "worst", "memorised"]
-KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison", "group", "worst", "memorised")
+ForgetKind = Literal["class", "random", "indices", "subclass", "poison", "group", "target", "worst", "memorised"]
+KINDS: tuple[str, ...] = ("class", "random", "indices", "subclass", "poison", "group", "target", "worst", "memorised")
 #: Kinds whose indices a selector chooses by training models (`analysis.selection`), not this module.
 SELECTED_KINDS: tuple[str, ...] = ("worst", "memorised")
 #: The options of each selected kind: name -> (type, default, allowed values or (low, high) bounds, inclusive).
@@ -46,6 +48,7 @@ SELECTION_OPTIONS: dict[str, dict[str, tuple[type, object, tuple]]] = {
 _FORMS = ("allowed: class:C[,C...], random:F (0<F<1 or P%), random:N (count >= 1), indices:PATH, "
           "subclass:FINE[,FINE...] (fine class index or name, e.g. cifar20's rocket), "
           "poison or poison:F (0<F<=1; with --poison), group:G[,G...] (on a data set with groups), "
+          "target:LO..HI (regression targets in [LO, HI]; one side may be left open), "
           "worst:N|F[,by=bilevel|loss][,method=ft|ga][,rounds=R], memorised:N|F[,k=K][,subset=S]")
 _INT = re.compile(r"[+-]?\d+")
 
@@ -74,6 +77,9 @@ class ForgetRequest:
     groups: tuple[str, ...] = ()
     #: Options of a selected kind (`worst:`, `memorised:`), sorted by name, defaults left out (one canonical form).
     options: tuple[tuple[str, object], ...] = ()
+    #: `target:` bounds (inclusive) in the data's own units; None is an open side.
+    low: float | None = None
+    high: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -84,7 +90,8 @@ class ForgetRequest:
         object.__setattr__(self, "options", _check_options(self.kind, self.options))
         given = {"classes": bool(self.classes), "fraction": self.fraction is not None,
                  "count": self.count is not None, "path": self.path is not None,
-                 "subclasses": bool(self.subclasses), "groups": bool(self.groups)}
+                 "subclasses": bool(self.subclasses), "groups": bool(self.groups),
+                 "range": self.low is not None or self.high is not None}
         if self.kind == "class":
             needed: tuple[str, ...] = ("classes",)
         elif self.kind == "subclass":
@@ -93,6 +100,8 @@ class ForgetRequest:
             needed = ("path",)
         elif self.kind == "group":
             needed = ("groups",)
+        elif self.kind == "target":
+            needed = ("range",)
         elif self.kind == "poison":
             needed = ("fraction",)
         else:  # random and the selected kinds: a share or a count
@@ -128,6 +137,16 @@ class ForgetRequest:
             object.__setattr__(self, "count", _as_int("forget count", self.count, 1))
         if self.path is not None and (not isinstance(self.path, str) or not self.path):
             raise BadInput(f"forget indices path {self.path!r} is not allowed; it must be a non-empty path")
+        for side in ("low", "high"):
+            v = getattr(self, side)
+            if v is not None:
+                if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                    raise BadInput(f"forget target bound {v!r} is not allowed; it must be a finite number")
+                object.__setattr__(self, side, float(v))
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            what = "empty" if self.low == self.high else "inverted"
+            raise BadInput(f"forget range target:{_bound(self.low)}..{_bound(self.high)} is {what}; LO must be below HI, "
+                           "e.g. target:0..30")
 
     @property
     def is_classwise(self) -> bool:
@@ -154,6 +173,8 @@ class ForgetRequest:
             return "group:" + ",".join(self.groups)
         if self.kind == "poison":
             return "poison" if self.fraction is None else f"poison:{self.fraction!r}"
+        if self.kind == "target":
+            return f"target:{_bound(self.low)}..{_bound(self.high)}"
         # repr of a float is the shortest string that reads back to the same float.
         amount = f"{self.fraction!r}" if self.fraction is not None else f"{self.count}"
         extra = "".join(f",{k}={v!r}" if isinstance(v, float) else f",{k}={v}" for k, v in self.options)
@@ -179,6 +200,8 @@ def parse_forget(spec: str) -> ForgetRequest:
         return ForgetRequest("subclass", subclasses=tuple(part.strip() for part in arg.split(",")))
     if kind == "group":
         return ForgetRequest("group", groups=tuple(part.strip() for part in arg.split(",")))
+    if kind == "target":
+        return _parse_target(spec, arg)
     if kind == "class":
         classes = []
         for part in arg.split(","):
@@ -262,6 +285,56 @@ def selection_size(request: ForgetRequest, n: int) -> int:
         raise BadInput(f"forget {request.spec()!r} selects all {n} training samples; "
                        f"it must select between 1 and {n - 1}")
     return size
+
+
+def _bound(v: float | None) -> str:
+    """A `target:` bound as written back: the shortest repr, without a trailing '.0' on whole numbers."""
+    if v is None:
+        return ""
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def _parse_target(spec: str, arg: str) -> ForgetRequest:
+    lo, sep, hi = arg.partition("..")
+    if not sep:
+        raise BadInput(f"forget spec {spec!r} is not a range; write target:LO..HI, e.g. target:0..30 "
+                       "(target:..30 and target:200.. leave one side open)")
+    bounds = []
+    for text in (lo.strip(), hi.strip()):
+        if not text:
+            bounds.append(None)
+            continue
+        try:
+            bounds.append(float(text))
+        except ValueError:
+            raise BadInput(f"forget target bound {text!r} in {spec!r} is not a number; write target:LO..HI, "
+                           "e.g. target:0..30") from None
+    if bounds == [None, None]:
+        raise BadInput(f"forget spec {spec!r} leaves both sides of the range open, selecting everything; give LO, "
+                       "HI or both, e.g. target:0..30")
+    return ForgetRequest("target", low=bounds[0], high=bounds[1])
+
+
+def _target_mask(request: ForgetRequest, dataset: Dataset) -> tuple[np.ndarray, str]:
+    """Training samples whose target lies in the request's range (in the data's own units: the standardised
+    targets are mapped back with `info`'s target_mean / target_std where the loader recorded them), and the
+    targets' span in those units, for messages."""
+    y = dataset.y_train
+    mean, std = dataset.info.get("target_mean"), dataset.info.get("target_std")
+    scaled = mean is not None and std is not None
+
+    def stored(v: float) -> np.float32:
+        # The bound goes through the loader's own float64 map and float32 cast, so a target equal to a bound in
+        # the data's units equals it here too (mapping the float32 targets back would be off by rounding).
+        return np.float32((v - float(mean)) / float(std)) if scaled else np.float32(v)
+
+    mask = np.ones(len(y), dtype=bool)
+    if request.low is not None:
+        mask &= y >= stored(request.low)
+    if request.high is not None:
+        mask &= y <= stored(request.high)
+    lo, hi = (float(v) * float(std) + float(mean) if scaled else float(v) for v in (y.min(), y.max()))
+    return mask, f"its training targets span [{lo:.6g}, {hi:.6g}]"
 
 
 def _fraction(spec: str, arg: str, what: str) -> float:
@@ -394,11 +467,29 @@ def read_indices(path: str) -> np.ndarray:
     return np.array([int(t) for t in tokens], dtype=np.int64)
 
 
+def check_applies(request: ForgetRequest, dataset: Dataset) -> None:
+    """BadInput (one line) when the request's kind does not apply to the data set's task (`tasks`)."""
+    task = dataset.task_type
+    if request.kind in task.forget_kinds:
+        return
+    if request.kind == "target":
+        why = "selects by a regression target"
+    elif request.kind in ("class", "subclass", "poison"):
+        why = "selects by class or by poison"
+    elif request.kind in SELECTED_KINDS:
+        why = "is chosen by classification accuracy (memorisation or the unlearning error)"
+    else:
+        why = "does not apply"
+    raise BadInput(f"forget {request.spec()!r} {why}, so it does not apply to {dataset.task} data set "
+                   f"{dataset.name!r}; {dataset.task} supports: {', '.join(k + ':' for k in task.forget_kinds)}")
+
+
 def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0,
                   poisoned: np.ndarray | None = None) -> np.ndarray:
     """Sorted unique int64 indices into `dataset.x_train`; deterministic for a seed. `poisoned`: the indices a
     poison stamped (`data.poison`), which `poison` requests select from."""
     n, k = len(dataset.y_train), dataset.num_classes
+    check_applies(request, dataset)
     if request.kind == "poison":
         if poisoned is None:
             raise BadInput(f"forget {request.spec()!r} needs poisoned training data; give --poison "
@@ -440,6 +531,13 @@ def select_forget(request: ForgetRequest, dataset: Dataset, seed: int = 0,
     elif request.is_selected:
         raise BadInput(f"forget {request.spec()!r} is chosen by training models, which select_forget does not do; "
                        "prepare the scenario (runner.prepare) and resolve it (runner.resolve_selection, or execute)")
+    elif request.kind == "target":
+        mask, span = _target_mask(request, dataset)
+        if not mask.any() or mask.all():
+            what = "no" if not mask.any() else f"all {n}"
+            raise BadInput(f"forget {request.spec()!r} selects {what} training samples of {dataset.name!r}; {span}: "
+                           "choose a range inside it that leaves samples on both sides")
+        idx = np.flatnonzero(mask)
     elif request.kind == "random":
         check_int("seed", seed, 0)
         size = selection_size(request, n)

@@ -21,6 +21,7 @@ from torch import nn
 
 from ..errors import BadInput
 from ..registry import Registry
+from ..tasks import Task, get_task
 from ..training import (FitResult, RunContext, TensorBatches, TrainConfig, apply_masks, augmentation_for, fit,
                         seed_everything)
 from ..validation import coerce
@@ -45,6 +46,8 @@ class Method:
     Class attributes declare what callers may ask instead of guess:
     - `uses_labels`: reads labels of D_f / D_r (LAF does not).
     - `needs_retrain`: reads θ_r (oracle matching), so it is an upper bound, not a method.
+    - `tasks`: the task types (`unlearnlab.tasks`) it applies to; a method that reads class structure
+      (relabelling, per-class saliency, boundaries) is classification only and says so.
     - `reference_defaults`: the paper's defaults (CIFAR-10 / ResNet-18) where ours differ.
     - `weak_at_default_scale`: why the method, run faithfully, does not forget a class of the
       embedded default: UA never reaches 0.9, or TA falls more than 5 points on average; empty when not.
@@ -59,6 +62,7 @@ class Method:
     paper: ClassVar[str] = ""
     uses_labels: ClassVar[bool] = True
     needs_retrain: ClassVar[bool] = False
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
     reference_defaults: ClassVar[dict[str, Any]] = {}
     weak_at_default_scale: ClassVar[str] = ""
     fragile_at_default_scale: ClassVar[str] = ""
@@ -75,6 +79,15 @@ class Method:
 
     def get_params(self) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self.param_defaults()}
+
+    @classmethod
+    def unsupported(cls, task: str) -> str | None:
+        """Why the method cannot run on a `task` data set, or None when it can."""
+        if task in cls.tasks:
+            return None
+        others = [n for n in METHODS.names() if task in METHODS.get(n).tasks]
+        return (f"method {cls.name!r} needs {' or '.join(cls.tasks)}; {task} supports: "
+                f"{', '.join(others) or 'none'}")
 
     def unlearn(self, model: nn.Module, task: UnlearningTask) -> nn.Module:  # pragma: no cover
         raise NotImplementedError
@@ -99,6 +112,20 @@ class UnlearningTask:
     ctx: RunContext = field(default_factory=RunContext)
     forget_classes: tuple[int, ...] | None = None
     retrained: nn.Module | None = None
+    #: The data's task type (`unlearnlab.tasks`): its loss is what methods train and ascend on.
+    task_type: str = "classification"
+
+    @cached_property
+    def kind(self) -> Task:
+        return get_task(self.task_type)
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The task's batch-mean loss (cross-entropy, or MSE for regression)."""
+        return self.kind.loss(outputs, targets)
+
+    def loss_step(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The task's loss of `model` on an (x, y) batch, for `fit`."""
+        return self.kind.loss(model(batch[0]), batch[1])
 
     @cached_property
     def retain_idx(self) -> np.ndarray:
@@ -154,6 +181,9 @@ class MethodResult:
 
 def run_method(method: Method, original: nn.Module, task: UnlearningTask) -> MethodResult:
     """Seed, copy θ_o, time `method.unlearn` end to end (every pre-pass included) and count its cost."""
+    why = type(method).unsupported(task.task_type)
+    if why is not None:
+        raise BadInput(why)
     seed_everything(task.ctx.seed)
     model = copy.deepcopy(original).to(task.ctx.device)
     model.requires_grad_(True)  # θ_o itself is frozen; its copy is the method's to train

@@ -3,7 +3,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..training import cross_entropy_step, sgd
+from ..training import sgd
 from ..validation import check_sgd
 from .base import Method, UnlearningTask, register_method
 
@@ -12,6 +12,7 @@ from .base import Method, UnlearningTask, register_method
 class FineTune(Method):
     """Fine-tune θ_o on D_r only, relying on catastrophic forgetting of D_f."""
 
+    tasks = ("classification", "regression")
     reference_defaults = {"lr": 0.01, "epochs": 10, "batch_size": 256}
     weak_at_default_scale = ("catastrophic forgetting is slow on digits: UA stays at 0.02-0.08 over 40 runs (seeds 0-9 x 4 kernel settings, docs/method_spread.md) with TA unchanged; lr 0.1 or 10 epochs reach only 0.16")
 
@@ -25,5 +26,5 @@ class FineTune(Method):
         loader = task.retain_loader(self.batch_size)
         opt = sgd(model, self.lr, self.momentum, self.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs * len(loader))
-        task.fit(model, loader, cross_entropy_step, opt, epochs=self.epochs, scheduler=sched, description="ft")
+        task.fit(model, loader, task.loss_step, opt, epochs=self.epochs, scheduler=sched, description="ft")
         return model

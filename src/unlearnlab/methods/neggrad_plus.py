@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,6 +22,7 @@ class NegGradPlus(Method):
 
     # SCRUB repo (meghdadk/SCRUB): small-scale notebooks α 0.95 (the large-scale one 0.9999), plain SGD
     # without momentum or weight decay. Ours: the project's SGD (momentum 0.9), 3 epochs instead of 10.
+    tasks = ("classification", "regression")
     reference_defaults = {"alpha": 0.95, "lr": 0.01, "epochs": 10, "momentum": 0.0, "weight_decay": 0.0}
     fragile_at_default_scale = ("the forget-CE ascent is unbounded: a run either forgets the class or stalls; over 40 runs (seeds 0-9 x 4 kernel settings, docs/method_spread.md) UA spans 0.19-1.00, below 0.9 in 17 and below 0.75 in 14")
 
@@ -33,13 +36,14 @@ class NegGradPlus(Method):
     def unlearn(self, model: nn.Module, task: UnlearningTask) -> nn.Module:
         batches = Cycled(task.retain_loader(self.batch_size), task.forget_loader(self.batch_size))
         opt = sgd(model, self.lr, self.momentum, self.weight_decay)
-        task.fit(model, batches, lambda m, b: neggrad_plus_loss(m, b, self.alpha), opt, epochs=self.epochs,
+        task.fit(model, batches, lambda m, b: neggrad_plus_loss(m, b, self.alpha, task.loss), opt, epochs=self.epochs,
                  description="neggrad_plus")
         return model
 
 
-def neggrad_plus_loss(model: nn.Module, batch: tuple[torch.Tensor, ...], alpha: float) -> torch.Tensor:
-    """α·CE(retain) − (1−α)·CE(forget) on a (x_r, y_r, x_f, y_f) batch."""
+def neggrad_plus_loss(model: nn.Module, batch: tuple[torch.Tensor, ...], alpha: float,
+                      loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy) -> torch.Tensor:
+    """α·L(retain) − (1−α)·L(forget) on a (x_r, y_r, x_f, y_f) batch; L is the task's loss (cross-entropy)."""
     x_r, y_r, x_f, y_f = batch
     # Two forward passes, as the reference: a batch-norm model sees each set's own statistics.
-    return alpha * F.cross_entropy(model(x_r), y_r) - (1 - alpha) * F.cross_entropy(model(x_f), y_f)
+    return alpha * loss(model(x_r), y_r) - (1 - alpha) * loss(model(x_f), y_f)

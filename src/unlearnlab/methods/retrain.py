@@ -13,7 +13,10 @@ class Retrain(Method):
     Its hyper-parameters are the scenario's training config, stored with the scenario.
     """
 
+    tasks = ("classification", "regression")
+
     def unlearn(self, model: nn.Module, task: UnlearningTask) -> nn.Module:
         fresh = task.make_model().to(task.ctx.device)
-        train_classifier(fresh, *task.retain_data, task.train_config, task.ctx, description="retrain")
+        train_classifier(fresh, *task.retain_data, task.train_config, task.ctx, description="retrain",
+                         task=task.task_type)
         return fresh

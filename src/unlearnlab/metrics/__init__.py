@@ -1,9 +1,11 @@
 """Evaluation metrics: pure functions of model outputs, and a registry of scalar metrics over an
 `EvalContext` (one model's logits on the forget, retain and test splits, plus θ_r's if known).
 
-`compute_metrics(ctx)` returns every registered scalar: ua, ra, ra_class_mean, ta, tua, tra,
-mia_efficacy, privacy_score, asr, identity_mia, nomus (fractions in [0, 1]; None where a metric does not apply);
-`compute_metrics_with_notes(ctx)` also says why a metric is None on degenerate input.
+`compute_metrics(ctx)` returns every registered scalar of the request's task (`unlearnlab.tasks`): on
+classification ua, ra, ra_class_mean, ta, tua, tra, mia_efficacy, privacy_score, asr, identity_mia, nomus
+(fractions in [0, 1]; None where a metric does not apply), on regression forget_mae, retain_mae, test_mae,
+test_r2, forget_gap and loss_mia (`metrics.regression`); `compute_metrics_with_notes(ctx)` also says why a
+metric is None on degenerate input.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class EvalContext:
     #: `group:` requests only: indices into the test split of the samples of identities absent from training
     #: (possibly none); what the identity MIA compares the forgotten identities with. None otherwise.
     unseen_test: np.ndarray | None = None
+    #: The task type (`unlearnlab.tasks`); the y_* hold float targets and the outputs one column on regression.
+    task: str = "classification"
 
     def __post_init__(self) -> None:
         models = [("outputs", self.outputs)]
@@ -85,12 +89,25 @@ class NoValue:
 
 MetricFn = Callable[[EvalContext], "float | NoValue | None"]
 METRICS: Registry[MetricFn] = Registry("metric")
+#: The task types each registered metric applies to (`register_metric(..., tasks=...)`).
+METRIC_TASKS: dict[str, tuple[str, ...]] = {}
 
 
-def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
+def register_metric(name: str, tasks: tuple[str, ...] = ("classification",)) -> Callable[[MetricFn], MetricFn]:
     """Register a scalar metric `fn(ctx) -> float | NoValue | None` under `name` (None: the metric does
-    not apply to this request; NoValue: it applies but the input cannot support a number)."""
-    return METRICS.register(name)
+    not apply to this request; NoValue: it applies but the input cannot support a number), for the task
+    types `tasks`: on any other task it is not computed."""
+    def decorate(fn: MetricFn) -> MetricFn:
+        METRICS.add(name, fn)
+        METRIC_TASKS[name] = tuple(tasks)
+        return fn
+
+    return decorate
+
+
+def metric_names(task: str = "classification") -> list[str]:
+    """The registered metrics that apply to `task`, in registration order."""
+    return [n for n in METRICS.names() if task in METRIC_TASKS.get(n, ("classification",))]
 
 
 def compute_metrics_with_notes(ctx: EvalContext, names: Iterable[str] | None = None
@@ -99,8 +116,13 @@ def compute_metrics_with_notes(ctx: EvalContext, names: Iterable[str] | None = N
     because its input was degenerate, the reason."""
     result: dict[str, float | None] = {}
     notes: dict[str, str] = {}
-    for name in METRICS.names() if names is None else names:
-        value = METRICS.get(name)(ctx)
+    for name in metric_names(ctx.task) if names is None else names:
+        fn = METRICS.get(name)
+        if ctx.task not in METRIC_TASKS.get(name, ("classification",)):
+            result[name] = None
+            notes[name] = f"not applicable: {name} is a {' / '.join(METRIC_TASKS[name])} metric; this is {ctx.task}"
+            continue
+        value = fn(ctx)
         if isinstance(value, NoValue):
             notes[name] = value.reason
             value = None
@@ -120,6 +142,7 @@ from .chance import ChanceCheck, chance_check, majority_rate, model_chance_check
 from .gap import AVG_GAP_KEYS, avg_gap, avg_gap_keys, speedup  # noqa: E402
 from .identity import identity_mia_accuracy, nomus  # noqa: E402
 from .mia import MiaAttack, mia_attack, mia_efficacy, true_label_probability  # noqa: E402
+from .regression import MeanCheck, loss_mia, mean_absolute_error, r2_check, r2_score  # noqa: E402
 from .privacy import (  # noqa: E402
     AttackCurve,
     PrivacyAttack,
@@ -131,6 +154,12 @@ from .privacy import (  # noqa: E402
     privacy_score,
 )
 
+#: A model's check against the best constant predictor, by task: (outputs, targets) -> an object with
+#: `at_chance` and `describe()`; what flags a request unusable (θ_o or θ_r that learned nothing).
+MODEL_CHECKS: Registry[Callable] = Registry("task")
+MODEL_CHECKS.add("classification", model_chance_check)
+MODEL_CHECKS.add("regression", r2_check)
+
 __all__ = [
     "AVG_GAP_KEYS",
     "METRICS",
@@ -139,6 +168,9 @@ __all__ = [
     "MiaAttack",
     "NoValue",
     "EvalContext",
+    "METRIC_TASKS",
+    "MODEL_CHECKS",
+    "MeanCheck",
     "ModelOutputs",
     "PrivacyAttack",
     "accuracy",
@@ -154,7 +186,10 @@ __all__ = [
     "entropy_feature",
     "epsilon",
     "identity_mia_accuracy",
+    "loss_mia",
     "majority_rate",
+    "mean_absolute_error",
+    "metric_names",
     "mia_attack",
     "mia_efficacy",
     "model_chance_check",
@@ -162,6 +197,8 @@ __all__ = [
     "per_class_accuracy",
     "privacy_attack",
     "privacy_score",
+    "r2_check",
+    "r2_score",
     "register_metric",
     "speedup",
     "true_label_probability",

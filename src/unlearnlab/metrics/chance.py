@@ -11,6 +11,7 @@ an attacker that cannot tell members from non-members turns MIA-Efficacy into no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.stats import binomtest
@@ -31,6 +32,8 @@ class ChanceCheck:
     chance: float
     low: float
     high: float
+    #: What `chance` is, for messages about a model at chance.
+    baseline: ClassVar[str] = "the majority-class rate"
 
     @property
     def accuracy(self) -> float:

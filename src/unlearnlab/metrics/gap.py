@@ -6,7 +6,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-AVG_GAP_KEYS = ("ua", "ra", "ta", "mia_efficacy")
+from ..tasks import get_task
+
+#: Classification's terms; a regression request averages `tasks.Regression.avg_gap_keys` instead.
+AVG_GAP_KEYS = get_task("classification").avg_gap_keys
 
 
 def avg_gap_keys(metrics: Mapping[str, float | None], retrain_metrics: Mapping[str, float | None],

@@ -497,7 +497,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                       for k, v in m["params"].items()]
             out.append({"name": m["name"], "params": params, "reference_defaults": clean(m["reference_defaults"]),
                         "paper": m["paper"], "doc": _doc(cls), "uses_labels": m["uses_labels"],
-                        "needs_retrain": m["needs_retrain"], "gridable": m["name"] != GOLD})
+                        "needs_retrain": m["needs_retrain"], "tasks": m["tasks"], "gridable": m["name"] != GOLD})
         return out
 
     def data_status(name: str) -> tuple[bool, str | None]:
@@ -682,6 +682,10 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         if record.status != "done":
             raise HTTPException(409, f"run {run_id!r} is {record.status}; only finished runs can be attacked")
         st = store()
+        task = st.scenario(record.scenario_id)["dataset"].get("task", "classification")
+        if task != "classification":  # its features are class probabilities (entropy, confidence)
+            raise BadInput(f"run {run_id!r} is a {task} run; the threshold attack reads class probabilities, so "
+                           "it applies to classification runs only (a regression run's loss MIA is its loss_mia)")
         gold = [r for r in st.runs(record.scenario_id, status="done") if r.method == GOLD]
         if not gold:
             raise HTTPException(409, f"scenario {record.scenario_id!r} has no finished retrain run to attack against")

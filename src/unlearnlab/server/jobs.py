@@ -51,6 +51,7 @@ from ..methods import METHODS, Method, build_method, method_names
 from ..models import MODELS, Classifier, ensure_loaded
 from ..presets import resolve as resolve_preset
 from ..runner import CONTRACT_KEYS, GOLD, RunResult, Scenario, execute, prepare, resolve_selection
+from ..tasks import get_task
 from ..store import Store
 from ..training import TrainConfig, pick_device
 from ..training.train import MAX_EPOCHS
@@ -420,7 +421,7 @@ def clean(obj: Any) -> Any:
 
 
 def run_event(r: RunResult, index: int | None) -> dict[str, Any]:
-    metrics = {k: r.metrics.get(k) for k in CONTRACT_KEYS}
+    metrics = {k: r.metrics.get(k) for k in get_task(r.task).contract_keys}
     metrics.update(r.metrics)
     return clean({"index": index, "run_id": r.run_id, "method": r.method, "hparams": r.hparams,
                   "status": r.status, "reason": r.reason, "cached": r.cached, "metrics": metrics})
@@ -516,7 +517,7 @@ class JobProgress:
         self.job_eta_s: float | None = None
 
     def set_forget(self, scenario: Scenario) -> None:
-        if not self.track_forget:
+        if not self.track_forget or not scenario.dataset.task_type.has_classes:  # regression has no accuracy
             return
         idx = scenario.forget_idx[:FORGET_MONITOR_SAMPLES]
         self.x_f = torch.as_tensor(scenario.dataset.x_train[idx])
@@ -731,13 +732,19 @@ class JobManager:
             job.current = {"index": None, "method": "selection", "phase": f"selecting {scenario.forget.spec()}"}
             resolve_selection(scenario, store, device=plan.device, cancel=job.cancel)
         job.scenario_id = scenario.id
+        # methods that do not apply to the data's task (classification-only ones on regression) are skipped, said
+        skipped = {m.name: why for m in plan.methods if (why := type(m).unsupported(scenario.dataset.task))}
+        methods = [m for m in plan.methods if m.name not in skipped]
+        for name, why in skipped.items():
+            job.emit("method_skipped", method=name, reason=why)
+        n = len(methods)
         progress.set_forget(scenario)
         progress.context = {"index": None, "method": "references"}
         job.current = dict(progress.context)
         job.emit("references_started", scenario_id=scenario.id)
         try:
             refs = execute(scenario, [], store, device=plan.device, progress=progress, cancel=job.cancel,
-                           rerun=plan.rerun)
+                           rerun=plan.rerun, skipped=skipped)
         except Cancelled:
             job.run_ids += self._cancelled_references(store, scenario.id, job.started or 0.0)
             raise
@@ -745,7 +752,7 @@ class JobManager:
             job.run_ids.append(r.run_id)
             job.emit("run_finished", **run_event(r, None))
         t_methods = time.perf_counter()
-        for i, method in enumerate(plan.methods):
+        for i, method in enumerate(methods):
             if job.cancel.is_set():
                 raise Cancelled("cancelled by request")
             progress.context = {"index": i, "method": method.name}
@@ -755,7 +762,7 @@ class JobManager:
             job.current = dict(progress.context)
             job.emit("method_started", index=i, total=n, method=method.name, hparams=method.get_params())
             result = execute(scenario, [method], store, device=plan.device, progress=progress,
-                             cancel=job.cancel, rerun=plan.rerun)
+                             cancel=job.cancel, rerun=plan.rerun, skipped=skipped)
             run = result.runs[-1]
             job.run_ids.append(run.run_id)
             job.emit("run_finished", **run_event(run, i))

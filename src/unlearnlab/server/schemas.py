@@ -51,6 +51,8 @@ class MethodInfo(BaseModel):
     doc: str
     uses_labels: bool
     needs_retrain: bool = Field(description="Reads θ_r (an oracle upper bound, not a method).")
+    tasks: list[str] = Field(["classification"], description="The task types it applies to (classification, "
+                                                               "regression); skipped on the others.")
     gridable: bool = Field(description="False for retrain, which always runs and takes no hyper-parameters.")
 
 

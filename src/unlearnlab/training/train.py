@@ -12,6 +12,7 @@ from torch import nn
 
 from ..errors import BadInput
 from ..registry import Registry
+from ..tasks import Task, get_task
 from ..validation import check_choice, check_int, check_non_negative, check_positive, check_range
 from .augment import AUGMENTATIONS, Augment
 from .batches import TensorBatches
@@ -152,27 +153,24 @@ def cross_entropy_step(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tor
     return F.cross_entropy(model(x), y)
 
 
-def _smoothed_cross_entropy_step(model: nn.Module, batch: tuple[torch.Tensor, ...], smoothing: float) -> torch.Tensor:
-    return F.cross_entropy(model(batch[0]), batch[1], label_smoothing=smoothing)
-
-
 def _channels_last(loss_fn, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return loss_fn(model, (batch[0].contiguous(memory_format=torch.channels_last), *batch[1:]))
 
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig,
-                     ctx: RunContext, description: str = "train") -> FitResult:
-    """Supervised training with cross-entropy and SGD under `config` (schedule, augmentation, speed switches).
+                     ctx: RunContext, description: str = "train", task: str | Task = "classification") -> FitResult:
+    """Supervised training with the task's loss (`unlearnlab.tasks`: cross-entropy for classification, MSE
+    for regression) and SGD under `config` (schedule, augmentation, speed switches).
 
     `model` itself is trained in place: with `config.compile` the loop runs its torch.compile wrapper, which
     shares its parameters, so the caller's module and its state dict keys are unchanged.
     """
+    kind = get_task(task) if isinstance(task, str) else task
     augment = config.augmentation() if x.ndim == 4 else None
     batches = TensorBatches(x, y, batch_size=config.batch_size, generator=ctx.generator(1), augment=augment)
     opt = sgd(model, config.lr, config.momentum, config.weight_decay, config.nesterov)
     sched = SCHEDULES.get(config.schedule)(config, opt, len(batches))
-    loss_fn = (cross_entropy_step if config.label_smoothing == 0
-               else partial(_smoothed_cross_entropy_step, smoothing=config.label_smoothing))
+    loss_fn = kind.train_step(config.label_smoothing)
     net = model
     if config.channels_last and x.ndim == 4:
         model.to(memory_format=torch.channels_last)
