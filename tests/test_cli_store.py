@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 
 import numpy as np
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -82,3 +85,33 @@ def test_a_damaged_artifact_or_database_is_one_line_exit_1(tmp_path, one_thread)
         assert result.exit_code == 1, (args, result.output)
         assert "store database" in result.stderr and "is damaged" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _open_db_files(root) -> list[str]:
+    """Files of the store's database this process holds open (Linux: /proc/self/fd)."""
+    db = str((root / "unlearnlab.db").resolve())
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed between listing and reading
+            continue
+        if target.startswith(db):
+            held.append(target)
+    return held
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads /proc/self/fd (Linux)")
+def test_api_calls_and_commands_given_a_path_leave_no_connection_open(tmp_path, one_thread):
+    """A connection left open lends SQLite's shared WAL index to the next one in this process, so a database
+    replaced on disk read as the old one (the damaged-database test above failed that way in a long run)."""
+    comparison = ul.run("digits", "mlp", "class:3", ["ft"], train={"epochs": 1}, store=tmp_path)
+    ft, gold = comparison.run("ft").run_id, comparison.run("retrain").run_id
+    ul.report(comparison.scenario["id"], store=tmp_path)
+    ul.sweep_report([comparison.scenario["id"]], store=tmp_path)
+    assert invoke("runs", "--store", tmp_path).exit_code == 0
+    assert invoke("report", comparison.scenario["id"], "--store", tmp_path).exit_code == 0
+    flip(tmp_path / "runs" / ft / "weights.safetensors", 20)
+    assert invoke("compare", ft, gold, "--store", tmp_path).exit_code == 1
+    gc.collect()  # what only a cycle still holds is not "left open"
+    assert _open_db_files(tmp_path) == []

@@ -38,8 +38,16 @@ def default_store() -> Path:
     return Path(os.environ.get("UNLEARNLAB_STORE", "unlearnlab_store"))
 
 
-def _open(store: str | os.PathLike | Store | None, create: bool = True) -> Store:
-    return store if isinstance(store, Store) else Store(store or default_store(), create=create)
+@contextlib.contextmanager
+def _opened(store: str | os.PathLike | Store | None, create: bool = True) -> Iterator[Store]:
+    """The store to use: a Store given is used as it is; a path is opened here and closed on leaving. No
+    connection may outlive the call: one left open in this process lends SQLite's shared WAL index to the next
+    connection to that file, so a database replaced on disk would still read as the old one."""
+    if isinstance(store, Store):
+        yield store
+        return
+    with Store(store or default_store(), create=create) as st:
+        yield st
 
 
 def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: str | ForgetRequest | None = None,
@@ -113,8 +121,7 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
     resolved = resolve_methods(methods, overrides, task)
     pick_device(device)  # validated before the store is opened
     with _executor(executor, workers) as pool:  # an unknown executor or unreachable address: before the store
-        st = _open(store)
-        with reporting(progress) as reporter:
+        with _opened(store) as st, reporting(progress) as reporter:
             result = execute(scenario, resolved, st, device=device, progress=reporter, cancel=cancel, rerun=rerun,
                              executor=pool, skipped=skipped_methods(methods, task))
     if chosen is not None:
@@ -135,7 +142,11 @@ def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
     request."""
     scenarios = [prepare("digits", "cnn", req, seed=seed, train=train) for req in DEMO_REQUESTS]
     resolved = resolve_methods(methods, None)
-    st = _open(store)
+    with _opened(store) as st:
+        return _demo(st, scenarios, resolved, methods, progress, rerun, executor, workers)
+
+
+def _demo(st: Store, scenarios, resolved, methods, progress, rerun: bool, executor, workers) -> list[Comparison]:
     # a pool is started (in the background) only when some method has no finished run to reuse
     names = {m.name for m in resolved}
     stored = [{r.method for r in st.runs(s.id, status="done")} for s in scenarios]
@@ -186,7 +197,8 @@ def sweep(plan: str | os.PathLike | Mapping[str, Any], *, store: str | os.PathLi
         target = target.root
     with _executor(executor, workers, address) as pool:
         if pool is not None and not isinstance(pool, SerialExecutor):
-            _open(target)  # created (and cleaned) once here, before the workers open it
+            with _opened(target):  # created (and cleaned) once here, before the workers open it
+                pass
             target = Path(target or default_store()).resolve()  # workers may not share this working folder
         return run_plan(checked, run, store=target, device=device, rerun=rerun, echo=echo, progress=progress,
                         executor=pool, on_cell=on_cell)
@@ -235,7 +247,11 @@ def report(scenario_id: str, fmt: str = "markdown", store: str | os.PathLike | S
     if fmt not in REPORT_FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; allowed: {', '.join(REPORT_FORMATS)}")
     check_rank_by(rank_by)
-    st = _open(store, create=False)
+    with _opened(store, create=False) as st:
+        return _report(st, scenario_id, fmt, over_seeds, rank_by)
+
+
+def _report(st: Store, scenario_id: str, fmt: str, over_seeds: bool, rank_by: str) -> str:
     spec = st.scenario(scenario_id)
     ids = [scenario_id]
     if over_seeds or fmt == "html":
@@ -259,12 +275,12 @@ def sweep_report(scenarios: Sequence[str] | Mapping[str, Any], *, store: str | o
     ids = scenarios.get("scenarios") if isinstance(scenarios, Mapping) else scenarios
     if ids is None or isinstance(ids, (str, bytes)) or not all(isinstance(i, str) for i in ids):
         raise BadInput(f"scenarios {scenarios!r} is not a list of scenario ids or a sweep summary")
-    st = _open(store, create=False)
-    groups: dict[str, list[str]] = {}
-    for sid in dict.fromkeys(ids):
-        groups.setdefault(request_key(st.scenario(sid)), []).append(sid)
-    plural = "" if len(groups) == 1 else "s"
-    return _html(st, list(groups.values()), title or f"unlearnlab sweep: {len(groups)} request{plural}", rank_by)
+    with _opened(store, create=False) as st:
+        groups: dict[str, list[str]] = {}
+        for sid in dict.fromkeys(ids):
+            groups.setdefault(request_key(st.scenario(sid)), []).append(sid)
+        plural = "" if len(groups) == 1 else "s"
+        return _html(st, list(groups.values()), title or f"unlearnlab sweep: {len(groups)} request{plural}", rank_by)
 
 
 def tune_report(result: Mapping[str, Any], *, store: str | os.PathLike | Store | None = None,
@@ -272,7 +288,11 @@ def tune_report(result: Mapping[str, Any], *, store: str | os.PathLike | Store |
     """A `tune` result as one self-contained HTML page: the objective against the trials and the trials table
     (labelled search: not for reporting), then the chosen setting's runs on the fresh evaluation seeds (with
     θ_o and θ_r, over those seeds) as the numbers to report."""
-    st = _open(store if store is not None else result.get("store"), create=False)
+    with _opened(store if store is not None else result.get("store"), create=False) as st:
+        return _tune_report(st, result, rank_by)
+
+
+def _tune_report(st: Store, result: Mapping[str, Any], rank_by: str | None) -> str:
     objective = result.get("objective", "avg_gap")
     rank = rank_by or (objective if objective in BETTER else "avg_gap")
     check_rank_by(rank)
@@ -319,7 +339,8 @@ def compare(run_a: str, run_b: str, *, store: str | os.PathLike | Store | None =
     """Every comparison analysis of two finished runs of one scenario (class-wise accuracy, prediction
     matrices, layer-wise CKA, a joint UMAP embedding, instance categories) as a JSON-ready dict;
     cached in the store, so a second call is instant. Runs of different scenarios raise BadInput."""
-    return compare_runs(_open(store, create=False), run_a, run_b, n_per_class=n_per_class, seed=seed, device=device)
+    with _opened(store, create=False) as st:
+        return compare_runs(st, run_a, run_b, n_per_class=n_per_class, seed=seed, device=device)
 
 
 def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str | os.PathLike | Store | None = None,
@@ -335,8 +356,8 @@ def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str |
     `progress` as in `run`.
     """
     from .audits import audit_run
-    st = _open(store, create=False)
-    st.run(run_id)  # unknown run: BadInput before any worker starts
-    with _executor(executor, workers, address) as pool, reporting(progress) as reporter:
-        return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device,
-                         progress=reporter, cancel=cancel, force=force, **options)
+    with _opened(store, create=False) as st:
+        st.run(run_id)  # unknown run: BadInput before any worker starts
+        with _executor(executor, workers, address) as pool, reporting(progress) as reporter:
+            return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device,
+                             progress=reporter, cancel=cancel, force=force, **options)

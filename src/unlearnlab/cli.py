@@ -538,14 +538,15 @@ def runs(store: Optional[Path] = StoreOpt,
          scenario: Optional[str] = typer.Option(None, help="Only this scenario's runs."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
     """Stored runs, newest last."""
-    st = Store(store or api.default_store(), create=False)
-    if scenario is not None:
-        st.scenario(scenario)
-    records = st.runs(scenario)
+    with Store(store or api.default_store(), create=False) as st:
+        if scenario is not None:
+            st.scenario(scenario)
+        records = st.runs(scenario)
+        scenarios = st.scenarios()
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in records], indent=2, default=str))
         return
-    requests = request_labels(st.scenarios())
+    requests = request_labels(scenarios)
     dated = repeats([r.to_dict() for r in records])
     table = Table("Run", "Scenario", *(["Started"] if dated else []), "Request", "Method", "Status", "UA", "TA",
                   "Time (s)")

@@ -330,7 +330,8 @@ def tune(method: str, *, dataset: Any = "digits", model: Any = "cnn", forget: An
         from optuna.trial import TrialState
     except ImportError:
         raise UnlearnlabError("tune needs Optuna: pip install 'unlearnlab[tune]' (optuna>=4)") from None
-    st = store if isinstance(store, Store) else Store(store, create=True)
+    owned = not isinstance(store, Store)  # opened here, so closed here (api._opened says why)
+    st = Store(store, create=True) if owned else store
     db = Path(st.root) / "optuna.db"
     direction = "minimize" if BETTER[objective] == "lower" else "maximize"
     distributions = {p.name: p.distribution() for p in plan.space}
@@ -383,6 +384,8 @@ def tune(method: str, *, dataset: Any = "digits", model: Any = "cnn", forget: An
             return result
     finally:
         optuna.logging.set_verbosity(level)
+        if owned:
+            st.close()
 
 
 def _trial(study, distributions, plan: _Checked, method, dataset, model, forget, train, objective, budget,
