@@ -60,9 +60,9 @@ MAX_TIMESTEPS = 4000
 class DiffusionConfig:
     """The model's hyper-parameters (validated): denoiser size, noise schedule, label dropout.
 
-    - `width`, `depth`: residual MLP width and number of residual blocks. Defaults 256 and 3 (0.36M
+    - `width`, `depth`: residual MLP width and number of residual blocks. Defaults 256 and 3 (0.76M
       parameters on digits): unlearning-spec §6 measured 512 x 4 (2.8M), but on digits 256 x 3 already
-      gives samples the judge recognises 98-99 % of the time at an eighth of the cost (docs/generative.md).
+      gives samples the judge recognises ~98 % of the time at a fraction of the cost (docs/generative.md).
     - `timesteps` T and `schedule` (`cosine`, Nichol & Dhariwal 2021; `linear` β from 1e-4 to 0.02·1000/T, Ho et al.).
     - `p_uncond`: the share of training labels replaced by the null token (classifier-free guidance).
       20 %, not the 10 % of Ho & Salimans: ESD's target depends on the unconditional branch, which
