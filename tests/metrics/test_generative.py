@@ -87,3 +87,20 @@ def test_a_judge_at_chance_reads_nothing_and_small_classes_get_no_distance() -> 
     assert out["fd_class"][0] is None and out["notes"]["fd_class[0]"].startswith("too few samples for a covariance: 5 < 33")
     with pytest.raises(BadInput, match=r"^forget class 10 is not allowed; classes are integers in \[0, 9\]"):
         evaluate(gen, judge, ds, [10], n_per_class=5, seed=0, sampling=SampleConfig(steps=2))
+
+
+def test_the_judge_is_trained_once_and_read_from_the_store(tmp_path, monkeypatch) -> None:
+    from unlearnlab.metrics import generative
+    from unlearnlab.store import Store
+
+    ds = load_dataset("digits", seed=3)
+    monkeypatch.setattr(generative, "_JUDGES", {})
+    with Store(tmp_path / "store") as store:
+        first = generative.train_judge(ds, 3, store=store)
+        assert generative.train_judge(ds, 3, store=store) is first  # in-process
+        generative._JUDGES.clear()
+        again = generative.train_judge(ds, 3, store=store)
+    assert not first.meta.get("cached") and again.meta["cached"]
+    assert again.key == first.key and again.check == first.check and first.test_accuracy > 0.9
+    x = ds.x_test[:50]
+    assert (again.read(x)[0] == first.read(x)[0]).all()

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .. import numerics
+from ..data import load_from_spec
 from ..errors import BadInput
 from ..models.diffusion import DiffusionConfig, DiffusionModel, create_generative
 from ..validation import check_int, check_non_negative, check_positive, check_range
@@ -122,15 +123,20 @@ def train_diffusion(dataset, exclude_classes: Sequence[int] = (), seed: int = 0,
                     store=None, ctx: RunContext | None = None) -> TrainedDiffusion:
     """Train θ_o (`exclude_classes=()`) or θ_r (the classes to forget left out) on `dataset`'s training split.
 
+    `dataset` is a `Dataset` or a data set spec ("digits", "mnist", ...; split by `seed`). The model's
+    initialisation draws from the global torch generator, seeded here (as the runner seeds θ_o and θ_r).
+
     `store` (a `unlearnlab.store.Store`), when given, caches the weights content-addressed (data fingerprint,
     model, both configs, excluded classes, seed, device and numerics identity), as the runner caches the
     classifiers' θ_o and θ_r. `ctx` may bring progress and cancellation; its seed is ignored (`seed` rules).
     Returns the EMA weights in eval mode; `meta` holds seconds, steps, the losses and the environment.
     """
-    config = config or DiffusionConfig()
-    train = train or DiffusionTrainConfig()
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise BadInput(f"seed {seed!r} is not allowed; it must be an integer")
+    if isinstance(dataset, str):  # a data set spec, split by `seed` as a scenario's is
+        dataset = load_from_spec(dataset, seed=seed)
+    config = config or DiffusionConfig()
+    train = train or DiffusionTrainConfig()
     if len(dataset.input_shape) not in (1, 2, 3):
         raise BadInput(f"dataset {dataset.name!r} has inputs shaped {dataset.input_shape}; a diffusion model needs "
                        "vectors or images")
