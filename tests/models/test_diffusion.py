@@ -118,3 +118,11 @@ def test_unknown_generative_model_names_the_allowed_ones() -> None:
 
 def test_sample_config_defaults_are_valid() -> None:
     assert SampleConfig().check(200).guidance == 2.0
+
+
+def test_a_generative_model_asked_for_a_classifier_is_one_line() -> None:
+    from unlearnlab.models import create_model
+
+    with pytest.raises(BadInput, match=r"^model 'ddpm' is a generative model \(models/diffusion\.py\); a classifier "
+                                       r"scenario needs a classifier: mlp, cnn"):
+        create_model("ddpm", (1, 8, 8), 10)

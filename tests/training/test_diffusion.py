@@ -81,3 +81,21 @@ def test_bad_input_is_one_line(digits, kwargs, match) -> None:
 def test_bad_recipe_is_one_line(kwargs, match) -> None:
     with pytest.raises(BadInput, match=match):
         DiffusionTrainConfig(**kwargs)
+
+
+def test_mnist_files_train_and_sample_in_the_data_sets_space(tmp_path, monkeypatch) -> None:
+    """MNIST as its loader reads it (tiny idx files in the real format, normalised by MNIST's mean and std):
+    the model maps that range to [-1, 1] and samples come back in it, shaped 1x28x28."""
+    from unlearnlab.data import load_dataset as load
+    from unlearnlab.models.diffusion import sample
+
+    from ..data.formats import tiny
+
+    tiny("mnist", tmp_path, monkeypatch)
+    ds = load("mnist", data_root=tmp_path)
+    lo, hi = float(ds.x_train.min()), float(ds.x_train.max())
+    assert lo < 0 < hi  # normalised, not [0, 1]
+    trained = train_diffusion(ds, (3,), seed=0, config=TINY, train=DiffusionTrainConfig(steps=3, batch_size=8))
+    assert trained.model.lo.item() == pytest.approx(lo) and trained.model.hi.item() == pytest.approx(hi)
+    x, y = sample(trained.model, [0, 3], 2, seed=0, steps=2)
+    assert x.shape == (4, 1, 28, 28) and float(x.min()) >= lo - 1e-6 and float(x.max()) <= hi + 1e-6
