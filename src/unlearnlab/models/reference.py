@@ -41,6 +41,7 @@ from ..errors import BadInput
 from ..registry import load_entry_points
 from .adapter import Adapter, adapt
 from .base import MODELS, Classifier
+from .diffusion import GENERATIVE_MODELS
 
 ENTRY_POINT_GROUP = "unlearnlab.models"
 #: Entry points that failed to load: name -> reason (the others still load).
@@ -221,6 +222,9 @@ def resolve_model(model: str | nn.Module | Callable[..., Any]) -> ModelSource:
         if name in PLUGIN_ERRORS and name not in MODELS:
             raise BadInput(f"model plugin {name!r} (entry point of {ENTRY_POINT_GROUP}) failed to load: "
                            f"{PLUGIN_ERRORS[name]}")
+        if name not in MODELS and name in GENERATIVE_MODELS:
+            raise BadInput(f"model {name!r} is a generative model (models/diffusion.py); a classifier scenario needs "
+                           f"a classifier: {', '.join(MODELS.names())}")
         factory = MODELS.get(name)  # BadInput: unknown model, with the allowed names
         source = "entry point" if name in PLUGIN_MODELS else "registered"
         if source == "registered" and options:
