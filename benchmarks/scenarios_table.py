@@ -34,8 +34,9 @@ from methods_table import PCT, cell, machine  # noqa: E402  (a sibling script, n
 START, END = "<!-- scenarios_table:start -->", "<!-- scenarios_table:end -->"
 #: Metric key -> column heading; fractions shown in % are those in PERCENT.
 HEADINGS = {"ua": "UA", "ra": "RA", "ta": "TA", "avg_gap": "Avg. Gap", "asr": "ASR", "identity_mia": "ID-MIA",
-            "nomus": "NoMUS", "mia_efficacy": "MIA-Eff.", "privacy_score": "Privacy"}
-PERCENT = PCT + ("asr", "identity_mia")
+            "nomus": "NoMUS", "mia_efficacy": "MIA-Eff.", "privacy_score": "Privacy", "forget_mae": "F-MAE",
+            "test_mae": "T-MAE", "forget_gap": "F-Gap", "loss_mia": "Loss-MIA"}
+PERCENT = PCT + ("asr", "identity_mia", "loss_mia")
 
 
 def faces_file(work: Path) -> dict[str, Any]:
@@ -77,7 +78,18 @@ SCENARIOS: dict[str, Scenario] = {
                       "--forget group:0,2,4,9,11,13 --set train.epochs=20", ("identity_mia", "nomus", "ta"),
                       {"model": "mlp", "forget": "group:0,2,4,9,11,13", "train": {"epochs": 20}},
                       setup=faces_file),
+    # 50 samples, as benchmarks/worst_case.py: a random 50 is the baseline beside them (docs/scenarios.md).
+    "memorised": Scenario("Memorised 50", "--forget memorised:50", ("ua", "ra", "ta", "avg_gap"),
+                          {"forget": "memorised:50"}),
+    "worst": Scenario("Worst-case 50", "--forget worst:50", ("ua", "ra", "ta", "avg_gap"), {"forget": "worst:50"}),
+    # The regression task: only the methods that declare it run (docs/scenarios.md, Regression unlearning).
+    "regression": Scenario("Diabetes 10 %", "--dataset diabetes --model mlp --forget random:0.1",
+                           ("forget_mae", "test_mae", "forget_gap", "loss_mia"),
+                           {"dataset": "diabetes", "model": "mlp", "forget": "random:0.1"}),
 }
+#: The page's tables: scenarios shown side by side (one table for all would be 25 columns wide). A scenario in
+#: no part gets a table of its own.
+PARTS: tuple[tuple[str, ...], ...] = (("random", "class", "memorised", "worst"), ("poison", "group", "regression"))
 
 
 def run_all(names: list[str], seeds: list[int], store: Path, work: Path) -> dict[str, list[ul.Comparison]]:
@@ -137,12 +149,24 @@ def render(results: dict[str, list[ul.Comparison]], seeds: list[int], env: dict,
         commands,
         "",
         "(digits, the small CNN and the default recipe unless given; the faces file is the synthetic one of "
-        "[Identities and groups](#identities-and-groups)). Accuracies, ASR and ID-MIA in %; NoMUS in [0, 1]; "
+        "[Identities and groups](#identities-and-groups)). Accuracies, ASR, ID-MIA and Loss-MIA in %; NoMUS in "
+        "[0, 1]; MAE in standard deviations of the target (diabetes' targets are standardised); "
         "the class request's TA is over the retained classes, the others' over the whole test split. "
         f"{machine(env)}",
         "",
-        table(results),
+        "\n\n".join(table({n: results[n] for n in part}) for part in parts(list(results))),
+        "",
+        "A method with no run in a scenario (\"–\" in all its columns) does not apply to its task: the "
+        "classification methods on the regression data, blindspot and gaussian_amnesiac (regression only) on "
+        "the others; they are left out of a table where they apply to none of its scenarios.",
     ])
+
+
+def parts(names: list[str]) -> list[list[str]]:
+    """`names` grouped into the page's tables (PARTS), in PARTS order, each scenario once."""
+    grouped = [[n for n in part if n in names] for part in PARTS]
+    placed = {n for part in PARTS for n in part}
+    return [g for g in grouped if g] + [[n] for n in names if n not in placed]
 
 
 def check_out(out: Path) -> None:

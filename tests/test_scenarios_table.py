@@ -25,10 +25,19 @@ def test_every_scenario_names_known_metrics_and_the_docs_table_has_them_all():
     for name, sc in st.SCENARIOS.items():
         assert sc.metrics and all(k in st.HEADINGS for k in sc.metrics), name
     block = (ROOT / "docs" / "scenarios.md").read_text().split(st.START, 1)[1].split(st.END, 1)[0]
-    header = next(line for line in block.splitlines() if line.startswith("| Method |"))
-    assert header.count("|") - 2 == sum(len(sc.metrics) for sc in st.SCENARIOS.values())
+    headers = [line for line in block.splitlines() if line.startswith("| Method |")]
+    assert len(headers) == len(st.parts(list(st.SCENARIOS)))
+    assert sum(h.count("|") - 2 for h in headers) == sum(len(sc.metrics) for sc in st.SCENARIOS.values())
     for sc in st.SCENARIOS.values():
-        assert all(f"{sc.title}: {st.HEADINGS[k]}" in header for k in sc.metrics)
+        assert any(all(f"{sc.title}: {st.HEADINGS[k]}" in h for k in sc.metrics) for h in headers), sc.title
+
+
+def test_every_scenario_is_in_one_table():
+    st = _script()
+    grouped = st.parts(list(st.SCENARIOS))
+    flat = [n for part in grouped for n in part]
+    assert sorted(flat) == sorted(st.SCENARIOS) and len(flat) == len(set(flat))
+    assert st.parts(["group", "random"]) == [["random"], ["group"]]
 
 
 def test_the_block_between_the_markers_is_replaced_and_the_page_kept(tmp_path):
