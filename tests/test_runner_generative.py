@@ -179,3 +179,19 @@ def test_a_dataset_cannot_carry_the_generation_task():
     ds = load_dataset("digits", seed=0)
     with pytest.raises(BadInput, match="follows from the model"):
         Dataset(ds.name, ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.num_classes, task="generation")
+
+
+def test_mnist_files_run_through_the_generative_runner(tmp_path, monkeypatch):
+    """`--dataset mnist` with files in the real format (tiny): the request runs end to end; with 2 samples a class
+    the distances cannot be read and say why instead of giving a number."""
+    from .data.formats import tiny
+
+    tiny("mnist", tmp_path / "data", monkeypatch)
+    result = api.run("mnist", "ddpm", "class:7", data_root=tmp_path / "data", train={"steps": 3, "batch_size": 8},
+                     overrides={"gen": {"width": 16, "depth": 1, "timesteps": 20, "n_per_class": 2, "sample_steps": 2,
+                                        "gallery": 1}}, store=tmp_path / "store")
+    assert [r.status for r in result.runs] == ["done", "done"]
+    retrain = result.run("retrain")
+    assert retrain.metrics["fd_kept"] is None and "too few samples" in retrain.details["metric_notes"]["fd_kept"]
+    with Store(tmp_path / "store", create=False) as st:
+        assert st.load_outputs(retrain.run_id)["gallery"].shape[1:] == (1, 28, 28)

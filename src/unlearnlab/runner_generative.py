@@ -34,13 +34,14 @@ from .methods import Method, UnlearningTask, run_method
 from .metrics import avg_gap, avg_gap_keys, speedup
 from .metrics.generative import evaluate, train_judge
 from .models import MODELS
-from .models.diffusion import GENERATIVE_MODELS, DiffusionConfig, DiffusionModel, SampleConfig, create_generative, sample
+from .models.diffusion import (GENERATIVE_MODELS, DiffusionConfig, DiffusionModel, SampleConfig, create_generative,
+                               sample)
 from .runner import (GOLD, INTERRUPTED, Comparison, RunResult, _digest, _normalised, _same_resolution, check_seeds,
                      record_failure)
 from .store import Store
 from .tasks import get_task
 from .training import RunContext, TrainConfig, pick_device
-from .training.diffusion import DiffusionTrainConfig, retrain_seed, train_diffusion
+from .training.diffusion import DiffusionTrainConfig, cache_key, train_diffusion
 from .validation import check_int, coerce
 
 log = logging.getLogger(__name__)
@@ -331,9 +332,12 @@ def _execute(scenario: GenerativeScenario, methods: Sequence[Method], store: Sto
     def trained(kind: str, exclude: tuple[int, ...]) -> tuple[DiffusionModel, dict]:
         """θ_o or θ_r from the store's model cache, else trained; without them nothing can be scored."""
         ctx = RunContext(device=dev, seed=train_seed, cancel=cancel, progress=progress)
+        key = cache_key(ds.fingerprint, scenario.model, scenario.config, scenario.train, exclude, train_seed, dev.type)
         try:
-            out = train_diffusion(ds, exclude, seed=train_seed, config=scenario.config, train=scenario.train,
-                                  model=scenario.model, device=dev, store=store, ctx=ctx)
+            # Other requests share this θ_o (another class forgotten): one process trains it, the others load it.
+            with store.lock(f"model-{key[:32]}", cancel=cancel):
+                out = train_diffusion(ds, exclude, seed=train_seed, config=scenario.config, train=scenario.train,
+                                      model=scenario.model, device=dev, store=store, ctx=ctx)
         except (Diverged, Cancelled) as err:
             status = "diverged" if isinstance(err, Diverged) else "cancelled"
             store.fail_run(store.start_run(sid, kind, scenario.train.to_dict(), scenario.seed), status, str(err))
@@ -421,4 +425,4 @@ def load_generation_scenario(spec: Mapping[str, Any]) -> GenerativeScenario:
 
 __all__ = ["GEN_OPTIONS", "GenerationConfig", "GenerativeScenario", "check_methods", "execute_generation",
            "is_generative", "load_generation_model", "load_generation_scenario", "prepare_generation",
-           "retrain_seed", "split_gen_options", "train_options"]
+           "split_gen_options", "train_options"]

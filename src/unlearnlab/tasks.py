@@ -186,4 +186,5 @@ class Generation(Task):
 
 TASK_NAMES: tuple[str, ...] = tuple(TASKS.names())
 
-__all__ = ["TASKS", "TASK_NAMES", "Classification", "Generation", "LossFn", "Regression", "Task", "get_task", "register_task"]
+__all__ = ["TASKS", "TASK_NAMES", "Classification", "Generation", "LossFn", "Regression", "Task", "get_task",
+           "register_task"]
