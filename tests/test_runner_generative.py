@@ -18,7 +18,7 @@ from tests.test_cli import _check_bad, cli, ok
 from unlearnlab import api
 from unlearnlab.data import load_dataset
 from unlearnlab.data.datasets import Dataset
-from unlearnlab.errors import BadInput
+from unlearnlab.errors import BadInput, Cancelled
 from unlearnlab.methods import METHODS, Method, register_method
 from unlearnlab.models.diffusion import sample
 from unlearnlab.runner_generative import load_generation_model
@@ -65,6 +65,13 @@ def _register_fakes() -> None:
         def unlearn(self, model, task):
             raise RuntimeError("fake failure")
 
+    @register_method("fake_cancel", paper="test double: cancelled while running")
+    class FakeCancel(Method):
+        tasks = ("generation",)
+
+        def unlearn(self, model, task):
+            raise Cancelled("cancelled by request")
+
     @register_method("fake_nan", paper="test double: non-finite weights")
     class FakeNan(Method):
         tasks = ("generation",)
@@ -83,9 +90,10 @@ def _run(store, methods, **kw):
 def test_generative_run_end_to_end_stores_reloads_and_reuses(tmp_path, isolated_methods):
     _register_fakes()
     store_path = tmp_path / "store"
-    result = _run(store_path, ["fake_gen", "fake_fail", "fake_nan"])
+    result = _run(store_path, ["fake_gen", "fake_fail", "fake_nan", "fake_cancel"])
     runs = {r.method: r for r in result.runs}
-    assert [r.method for r in result.runs] == ["original", "retrain", "fake_gen", "fake_fail", "fake_nan"]
+    assert [r.method for r in result.runs] == ["original", "retrain", "fake_gen", "fake_fail", "fake_nan",
+                                               "fake_cancel"]
     o, r = runs["original"].metrics, runs["retrain"].metrics
     # the reduced configuration's measured spread (seeds 0-2): θ_o 0.85-0.95, θ_r 0.025-0.10
     assert o["forget_rate"] >= 0.6 and r["forget_rate"] <= 0.3
@@ -97,6 +105,7 @@ def test_generative_run_end_to_end_stores_reloads_and_reuses(tmp_path, isolated_
     assert done.details["avg_gap_keys"] == ["forget_rate", "kept_accuracy"]
     assert runs["fake_fail"].status == "failed" and "RuntimeError: fake failure" in runs["fake_fail"].reason
     assert runs["fake_nan"].status == "diverged" and "not finite" in runs["fake_nan"].reason
+    assert runs["fake_cancel"].status == "cancelled" and runs["fake_cancel"].reason == "cancelled by request"
     contract = result.to_json()
     assert contract["scenario"]["task"] == "generation" and contract["scenario"]["model"]["kwargs"]["width"] == 128
     for key in ("forget_rate", "kept_accuracy", "fd_kept", "avg_gap", "run_time_s", "speedup_vs_retrain"):
@@ -106,7 +115,8 @@ def test_generative_run_end_to_end_stores_reloads_and_reuses(tmp_path, isolated_
         sid = result.scenario["id"]
         stored = {x.method: x for x in st.runs(sid)}
         assert {m: x.status for m, x in stored.items()} == {
-            "original": "done", "retrain": "done", "fake_gen": "done", "fake_fail": "failed", "fake_nan": "diverged"}
+            "original": "done", "retrain": "done", "fake_gen": "done", "fake_fail": "failed", "fake_nan": "diverged",
+            "fake_cancel": "cancelled"}
         assert st.scenario(sid)["generation"]["guidance"] == 2.0
         k = 10
         out = st.load_outputs(done.run_id)
@@ -139,6 +149,15 @@ def test_generative_run_end_to_end_stores_reloads_and_reuses(tmp_path, isolated_
     with Store(store_path, create=False) as st:
         assert len(st.runs()) == n_runs + 1
         assert len(list((store_path / "cache").rglob("*.safetensors"))) == n_cache
+
+    # the server's threshold attack reads logits, which a generative run does not store: one line, 422
+    from fastapi.testclient import TestClient
+
+    from unlearnlab.server import create_app
+    from tests.server.helpers import assert_one_line_error
+
+    with TestClient(create_app(store_path)) as client:
+        assert_one_line_error(client.get(f"/api/runs/{done.run_id}/attack"), 422, "is a generation run")
 
     report = cli("report", result.scenario["id"], "--store", store_path)
     text = ok(report)
