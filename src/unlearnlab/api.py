@@ -26,9 +26,11 @@ from .progress import reporting
 from .report import BETTER, REPORT_FORMATS, check_rank_by, render, render_over_seeds, request_labels
 from .report_html import render_html
 from .runner import Comparison, execute, prepare, resolve_methods, skipped_methods
+from .runner_generative import execute_generation, is_generative, prepare_generation
 from .store import Store
 from .sweeps import load_plan, parse_plan, run_plan
 from .training import TrainConfig, pick_device
+from .training.diffusion import DiffusionTrainConfig
 from .tuning import tune as tune_method
 
 DEMO_REQUESTS = ("class:3", "random:0.1")
@@ -104,7 +106,20 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
     and pipes), None or False (the default) shows none, since a library should not write to stderr
     unasked (servers, notebooks, test suites); any other value is a ProgressCallback
     (`unlearnlab.progress`; its optional `stage` and `close` are called too).
+
+    A generative `model` (`ddpm`, a `GENERATIVE_MODELS` entry) runs a class-erasure request instead
+    (`runner_generative`, docs/generative.md): `overrides["gen"]` holds the `gen.*` options (guidance,
+    sample_steps, eta, n_per_class, gallery, width, depth, timesteps, schedule, p_uncond), `train` the diffusion
+    recipe (`DiffusionTrainConfig`: steps, batch_size, lr, ...), `methods` the generation methods.
     """
+    if is_generative(model):  # the one place where the model picks the runner
+        return _run_generation(dataset, model, forget, methods, preset=preset, overrides=overrides, train=train,
+                               seed=seed, prune=prune, retrain_seed=retrain_seed, store=store, device=device,
+                               progress=progress, cancel=cancel, rerun=rerun, original=original,
+                               retrained=retrained, data_root=data_root, seeds=seeds, executor=executor,
+                               workers=workers, poison=poison)
+    if overrides and "gen" in overrides:
+        raise BadInput("gen.* options apply to generative models (--model ddpm); this request's model is a classifier")
     chosen = None
     if preset is not None:  # first: a preset names its data set, which the data root below then reaches
         chosen = resolve_preset(preset, dataset=dataset, model=model, forget=forget, methods=methods,
@@ -128,6 +143,46 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
         result.scenario["preset"] = {"name": chosen.preset.name, "paper": chosen.preset.paper,
                                      "overridden": chosen.overridden}
     return result
+
+
+def _run_generation(dataset, model, forget, methods, *, preset, overrides, train, seed, prune, retrain_seed, store,
+                    device, progress, cancel, rerun, original, retrained, data_root, seeds, executor, workers,
+                    poison) -> Comparison:
+    """`run` on a generative model: options of the classifier runner only are refused in one line."""
+    unsupported = {"preset": preset, "prune": prune, "original": original, "retrained": retrained, "poison": poison,
+                   "workers": workers}
+    given = [k for k, v in unsupported.items() if v is not None]
+    if retrain_seed != "independent":
+        given.append("retrain_seed")
+    if executor not in (None, "serial") and not isinstance(executor, SerialExecutor):
+        given.append("executor")
+    if given:
+        raise BadInput(f"{given[0]} is not supported on generative model {model!r}; it runs θ_o, θ_r and the methods "
+                       "here, with --set gen.*/train.* options only (docs/generative.md)")
+    overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+    gen = overrides.pop("gen", None)
+    if isinstance(dataset, str) and data_root is not None:
+        dataset = load_from_spec(dataset, seed=seed, data_root=data_root)
+    scenario = prepare_generation("digits" if dataset is None else dataset, model,
+                                  "class:3" if forget is None else forget, seed=seed, train=train, gen=gen, seeds=seeds)
+    resolved = resolve_methods(methods, overrides, "generation")
+    pick_device(device)
+    with _opened(store) as st, reporting(progress) as reporter:
+        return execute_generation(scenario, resolved, st, device=device, progress=reporter, cancel=cancel,
+                                  rerun=rerun, skipped=skipped_methods(methods, "generation"))
+
+
+def train_defaults(model: Any = None) -> dict[str, Any]:
+    """The training options (`--set train.NAME=VALUE`) of `model`'s runner, with their defaults."""
+    return (DiffusionTrainConfig() if is_generative(model) else TrainConfig()).to_dict()
+
+
+def _classifier_run(st: Store, run_id: str, command: str) -> None:
+    """A generative run asked of a command that reads classifiers (logits, ensembles): one line, BadInput."""
+    spec = st.scenario(st.run(run_id).scenario_id)
+    if spec.get("task") == "generation":
+        raise BadInput(f"run {run_id!r} is a generative run (model {spec['model']['name']!r}); {command} reads "
+                       "classifier runs only (a generative run's metrics are in `unlearnlab report`)")
 
 
 def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
@@ -214,6 +269,9 @@ def tune(method: str, *, dataset: str | Dataset | None = None, model: str | Any 
     fresh evaluation seeds (docs/tune.md); defaults as in `run` (digits, cnn, class:3). Everything is checked
     before the store is touched (bad input raises BadInput, nothing written); the study (STORE/optuna.db)
     resumes, so a second call runs only the missing trials. Render the result with `unlearnlab.tuning.render_tune`."""
+    if is_generative(model):
+        raise BadInput(f"tune searches classifier methods' hyper-parameters; model {model!r} is generative (run it "
+                       "with `unlearnlab run --model ddpm --set METHOD.PARAM=VALUE`)")
     return tune_method(method, dataset="digits" if dataset is None else dataset, model="cnn" if model is None
                        else model, forget="class:3" if forget is None else forget, train=train, trials=trials,
                        objective=objective, search_seeds=search_seeds, eval_seeds=eval_seeds, budget=budget,
@@ -340,6 +398,8 @@ def compare(run_a: str, run_b: str, *, store: str | os.PathLike | Store | None =
     matrices, layer-wise CKA, a joint UMAP embedding, instance categories) as a JSON-ready dict;
     cached in the store, so a second call is instant. Runs of different scenarios raise BadInput."""
     with _opened(store, create=False) as st:
+        for run_id in (run_a, run_b):
+            _classifier_run(st, run_id, "compare")
         return compare_runs(st, run_a, run_b, n_per_class=n_per_class, seed=seed, device=device)
 
 
@@ -357,7 +417,7 @@ def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str |
     """
     from .audits import audit_run
     with _opened(store, create=False) as st:
-        st.run(run_id)  # unknown run: BadInput before any worker starts
+        _classifier_run(st, run_id, "audit")  # unknown run: BadInput before any worker starts
         with _executor(executor, workers, address) as pool, reporting(progress) as reporter:
             return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device,
                              progress=reporter, cancel=cancel, force=force, **options)

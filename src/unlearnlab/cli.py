@@ -133,11 +133,14 @@ def _user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def parse_sets(items: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
-    """`ft.lr=0.01` -> ({"ft": {"lr": "0.01"}}, {}); `train.epochs=5` -> training options."""
+def parse_sets(items: list[str], defaults: Optional[dict[str, Any]] = None
+               ) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
+    """`ft.lr=0.01` -> ({"ft": {"lr": "0.01"}}, {}); `train.epochs=5` -> training options, checked against
+    `defaults` (the model's runner's, `api.train_defaults`; default the classifier recipe); `gen.guidance=3`
+    -> {"gen": {"guidance": "3"}} (a generative model's options, checked by its runner)."""
     methods: dict[str, dict[str, str]] = {}
     train: dict[str, Any] = {}
-    defaults = TrainConfig().to_dict()
+    defaults = TrainConfig().to_dict() if defaults is None else defaults
     for item in items:
         key, eq, value = item.partition("=")
         owner, dot, name = key.partition(".")
@@ -269,7 +272,10 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
                                     "regression: diabetes | friedman1[:num_samples=N] | arrays:PATH.npz,task=regression"),
         model: Optional[str] = typer.Option(None, help="cnn (default) or another registered model (mlp | cnn | "
                                             "resnet18 | fastnet | an unlearnlab.models "
-                                  "entry point) or package.module:factory[,head=NAME] (docs/own_model.md)."),
+                                  "entry point) or package.module:factory[,head=NAME] (docs/own_model.md); ddpm: a "
+                                  "class-conditional diffusion model, erasing --forget class:C (docs/generative.md; "
+                                  "--set gen.guidance=W, gen.sample_steps=N, gen.n_per_class=N, gen.width=N, "
+                                  "train.steps=N, ...)."),
         forget: Optional[str] = typer.Option(None, help="class:C[,C] (default class:3) | random:F | random:N | "
                                              "indices:PATH | "
                                    "subclass:FINE (cifar20: a fine class by index or name) | poison | poison:F "
@@ -319,7 +325,7 @@ def run(dataset: Optional[str] = typer.Option(None, help="digits (default) | mni
     """Run θ_o, θ_r and the chosen methods on one forget request (or each of a preset's); score, store, print."""
     for path in method_file:
         load_method_file(path)
-    overrides, train = parse_sets(set_)
+    overrides, train = parse_sets(set_, api.train_defaults(model))
     names = [m.strip() for m in methods.split(",")] if methods is not None else None
     if names is not None and not all(names):
         raise BadInput(f"--methods {methods!r} is malformed; expected comma-separated names")

@@ -30,6 +30,10 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     # forget error's distance to θ_r's and the loss MIA's balanced accuracy (0.5 = D_f looks unseen)
     ("forget_mae", "F-MAE", "num"), ("retain_mae", "R-MAE", "num"), ("test_mae", "T-MAE", "num"),
     ("test_r2", "T-R²", "num"), ("forget_gap", "F-Gap", "num"), ("loss_mia", "Loss-MIA", "pct"),
+    # only on generative requests (--model ddpm, docs/generative.md): the judge's share of the forgotten class's
+    # samples read as it, of kept-class samples read as their class, and the Frechet distance of the kept classes
+    ("forget_rate", "Forget rate", "pct"), ("kept_accuracy", "Kept acc.", "pct"), ("fd_kept", "FD kept", "num"),
+    ("fd_class_mean", "FD/class", "num"),
     ("avg_gap", "Avg. Gap", "pct"),
     ("run_time_s", "Time (s)", "sec"), ("speedup_vs_retrain", "Speed-up", "x"),
 )

@@ -404,6 +404,9 @@ def load_scenario(spec: Mapping[str, Any]) -> Scenario:
     A model given by reference is imported again (BadInput, one line, where it cannot be); an in-memory
     model cannot be rebuilt (BadInput); given weights files are not read again (the runs' weights are stored)."""
     model = spec["model"]
+    if spec.get("task") == "generation":
+        raise BadInput(f"scenario {spec.get('id', '?')!r} is a generative request (model {model['name']!r}); it "
+                       "loads with runner_generative.load_generation_scenario, not as a classifier scenario")
     if model.get("source") == "in memory":
         raise BadInput(f"scenario {spec.get('id', '?')!r} was run with an in-memory model ({model['name']}), which "
                        "cannot be rebuilt by name; its runs' weights still load with Store.load_weights(run_id)")
@@ -550,6 +553,16 @@ class Evaluator:
         if out.triggered is not None:
             arrays["triggered"] = out.triggered
         return arrays
+
+
+def record_failure(store: Store, method: str, hparams: dict, run_id: str, err: BaseException, steps: int,
+                   samples: int) -> RunResult:
+    """Record a method's run that raised `err` as diverged, cancelled or failed, with the reason (the error's
+    type named where it is not one of ours); shared by the classifier and the generative runners."""
+    status = "diverged" if isinstance(err, Diverged) else "cancelled" if isinstance(err, Cancelled) else "failed"
+    reason = str(err) if isinstance(err, (Diverged, Cancelled, WorkerLost)) else f"{type(err).__name__}: {err}"
+    store.fail_run(run_id, status, reason, steps=steps, samples=samples)
+    return RunResult(method, hparams, status, {}, run_id, reason=reason)
 
 
 def _nan_to_none(a: np.ndarray) -> list[float | None]:
@@ -969,10 +982,7 @@ def _execute(scenario: Scenario, methods: Sequence[Method], store: Store, *, dev
         return RunResult(method.name, hparams, "done", metrics, run_id, details=details)
 
     def failed(method: Method, hparams: dict, run_id: str, err: BaseException, steps: int, samples: int) -> RunResult:
-        status = "diverged" if isinstance(err, Diverged) else "cancelled" if isinstance(err, Cancelled) else "failed"
-        reason = str(err) if isinstance(err, (Diverged, Cancelled, WorkerLost)) else f"{type(err).__name__}: {err}"
-        store.fail_run(run_id, status, reason, steps=steps, samples=samples)
-        return RunResult(method.name, hparams, status, {}, run_id, reason=reason)
+        return record_failure(store, method.name, hparams, run_id, err, steps, samples)
 
     parallel = _parallel_reason(executor, scenario, keys, len(todo))
     if parallel is None:

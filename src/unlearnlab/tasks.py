@@ -9,6 +9,10 @@ asks the data set's task instead of branching on its name.
 - `regression`: one float target per sample, one output, mean squared error (Tarun et al. 2023, Deep
   Regression Unlearning, ICML, study unlearning in this setting; their code trains with L1, see
   docs/scenarios.md for why MSE here).
+- `generation`: class-conditional generation of a classification data set's images (a DDPM; erasing a
+  class as ESD, Gandikota et al. 2023, and SalUn, Fan et al. 2024, do). It is chosen by the model (a
+  `GENERATIVE_MODELS` entry), not by the data: its data set is a classification one, so no `Dataset` carries
+  it (`data_task` False); `runner_generative` runs it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class Task:
     contract_keys: ClassVar[tuple[str, ...]] = ()
     #: Whether targets are classes (per-class accuracies, class-wise requests, poisons apply).
     has_classes: ClassVar[bool] = True
+    #: Whether a `Dataset` may carry this task (False: the task follows from the model, e.g. generation).
+    data_task: ClassVar[bool] = True
 
     def check_num_classes(self, k: Any, dataset: str) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -145,6 +151,40 @@ class Regression(Task):
         return F.mse_loss(outputs[:, 0], targets.to(outputs.dtype))
 
 
+@register_task
+class Generation(Task):
+    """Class-conditional generation of a classification data set's images: the model is a DDPM
+    (`models.diffusion`), the forget request a class, and the metrics read the model's samples with a
+    held-out judge (`metrics.generative`).
+
+    The loss is DDPM's ε-prediction MSE (Ho et al. 2020): `loss(predicted ε, true ε)`; the noising and the
+    label dropout that produce its inputs need the run's generator, so batches are trained with
+    `training.diffusion.diffusion_loss`, not `step`. Avg. Gap averages the forget rate and the kept-class
+    accuracy, both shares in [0, 1] as SalUn's accuracies are; the Frechet distance lives in the judge's feature
+    space (unbounded, of another scale), so it is reported beside the gap, not averaged into it.
+    """
+
+    name = "generation"
+    forget_kinds = ("class",)
+    avg_gap_keys = ("forget_rate", "kept_accuracy")
+    contract_keys = ("forget_rate", "kept_accuracy", "fd_kept", "avg_gap", "run_time_s", "speedup_vs_retrain")
+    data_task = False
+
+    def check_num_classes(self, k: Any, dataset: str) -> int:
+        return get_task("classification").check_num_classes(k, dataset)
+
+    def check_targets(self, y: Any, what: str, dataset: str, k: int) -> np.ndarray:
+        return get_task("classification").check_targets(y, what, dataset, k)
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(outputs, targets.to(outputs.dtype))
+
+    def step(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        raise BadInput("a generation task trains (x, y) batches with training.diffusion.diffusion_loss(model, x, y, "
+                       "generator), which noises them with the run's generator; it has no plain (x, y) step")
+
+
 TASK_NAMES: tuple[str, ...] = tuple(TASKS.names())
 
-__all__ = ["TASKS", "TASK_NAMES", "Classification", "LossFn", "Regression", "Task", "get_task", "register_task"]
+__all__ = ["TASKS", "TASK_NAMES", "Classification", "Generation", "LossFn", "Regression", "Task", "get_task",
+           "register_task"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import BadInput
 from ..registry import Registry
-from ..tasks import Task, get_task
+from ..tasks import TASKS, Task, get_task
 from ..validation import check_int, check_range
 
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
@@ -82,6 +82,9 @@ class Dataset:
         task = get_task(self.task) if isinstance(self.task, str) else None
         if task is None:
             raise BadInput(f"dataset {self.name!r}: task={self.task!r} is not allowed; it must be a task name")
+        if not task.data_task:
+            raise BadInput(f"dataset {self.name!r}: task={self.task!r} follows from the model, not the data; give "
+                           f"the data set's own task ({', '.join(n for n in TASKS.names() if get_task(n).data_task)})")
         k = task.check_num_classes(self.num_classes, self.name)
 
         def set_(key: str, value: Any) -> None:

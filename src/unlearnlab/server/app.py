@@ -682,7 +682,9 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         if record.status != "done":
             raise HTTPException(409, f"run {run_id!r} is {record.status}; only finished runs can be attacked")
         st = store()
-        task = st.scenario(record.scenario_id)["dataset"].get("task", "classification")
+        spec = st.scenario(record.scenario_id)
+        # a generative request's data is a classification set, but its runs store galleries, not logits
+        task = spec.get("task") or spec["dataset"].get("task", "classification")
         if task != "classification":  # its features are class probabilities (entropy, confidence)
             raise BadInput(f"run {run_id!r} is a {task} run; the threshold attack reads class probabilities, so "
                            "it applies to classification runs only (a regression run's loss MIA is its loss_mia)")
