@@ -71,7 +71,8 @@ class EmbeddingAttackConfig:
 
     - `steps`: Adam steps on the embedding, in [1, 5000].
     - `radius`: the ball's radius around the start, relative to the embedding table's scale (`embedding_scale`),
-      in (0, 10]. 0.5 with L2: the embedding may move half the length of a typical class row.
+      in (0, 10]. 1.0 with L2: the embedding may move as far as a typical class row is long (class rows of a
+      trained table lie about that far apart), i.e. to any nearby class-like point but not far off the table.
     - `norm`: `l2` (projection onto the ball) or `linf` (clipping every coordinate).
     - `lr`: Adam's step, relative to the table's RMS entry (so it scales with the table), in (0, 10].
     - `init`: `own` (the row the model itself conditions the class on: its class row, or the null token for
@@ -82,7 +83,7 @@ class EmbeddingAttackConfig:
     """
 
     steps: int = 100
-    radius: float = 0.5
+    radius: float = 1.0
     norm: str = "l2"
     lr: float = 0.05
     init: str = "own"
