@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--attack-steps", type=int, default=EmbeddingAttackConfig.steps)
     ap.add_argument("--radius", type=float, default=EmbeddingAttackConfig.radius)
     ap.add_argument("--norm", default=EmbeddingAttackConfig.norm)
-    ap.add_argument("--relearn-steps", type=int, default=20)
+    ap.add_argument("--relearn-steps", type=int, default=RelearnAttackConfig.steps)
     ap.add_argument("--relearn-samples", type=int, default=RelearnAttackConfig.samples)
     ap.add_argument("--methods", default=None, help="comma-separated generation methods, 'none', or all (default)")
     args = ap.parse_args()

@@ -297,7 +297,7 @@ class RelearnAttackConfig:
     """The relearning attack's budget (validated): `steps` AdamW steps in [1, 5000] at `lr` in (0, 1], on
     `samples` training images of the forgotten class (>= 1), `batch_size` per step."""
 
-    steps: int = 50
+    steps: int = 20
     samples: int = 8
     lr: float = 1e-3
     batch_size: int = 8
