@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
-import time
 
 import numpy as np
 import torch

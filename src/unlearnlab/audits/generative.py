@@ -216,7 +216,7 @@ def _start(model: DiffusionModel, forget_class: int, init: str, original: Diffus
     if init == "null":
         return table[model.null_class].clone()
     if init == "own":
-        return table[int(model.condition(torch.tensor([forget_class]))[0])].clone()
+        return table[int(model.condition(torch.tensor([forget_class], device=table.device))[0])].clone()
     if original is None:
         raise BadInput("attack init 'original' needs original= (θ_o); allowed inits: own, null, original")
     row = original.denoiser.embed.weight.detach()[forget_class]
