@@ -10,7 +10,7 @@ Prints the machine it ran on.
 
     python benchmarks/bench_generative_attack.py [--dataset digits] [--forget 3] [--seeds 0,1,2] [--steps 2000]
         [--width 256] [--depth 3] [--n 100] [--guidance 2] [--sample-steps 50] [--attack-steps 100]
-        [--radius 1.0] [--norm l2] [--relearn-steps 20] [--relearn-samples 8] [--methods esd,sfd|none]
+        [--radius 1.0[,0.5,...]] [--norm l2] [--relearn-steps 20] [--relearn-samples 8] [--methods esd,sfd|none]
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def main() -> None:
     ap.add_argument("--guidance", type=float, default=SampleConfig.guidance)
     ap.add_argument("--sample-steps", type=int, default=SampleConfig.steps)
     ap.add_argument("--attack-steps", type=int, default=EmbeddingAttackConfig.steps)
-    ap.add_argument("--radius", type=float, default=EmbeddingAttackConfig.radius)
+    ap.add_argument("--radius", default=str(EmbeddingAttackConfig.radius),
+                    help="relative L2/L∞ radius; a comma-separated list attacks at each")
     ap.add_argument("--norm", default=EmbeddingAttackConfig.norm)
     ap.add_argument("--relearn-steps", type=int, default=RelearnAttackConfig.steps)
     ap.add_argument("--relearn-samples", type=int, default=RelearnAttackConfig.samples)
@@ -89,14 +90,16 @@ def main() -> None:
     config = DiffusionConfig(width=args.width, depth=args.depth)
     train = DiffusionTrainConfig(steps=args.steps)
     sampling = SampleConfig(guidance=args.guidance, steps=args.sample_steps)
-    attack = EmbeddingAttackConfig(steps=args.attack_steps, radius=args.radius, norm=args.norm)
+    attacks = [EmbeddingAttackConfig(steps=args.attack_steps, radius=float(r), norm=args.norm)
+               for r in args.radius.split(",")]
     relearn = RelearnAttackConfig(steps=args.relearn_steps, samples=args.relearn_samples)
     found = generation_methods()
     methods = found if args.methods is None else [] if args.methods == "none" else args.methods.split(",")
     print(f"model {config.to_dict()}; train {train.to_dict()}; sampling {sampling}; forget class {args.forget}; "
-          f"{args.n} samples; embedding attack {attack.to_dict()}; relearn {relearn.to_dict()}")
+          f"{args.n} samples; embedding attack {attacks[0].to_dict()} at radii {args.radius}; "
+          f"relearn {relearn.to_dict()}")
     print(f"generation methods registered: {', '.join(found) or 'none'}; run: {', '.join(methods) or 'none'}")
-    print("seed model              make_s forget_rate attack_success moved loss_end attack_s "
+    print("seed model              make_s forget_rate radius attack_success moved loss_end attack_s "
           "relearn_before relearn_after")
     rows: dict[str, list[dict]] = {}
     for seed in [int(s) for s in args.seeds.split(",")]:
@@ -113,17 +116,19 @@ def main() -> None:
                                                                                          original.model, seed))
             models[name] = (result.model.eval().requires_grad_(False), result.seconds)
         for label, (model, seconds) in models.items():
-            a = embedding_attack(model, judge, ds, args.forget, config=attack, n_samples=args.n, seed=seed,
-                                 sampling=sampling, original=original.model)
             r = relearn_attack(model, judge, ds, args.forget, config=relearn, n_samples=args.n, seed=seed,
                                sampling=sampling)
-            row = {"make_s": seconds, "forget_rate": a["forget_rate"], "asr": a["attack_success_rate"],
-                   "moved": a["moved"], "loss_end": a["loss_end"], "attack_s": a["seconds"],
-                   "relearn_before": r["forget_rate_before"], "relearn_after": r["forget_rate_after"]}
-            rows.setdefault(label, []).append(row)
-            print(f"{seed:>4} {label:<18} {seconds:6.1f} {_fmt(row['forget_rate']):>11} {_fmt(row['asr']):>14} "
-                  f"{row['moved']:5.2f} {row['loss_end']:8.3f} {row['attack_s']:8.1f} "
-                  f"{_fmt(row['relearn_before']):>14} {_fmt(row['relearn_after']):>13}", flush=True)
+            for attack in attacks:
+                a = embedding_attack(model, judge, ds, args.forget, config=attack, n_samples=args.n, seed=seed,
+                                     sampling=sampling, original=original.model)
+                row = {"make_s": seconds, "forget_rate": a["forget_rate"], "asr": a["attack_success_rate"],
+                       "moved": a["moved"], "loss_end": a["loss_end"], "attack_s": a["seconds"],
+                       "relearn_before": r["forget_rate_before"], "relearn_after": r["forget_rate_after"]}
+                key = label if len(attacks) == 1 else f"{label} r={attack.radius:g}"
+                rows.setdefault(key, []).append(row)
+                print(f"{seed:>4} {label:<18} {seconds:6.1f} {_fmt(row['forget_rate']):>11} {attack.radius:6.2f} "
+                      f"{_fmt(row['asr']):>14} {row['moved']:5.2f} {row['loss_end']:8.3f} {row['attack_s']:8.1f} "
+                      f"{_fmt(row['relearn_before']):>14} {_fmt(row['relearn_after']):>13}", flush=True)
     print("mean [min, max] over seeds:")
     for label, rs in rows.items():
         def m(key):
