@@ -6,8 +6,8 @@ from torch import nn
 
 from ..validation import check_int, check_non_negative, check_positive
 from .base import Method, UnlearningTask, register_method
-from .esd import esd_target
-from .generative_common import check_common, diffusion_model, drop_labels, forget_retain_batches, noised, train_steps
+from .generative_common import (check_common, diffusion_model, drop_labels, esd_target, forget_retain_batches, noised,
+                                train_steps)
 
 
 @register_method("advunlearn", paper="Zhang et al. 2024, Defensive Unlearning with Adversarial Training for Robust "

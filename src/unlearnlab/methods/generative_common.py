@@ -149,6 +149,13 @@ def check_anchor(anchor) -> None:
     check_int("anchor", anchor, minimum=-1)
 
 
-__all__ = ["WEIGHT_GROUPS", "anchor_class", "check_anchor", "check_common", "diffusion_model", "drop_labels",
+def esd_target(original, zt: torch.Tensor, t: torch.Tensor, y: torch.Tensor, eta: float) -> torch.Tensor:
+    """ε_o(x_t, ∅) − η[ε_o(x_t, c) − ε_o(x_t, ∅)]: θ_o's score guided away from c (ESD's eq. 5)."""
+    null = torch.full_like(y, original.null_class)
+    cond, uncond = original(torch.cat([zt, zt]), torch.cat([t, t]), torch.cat([y, null])).chunk(2)
+    return uncond - eta * (cond - uncond)
+
+
+__all__ = ["WEIGHT_GROUPS", "anchor_class", "check_anchor", "check_common", "diffusion_model", "drop_labels", "esd_target",
            "forget_batches", "forget_retain_batches", "make_generation_task", "noised", "select_weights",
            "train_steps"]
