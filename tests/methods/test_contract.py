@@ -175,6 +175,7 @@ def test_a_classifier_method_refuses_a_generation_task_in_one_line(name, tiny_ge
 @pytest.mark.parametrize("name", GENERATION)
 def test_a_generation_method_refuses_classification_in_one_line(name, tiny_data, tiny_original):
     task = make_tiny_task(tiny_data, tiny_original)
-    with pytest.raises(BadInput, match=rf"^method '{name}' needs generation; classification supports: retrain, ") as err:
+    with pytest.raises(BadInput,
+                       match=rf"^method '{name}' needs generation; classification supports: retrain, ") as err:
         run_method(build_method(name), tiny_original, task)
     assert "\n" not in str(err.value)

@@ -7,7 +7,8 @@ from tests.methods.generative_setup import setup, unlearned
 from unlearnlab.methods import METHODS, method_names
 
 #: Measured on the 2-core AMD EPYC (CPU, portable numerics), reduced request, seeds 0, 1, 2: fd_kept of the
-#: method minus θ_r's (θ_r: 1.42, 1.99, 2.34; θ_o − θ_r: +0.01, +0.06, −0.16), forget rate (θ_o 0.875, 0.80, 0.925):
+#: method minus θ_r's (θ_r: 1.42, 1.99, 2.34; θ_o − θ_r: +0.01, +0.06, −0.16), forget rate (θ_o 0.875, 0.80,
+#: 0.925):
 #:   esd        +0.45, +0.11, +0.64   forget 0.00, 0.00, 0.00
 #:   sfd        +0.19, +0.00, −0.18   forget 0.00, 0.00, 0.00
 #:   advunlearn +0.29, +0.26, −0.10   forget 0.00, 0.00, 0.00

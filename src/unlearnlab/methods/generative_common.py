@@ -93,7 +93,8 @@ def noised(model: DiffusionModel, x0: torch.Tensor, generator: torch.Generator) 
     return abar.sqrt() * z0 + (1 - abar).sqrt() * eps, t, eps
 
 
-def drop_labels(model: DiffusionModel, y: torch.Tensor, generator: torch.Generator, p: float | None = None) -> torch.Tensor:
+def drop_labels(model: DiffusionModel, y: torch.Tensor, generator: torch.Generator,
+                p: float | None = None) -> torch.Tensor:
     """Classifier-free label dropout (the training recipe's), so the null branch stays trained too."""
     p = model.config.p_uncond if p is None else p
     drop = (torch.rand(len(y), generator=generator) < p).to(y.device)
@@ -156,6 +157,6 @@ def esd_target(original, zt: torch.Tensor, t: torch.Tensor, y: torch.Tensor, eta
     return uncond - eta * (cond - uncond)
 
 
-__all__ = ["WEIGHT_GROUPS", "anchor_class", "check_anchor", "check_common", "diffusion_model", "drop_labels", "esd_target",
-           "forget_batches", "forget_retain_batches", "make_generation_task", "noised", "select_weights",
-           "train_steps"]
+__all__ = ["WEIGHT_GROUPS", "anchor_class", "check_anchor", "check_common", "diffusion_model", "drop_labels",
+           "esd_target", "forget_batches", "forget_retain_batches", "make_generation_task", "noised",
+           "select_weights", "train_steps"]
