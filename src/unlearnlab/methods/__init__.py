@@ -10,7 +10,7 @@ import pkgutil
 from .base import METHODS, Method, MethodResult, UnlearningTask, build_method, register_method, run_method
 from .plugins import ENTRY_POINT_GROUP, PLUGIN_ERRORS, ensure_loaded, load_method_file
 
-_INFRASTRUCTURE = {"base", "plugins", "common"}
+_INFRASTRUCTURE = {"base", "plugins", "common", "generative_common"}
 for _name in ["retrain", *sorted(m.name for m in pkgutil.iter_modules(__path__))]:
     if _name not in _INFRASTRUCTURE and not _name.startswith("_"):
         importlib.import_module(f"{__name__}.{_name}")

@@ -1,0 +1,100 @@
+"""Every generation method on one class-forgetting request of the DDPM: forget rate, kept-class Frechet
+distance (θ_r's beside it), time and speed-up against training θ_r.
+
+For each seed: the judge, θ_o and θ_r (the bench_diffusion recipe, cached in `--store`), then every
+registered generation method at its defaults on a copy of θ_o, each read like θ_o and θ_r (`n` samples per
+class, the same initial noise for every model). Times are the method's end to end (every pre-pass) against
+θ_r's training time in the same run. Prints the machine it ran on.
+
+    python benchmarks/bench_generative_methods.py [--dataset digits] [--forget 3] [--seeds 0,1,2]
+        [--methods esd,...] [--steps 2000] [--width 256] [--depth 3] [--n 100] [--sample-steps 50]
+        [--store PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+from unlearnlab import numerics
+from unlearnlab.data import load_from_spec
+from unlearnlab.methods import METHODS, build_method, method_names, run_method
+from unlearnlab.methods.generative_common import make_generation_task
+from unlearnlab.metrics.generative import evaluate, train_judge
+from unlearnlab.models.diffusion import DiffusionConfig, SampleConfig
+from unlearnlab.store import Store
+from unlearnlab.training import RunContext
+from unlearnlab.training.diffusion import DiffusionTrainConfig, train_diffusion
+
+
+def _fmt(v, digits=2):
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def main() -> None:
+    generation = [n for n in method_names() if "generation" in METHODS.get(n).tasks]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="digits")
+    ap.add_argument("--forget", type=int, default=3)
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--methods", default=",".join(generation))
+    ap.add_argument("--steps", type=int, default=DiffusionTrainConfig.steps)
+    ap.add_argument("--width", type=int, default=DiffusionConfig.width)
+    ap.add_argument("--depth", type=int, default=DiffusionConfig.depth)
+    ap.add_argument("--n", type=int, default=100, help="samples per class")
+    ap.add_argument("--sample-steps", type=int, default=SampleConfig.steps)
+    ap.add_argument("--store", default=None, help="cache θ_o, θ_r and the judge here (times are the first run's)")
+    args = ap.parse_args()
+    methods = args.methods.split(",")
+    for m in methods:
+        if m not in generation:
+            ap.error(f"method {m!r} is not a generation method; choose from {', '.join(generation)}")
+    env = numerics.manifest("cpu")
+    print(f"machine: {env.get('cpu')} ({env.get('cpu_count')} cores), 1 torch thread (compute_threads), "
+          f"numerics {numerics.identity(env)}, torch {env['versions'].get('torch')}")
+    config = DiffusionConfig(width=args.width, depth=args.depth)
+    train = DiffusionTrainConfig(steps=args.steps)
+    sampling = SampleConfig(steps=args.sample_steps)
+    print(f"model {config.to_dict()}; train {train.to_dict()}; sampling {sampling}; forget class {args.forget}; "
+          f"{args.n} samples per class")
+    print("seed model       seconds speed-up forget_rate kept_acc fd_kept (θ_r) fd_class_mean (θ_r)")
+    store = Store(args.store) if args.store else None
+    table: dict[str, list[tuple[float, ...]]] = {}
+    try:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            ds = load_from_spec(args.dataset, seed=seed)
+            judge = train_judge(ds, seed, store=store)
+            trained = {label: train_diffusion(ds, exclude, seed=seed, config=config, train=train, store=store)
+                       for label, exclude in (("θ_o", ()), ("θ_r", (args.forget,)))}
+            retrain_s = trained["θ_r"].meta["seconds"]
+
+            def read(model):
+                e = evaluate(model, judge, ds, [args.forget], n_per_class=args.n, seed=seed, sampling=sampling)
+                return e, statistics.mean(v for v in e["fd_class"].values() if v is not None)
+
+            ref, ref_class = read(trained["θ_r"].model)
+            rows = [(label, t.meta["seconds"], t.model) for label, t in trained.items()]
+            for name in methods:
+                with numerics.compute_threads():
+                    task = make_generation_task(ds.x_train, ds.y_train, [args.forget], trained["θ_o"].model,
+                                                RunContext(seed=seed))
+                    result = run_method(build_method(name), trained["θ_o"].model, task)
+                rows.append((name, result.seconds, result.model))
+            for label, seconds, model in rows:
+                e, fd_class = (ref, ref_class) if label == "θ_r" else read(model)
+                speed = retrain_s / seconds
+                print(f"{seed:>4} {label:<11} {seconds:7.1f} {speed:8.1f} {_fmt(e['forget_rate']):>11} "
+                      f"{_fmt(e['kept_accuracy'], 3):>8} {_fmt(e['fd_kept']):>7} ({_fmt(ref['fd_kept'])}) "
+                      f"{_fmt(fd_class):>13} ({_fmt(ref_class)})", flush=True)
+                table.setdefault(label, []).append((seconds, speed, e["forget_rate"], e["fd_kept"], ref["fd_kept"]))
+    finally:
+        if store is not None:
+            store.close()
+    print("\nmean over seeds: model seconds speed-up forget_rate fd_kept (θ_r)")
+    for label, vals in table.items():
+        means = [statistics.mean(v[i] for v in vals) for i in range(5)]
+        print(f"  {label:<11} {means[0]:7.1f} {means[1]:8.1f} {means[2]:11.2f} {means[3]:7.2f} ({means[4]:.2f})")
+
+
+if __name__ == "__main__":
+    main()
