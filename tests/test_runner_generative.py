@@ -206,10 +206,11 @@ def test_mnist_files_run_through_the_generative_runner(tmp_path, monkeypatch):
     from .data.formats import tiny
 
     tiny("mnist", tmp_path / "data", monkeypatch)
-    result = api.run("mnist", "ddpm", "class:7", data_root=tmp_path / "data", train={"steps": 3, "batch_size": 8},
+    result = api.run("mnist", "ddpm", "class:7", ["ft_retain"], data_root=tmp_path / "data",
+                     train={"steps": 3, "batch_size": 8},
                      overrides={"gen": {"width": 16, "depth": 1, "timesteps": 20, "n_per_class": 2, "sample_steps": 2,
-                                        "gallery": 1}}, store=tmp_path / "store")
-    assert [r.status for r in result.runs] == ["done", "done"]
+                                        "gallery": 1}, "ft_retain": {"steps": 2}}, store=tmp_path / "store")
+    assert [r.status for r in result.runs] == ["done", "done", "done"]
     retrain = result.run("retrain")
     assert retrain.metrics["fd_kept"] is None and "too few samples" in retrain.details["metric_notes"]["fd_kept"]
     with Store(tmp_path / "store", create=False) as st:

@@ -225,6 +225,20 @@ def _start(model: DiffusionModel, forget_class: int, init: str, original: Diffus
     return row.clone().to(table.device)
 
 
+def _checked(model, judge: Judge, dataset, forget_class, seed, n_samples, sampling: SampleConfig | None):
+    """The attacks' shared checks (one line each): (model, class, seed, sampling, notes); a judge at chance
+    starts the notes, so no rate is read from it."""
+    model = _check_model(model, dataset)
+    c = _check_class(dataset, forget_class)
+    seed = _check_seed(seed)
+    check_int("samples", n_samples, minimum=1)
+    sampling = (sampling or SampleConfig()).check(model.timesteps)
+    notes: dict[str, str] = {}
+    if judge.usable.value is None:
+        notes["judge"] = judge.usable.note or ""
+    return model, c, seed, sampling, notes
+
+
 def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: int, *,
                      config: EmbeddingAttackConfig | None = None, n_samples: int = 100, seed: int = 0,
                      sampling: SampleConfig | None = None, original: DiffusionModel | None = None) -> dict[str, Any]:
@@ -238,15 +252,8 @@ def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class:
     The model is left untouched (the embedding is a separate tensor; the weights are frozen).
     """
     config = config or EmbeddingAttackConfig()
-    model = _check_model(model, dataset)
-    c = _check_class(dataset, forget_class)
-    seed = _check_seed(seed)
-    check_int("samples", n_samples, minimum=1)
-    sampling = (sampling or SampleConfig()).check(model.timesteps)
+    model, c, seed, sampling, notes = _checked(model, judge, dataset, forget_class, seed, n_samples, sampling)
     start_time = time.perf_counter()
-    notes: dict[str, str] = {}
-    if judge.usable.value is None:
-        notes["judge"] = judge.usable.note or ""
     with numerics.compute_threads():
         dev = next(model.parameters()).device
         e0 = _start(model, c, config.init, original).to(dev)
@@ -323,15 +330,8 @@ def relearn_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: i
     otherwise train its null branch, not the class. Returns `forget_rate_before`, `forget_rate_after`, the
     budget (steps, samples, lr), `seconds`, `notes`, and the relearnt model under `model`."""
     config = config or RelearnAttackConfig()
-    model = _check_model(model, dataset)
-    c = _check_class(dataset, forget_class)
-    seed = _check_seed(seed)
-    check_int("samples", n_samples, minimum=1)
-    sampling = (sampling or SampleConfig()).check(model.timesteps)
+    model, c, seed, sampling, notes = _checked(model, judge, dataset, forget_class, seed, n_samples, sampling)
     start_time = time.perf_counter()
-    notes: dict[str, str] = {}
-    if judge.usable.value is None:
-        notes["judge"] = judge.usable.note or ""
     with numerics.compute_threads():
         dev = next(model.parameters()).device
         before, _ = sample(model, [c], n_samples, seed, config=sampling)

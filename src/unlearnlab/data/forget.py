@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -52,3 +52,24 @@ def fisher_diagonal(model: nn.Module, batches: Iterable[tuple[torch.Tensor, ...]
     model.zero_grad(set_to_none=True)
     model.train(was_training)
     return {n: f / max(n_batches, 1) for n, f in fisher.items()}
+
+
+def masked_update(params: dict[str, nn.Parameter], mask: dict[str, torch.Tensor],
+                  reference: dict[str, torch.Tensor]) -> tuple[Callable[[nn.Module], None], Callable[[nn.Module], None]]:
+    """(after_backward, after_step) hooks of the shared loop that train only the weights in `mask` (SalUn's
+    saliency mask, Fan et al. 2024, ICLR): gradients outside it are zeroed, and after every step the weights
+    outside it are put back to `reference` (θ_o). Zeroing alone is not enough: SGD's weight decay and momentum
+    act inside step(), past the masked gradient (and Adam may leave a residue); the update is elementwise, so
+    restoring keeps those weights exactly θ_o's."""
+
+    def mask_grads(m: nn.Module) -> None:
+        for n, p in params.items():
+            if p.grad is not None:
+                p.grad.mul_(mask[n])
+
+    @torch.no_grad()
+    def restore_unmasked(m: nn.Module) -> None:
+        for n, p in params.items():
+            p.copy_(torch.where(mask[n], p, reference[n]))
+
+    return mask_grads, restore_unmasked

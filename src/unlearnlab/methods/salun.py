@@ -7,6 +7,7 @@ from torch import nn
 from ..training import TensorBatches, cross_entropy_step, sgd
 from ..validation import check_range, check_sgd
 from .base import Method, UnlearningTask, register_method
+from .common import masked_update
 from .rl import random_wrong_labels
 
 
@@ -36,18 +37,7 @@ class SalUn(Method):
         params = dict(model.named_parameters())
         opt = sgd(model, self.lr, self.momentum, self.weight_decay)
 
-        def mask_grads(m: nn.Module) -> None:
-            for n, p in params.items():
-                if p.grad is not None:
-                    p.grad.mul_(mask[n])
-
-        @torch.no_grad()
-        def restore_unmasked(m: nn.Module) -> None:
-            # SGD adds weight decay (and momentum) inside step(), past the masked gradient; the update is
-            # elementwise, so putting the weights outside the mask back to θ_o keeps them exact.
-            for n, p in params.items():
-                p.copy_(torch.where(mask[n], p, theta_o[n]))
-
+        mask_grads, restore_unmasked = masked_update(params, mask, theta_o)
         batches = _ForgetThenRetain(task.forget_loader(self.batch_size), task.retain_loader(self.batch_size),
                                     task.num_classes, task.ctx.generator(7))
         task.fit(model, batches, cross_entropy_step, opt, epochs=self.epochs, after_backward=mask_grads,

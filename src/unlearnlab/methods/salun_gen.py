@@ -7,6 +7,7 @@ from torch import nn
 from ..training.diffusion import diffusion_loss
 from ..validation import check_non_negative, check_range
 from .base import Method, UnlearningTask, register_method
+from .common import masked_update
 from .generative_common import (anchor_class, check_anchor, check_common, diffusion_model, forget_batches,
                                 forget_retain_batches, noised, train_steps)
 from .salun import saliency_mask
@@ -49,17 +50,7 @@ class SalUnGen(Method):
         params = dict(model.named_parameters())
         gen_f, gen_r = task.ctx.generator(23), task.ctx.generator(24)
 
-        def mask_grads(m: nn.Module) -> None:
-            for n, p in params.items():
-                if p.grad is not None:
-                    p.grad.mul_(mask[n])
-
-        @torch.no_grad()
-        def restore_unmasked(m: nn.Module) -> None:
-            # Adam's moments are elementwise, so a zero gradient leaves a weight where it is; putting the
-            # unmasked ones back to θ_o guards against any numerical residue.
-            for n, p in params.items():
-                p.copy_(torch.where(mask[n], p, theta_o[n]))
+        mask_grads, restore_unmasked = masked_update(params, mask, theta_o)
 
         def loss(m, batch):
             xr, yr, xf, yf = batch

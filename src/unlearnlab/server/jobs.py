@@ -50,7 +50,7 @@ from ..errors import BadInput, Cancelled, UnlearnlabError
 from ..methods import METHODS, Method, build_method, method_names
 from ..models import MODELS, Classifier, ensure_loaded
 from ..presets import resolve as resolve_preset
-from ..runner import CONTRACT_KEYS, GOLD, RunResult, Scenario, execute, prepare, resolve_selection
+from ..runner import GOLD, RunResult, Scenario, execute, prepare, resolve_selection
 from ..tasks import get_task
 from ..store import Store
 from ..training import TrainConfig, pick_device
