@@ -5,6 +5,7 @@ import type { AppContext } from "../App";
 import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle, esc } from "../components/common";
 import { ScenarioPicker } from "../components/ScenarioPicker";
 import { SelectionPanel } from "../components/SelectionPanel";
+import { GalleryPair, isGenerative } from "../components/Gallery";
 import { paretoFront, TradeoffScatter, type TradeoffPoint } from "../charts/TradeoffScatter";
 import {
   AVG_GAP_KEYS, COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, fmtDate, fmtHparams, fmtMetric, fmtValue, isReference, metricInfo, metricKeys,
@@ -194,6 +195,7 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
       )}
       <EnvironmentBar groups={envs} />
       <SelectionPanel scenario={scenario ?? null} />
+      {isGenerative(scenario) && a && b && runs.some((r) => r.id === a) && runs.some((r) => r.id === b) && <GalleryPair a={a} b={b} runs={runs} />}
       <div class="screen-grid">
         <Panel title={overSeeds && seedData ? `Methods over ${nSeeds} seeds (${seedData.groups.length})` : `Runs (${rows.length} of ${runs.length})`} id="runs"
           help={overSeeds ? "Each method's mean over the stored seeds of this request, with the 95 % interval of the mean" : "Every run of this forget request; θ_o and θ_r are the references"}
@@ -283,7 +285,8 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
             return <p class="note metric-note" data-metric-note={k}><span class="note-mark" aria-hidden="true">i</span> {metricInfo(k).label} withheld for {noted.length} of {runs.length} runs (hover a cell for each reason), e.g. {noted[0].metric_notes![k]}.</p>;
           })}
           </>}
-          <p class="note">Accuracies in %. {classwise ? "Class-wise request: TA is over the retained classes; TUA/TRA split the test set." : ""} Privacy: 1 = indistinguishable from θ_r on D_f.</p>
+          {isGenerative(scenario) ? <p class="note" data-note="generative">Generative request: a judge classifier reads fixed-seed samples; forget rate and kept accuracy in %, FD (Fréchet distance in the judge's features) lower is better.</p>
+          : <p class="note">Accuracies in %. {classwise ? "Class-wise request: TA is over the retained classes; TUA/TRA split the test set." : ""} Privacy: 1 = indistinguishable from θ_r on D_f.</p>}
         </Panel>
         <Panel title="Trade-off" id="tradeoff" help="Forgetting against utility; size by cost; the Pareto front of the methods is outlined"
           actions={<>
