@@ -71,3 +71,18 @@ def test_a_classifier_run_has_no_gallery(shared_client, comparison):
     rid = comparison.run("ft").run_id
     assert_one_line_error(shared_client.get(f"/api/runs/{rid}/gallery"), 404, "classification")
     assert_one_line_error(shared_client.get("/api/runs/0123456789ab/gallery"), 404)
+
+
+def test_gallery_maps_the_data_range_to_unit_pixels(gen_client):
+    """A model trained on data in [lo, hi] samples in that range: the payload maps it to [0, 1]."""
+    from unlearnlab.server.app import gallery_payload
+
+    _client, result, root = gen_client
+    st = Store(root)
+    rec = st.run(result.run("original").run_id)
+    spec = st.scenario(rec.scenario_id)
+    out = st.load_outputs(rec.id)
+    plain = gallery_payload(rec, spec, out)
+    scaled = gallery_payload(rec, spec, {**out, "gallery": out["gallery"] * 4 - 2}, data_range=(-2.0, 2.0))
+    for p, s in zip(plain["classes"], scaled["classes"]):
+        assert np.abs(np.asarray(p["images"]) - np.asarray(s["images"])).max() <= 1.5e-3

@@ -195,7 +195,6 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
       )}
       <EnvironmentBar groups={envs} />
       <SelectionPanel scenario={scenario ?? null} />
-      {isGenerative(scenario) && a && b && runs.some((r) => r.id === a) && runs.some((r) => r.id === b) && <GalleryPair a={a} b={b} runs={runs} />}
       <div class="screen-grid">
         <Panel title={overSeeds && seedData ? `Methods over ${nSeeds} seeds (${seedData.groups.length})` : `Runs (${rows.length} of ${runs.length})`} id="runs"
           help={overSeeds ? "Each method's mean over the stored seeds of this request, with the 95 % interval of the mean" : "Every run of this forget request; θ_o and θ_r are the references"}
@@ -331,6 +330,7 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
           <p class="note">Click a point for model A, shift-click (or right-click) for model B. {pickHint(a, b, sid)}</p>
         </Panel>
       </div>
+      {isGenerative(scenario) && a && b && runs.some((r) => r.id === a) && runs.some((r) => r.id === b) && <GalleryPair a={a} b={b} runs={runs} />}
     </>
   );
 }
@@ -370,6 +370,8 @@ function avgGapKeys(runs: Run[]): { label: string | null; title: string | null }
   const names = (csv: string) => csv.split(",").map((k) => metricInfo(k).label).join(", ");
   if (lists.length === 1) {
     if (lists[0] === AVG_GAP_KEYS.join(",")) return { label: null, title: null };
+    // a request with none of UA, RA, TA, MIA (a generative one) averages its own metrics: nothing is left out
+    if (!lists[0].split(",").some((k) => AVG_GAP_KEYS.includes(k))) return { label: `of ${names(lists[0])}`, title: `Averages ${names(lists[0])}` };
     const left = AVG_GAP_KEYS.filter((k) => !lists[0].split(",").includes(k)).map((k) => metricInfo(k).label);
     return { label: `of ${names(lists[0])}`, title: `Averages ${names(lists[0])} only (${left.join(", ")} left out: no value)` };
   }

@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from safetensors import safe_open
 from starlette.exceptions import HTTPException
 from starlette.datastructures import Headers
 from starlette.staticfiles import StaticFiles
@@ -129,9 +130,12 @@ def _task(spec: dict[str, Any]) -> str:
     return spec.get("task") or spec.get("dataset", {}).get("task", "classification")
 
 
-def gallery_payload(record, spec: dict[str, Any], outputs: dict[str, np.ndarray]) -> dict[str, Any]:
-    """A generative run's stored gallery grouped by class; values rounded to 1/1000 (far below a pixel's 1/255)."""
-    images = np.clip(np.asarray(outputs["gallery"], dtype=np.float64), 0.0, 1.0)
+def gallery_payload(record, spec: dict[str, Any], outputs: dict[str, np.ndarray],
+                    data_range: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
+    """A generative run's stored gallery grouped by class, mapped from the data's range `data_range` (the model's
+    `lo`, `hi`) to [0, 1]; values rounded to 1/1000 (far below a pixel's 1/255)."""
+    lo, hi = data_range
+    images = np.clip((np.asarray(outputs["gallery"], dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
     labels = np.asarray(outputs["gallery_labels"], dtype=np.int64)
     shape = list(images.shape[1:]) if images.ndim == 4 else [1, *images.shape[1:]]
     ds = spec.get("dataset", {})
@@ -696,7 +700,21 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
             outputs["gallery"], outputs["gallery_labels"]
         except (BadInput, KeyError) as err:
             raise HTTPException(404, f"run {run_id!r}: no stored gallery ({err})") from None
-        return gallery_payload(record, spec, outputs)
+        return gallery_payload(record, spec, outputs, data_range(run_id))
+
+    def data_range(run_id: str) -> tuple[float, float]:
+        """The samples' value range: the `lo`/`hi` buffers saved with a run's diffusion model (read from the
+        training split, so not always [0, 1])."""
+        path = artifact(run_id, "weights.safetensors")
+        if not path.is_file():
+            return 0.0, 1.0
+        store().verify_artifact(run_id, "weights.safetensors")  # CorruptArtifact (409): no range from a damaged file
+        with safe_open(str(path), framework="np") as f:
+            keys = set(f.keys())
+            if not {"lo", "hi"} <= keys:
+                return 0.0, 1.0
+            lo, hi = float(f.get_tensor("lo")), float(f.get_tensor("hi"))
+        return (lo, hi) if hi > lo else (0.0, 1.0)
 
     @app.delete("/api/runs/{run_id}", tags=["runs"], response_model=S.Deleted, responses=ERRORS,
                 summary="Delete a run and its artifacts")
