@@ -2,6 +2,7 @@
 // one-line `detail` (or a network message), so views can show it as is.
 
 import type {
+  Gallery,
   Audit, AuditSamples, AttackResult, Comparison, DatasetGroups, DatasetInfo, Health, Inputs, Job, MethodInfo, ModelInfo,
   Options, PresetInfo, Run, Scenario, ScreenPayload, SeedsPayload, SelectionPayload,
 } from "./types";
@@ -68,6 +69,7 @@ export const api = {
   jsonUrl: (id: string) => `/api/runs/${enc(id)}/json`,
   attack: (id: string, feature: string, compare: string | null, signal?: AbortSignal) =>
     get<AttackResult>(`/api/runs/${enc(id)}/attack?feature=${enc(feature)}${compare ? `&compare=${enc(compare)}` : ""}`, signal),
+  gallery: (id: string, signal?: AbortSignal) => get<Gallery>(`/api/runs/${enc(id)}/gallery`, signal),
   compare: (a: string, b: string, signal?: AbortSignal) => get<Comparison>(`/api/compare?a=${enc(a)}&b=${enc(b)}`, signal),
   audits: (id: string, signal?: AbortSignal) => get<Audit[]>(`/api/runs/${enc(id)}/audits`, signal),
   auditSamples: (auditId: string, signal?: AbortSignal) => get<AuditSamples>(`/api/audits/${enc(auditId)}/samples`, signal),

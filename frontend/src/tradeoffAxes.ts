@@ -63,8 +63,11 @@ export function distanceKeys(runs: Run[], keys: string[]): string[] {
 /** Default axes: on a random request the distances of UA and TA to θ_r's; else UA (or privacy) against TA (or RA). */
 export function defaultAxes(keys: string[], distances: string[], classwise: boolean): { x: string; y: string } {
   // (no keys yet while the runs load: the usual ones)
-  const rawX = keys.includes("ua") || !keys.length ? "ua" : keys.includes("privacy_score") ? "privacy_score" : keys[0];
-  const rawY = keys.includes("ta") || !keys.length ? "ta" : keys.includes("ra") ? "ra" : keys[0];
+  // a generative request has no UA/TA: forgetting is its forget rate, utility its kept accuracy
+  const rawX = keys.includes("ua") || !keys.length ? "ua" : keys.includes("privacy_score") ? "privacy_score"
+    : keys.includes("forget_rate") ? "forget_rate" : keys[0];
+  const rawY = keys.includes("ta") || !keys.length ? "ta" : keys.includes("ra") ? "ra"
+    : keys.includes("kept_accuracy") ? "kept_accuracy" : keys[0];
   if (!classwise) {
     return { x: distances.includes(PREFIX + rawX) ? PREFIX + rawX : rawX, y: distances.includes(PREFIX + rawY) ? PREFIX + rawY : rawY };
   }

@@ -104,6 +104,18 @@ export interface Scenario {
   runs: number;
   /** False when a run flagged the request unusable (e.g. θ_o at chance); absent on older servers. */
   request_usable?: boolean;
+  /** classification, regression or generation; absent on older servers (classification). */
+  task?: string;
+}
+
+/** GET /api/runs/{id}/gallery: a generative run's fixed-seed samples per class. */
+export interface Gallery {
+  run_id: string;
+  scenario_id: string;
+  method: string;
+  /** One image's shape: channels, height, width. */
+  shape: number[];
+  classes: { label: number; name: string; forgotten: boolean; images: number[][] }[];
 }
 
 /** GET /api/scenarios/{id}/selection: how a worst: or memorised: request chose its forget set. */

@@ -7,7 +7,7 @@ export function scenarioLabel(s: Scenario): string {
   const unusable = s.request_usable === false ? "⚠ unusable · " : "";
   const params = Object.entries(s.dataset_params).filter(([k]) => k !== "seed" && k !== "test_size" && k !== "data_root").map(([k, v]) => `${k}=${fmtValue(v)}`);
   return `${unusable}${s.dataset}${params.length ? `(${params.join(",")})` : ""} · ${s.model} · forget ${s.forget} · seed ${s.seed}`
-    + `${s.prune ? ` · pruned ${s.prune}` : ""} · ${s.train?.epochs ?? "?"} ep · ${s.runs} runs`;
+    + `${s.prune ? ` · pruned ${s.prune}` : ""} · ${s.train?.epochs == null && s.train?.steps != null ? `${s.train.steps} steps` : `${s.train?.epochs ?? "?"} ep`} · ${s.runs} runs`;
 }
 
 /** The scenario (forget request) selector shared by Screen, Contrast and Attack. */

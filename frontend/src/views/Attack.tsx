@@ -7,6 +7,7 @@ import type { AppContext } from "../App";
 import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle } from "../components/common";
 import { ScenarioPicker } from "../components/ScenarioPicker";
 import { ModelPicker } from "../components/ModelPicker";
+import { isGenerative, NotForGenerative } from "../components/Gallery";
 import { InputView, drawInput, loadInputs, type InputSample } from "../components/InputView";
 import { Lines } from "../charts/Lines";
 import { Histogram } from "../charts/Histogram";
@@ -25,8 +26,10 @@ export const riskColor = (r: number) => interpolateRdYlGn(1 - Math.max(0, Math.m
 export function AttackView({ ctx }: { ctx: AppContext }) {
   const { a, b } = ctx;
   const [feature, setFeature] = useState<"entropy" | "confidence">("entropy");
-  const res = useAsync((signal) => (a ? api.attack(a, feature, b && b !== a ? b : null, signal) : null), [a, b, feature]);
+  const generative = isGenerative(ctx.scenario);
+  const res = useAsync((signal) => (a && !generative ? api.attack(a, feature, b && b !== a ? b : null, signal) : null), [a, b, feature, generative]);
   const head = <><ScenarioPicker ctx={ctx} /><ModelPicker ctx={ctx} optionalB bLabel="B (optional: common threshold)" /></>;
+  if (generative) return <>{head}<NotForGenerative what="The threshold attack" /></>;
   if (!a) return <>{head}<Empty>Pick model A (the unlearned model to attack) in <a href="#/screen">Screen</a> or above. Model B, if picked, adds the common-threshold strategy.</Empty></>;
   const toolbar = (
     <div class="toolbar">

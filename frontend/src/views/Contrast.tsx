@@ -6,6 +6,7 @@ import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle, esc } from "../compone
 import { ScenarioPicker } from "../components/ScenarioPicker";
 import { ModelPicker } from "../components/ModelPicker";
 import { InputView } from "../components/InputView";
+import { GalleryPair, isGenerative, NotForGenerative } from "../components/Gallery";
 import { DiffBars, GroupedBars } from "../charts/Bars";
 import { Heatmap } from "../charts/Heatmap";
 import { Lines } from "../charts/Lines";
@@ -25,7 +26,8 @@ export const CATEGORY_COLORS: Record<string, string> = {
 export function ContrastView({ ctx }: { ctx: AppContext }) {
   const { a, b } = ctx;
   const [elapsed, setElapsed] = useState(0);
-  const cmp = useAsync((signal) => (a && b ? api.compare(a, b, signal) : null), [a, b]);
+  const generative = isGenerative(ctx.scenario);
+  const cmp = useAsync((signal) => (a && b && !generative ? api.compare(a, b, signal) : null), [a, b, generative]);
   useEffect(() => {
     if (!cmp.loading) return;
     const t0 = Date.now();
@@ -37,6 +39,9 @@ export function ContrastView({ ctx }: { ctx: AppContext }) {
   const head = <><ScenarioPicker ctx={ctx} /><ModelPicker ctx={ctx} /></>;
   if (!a || !b) {
     return <>{head}<Empty>Pick model A and model B (in <a href="#/screen">Screen</a>, or above) to contrast them. Either may be θ_o or θ_r.</Empty></>;
+  }
+  if (generative) {
+    return <>{head}<NotForGenerative what="The comparison (per-class accuracy, predictions, CKA, embeddings)" /><GalleryPair a={a} b={b} runs={ctx.runs} /></>;
   }
   if (cmp.loading) {
     return <>{head}<Spinner label={`Comparing A and B… ${elapsed} s (the first comparison of a pair fits a joint UMAP: up to ~25 s; later ones are cached)`} /></>;

@@ -5,6 +5,7 @@ import type { AppContext } from "../App";
 import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle, esc } from "../components/common";
 import { ScenarioPicker } from "../components/ScenarioPicker";
 import { SelectionPanel } from "../components/SelectionPanel";
+import { GalleryPair, isGenerative } from "../components/Gallery";
 import { paretoFront, TradeoffScatter, type TradeoffPoint } from "../charts/TradeoffScatter";
 import {
   AVG_GAP_KEYS, COLOR_A, COLOR_B, COLOR_ORIGINAL, COLOR_RETRAIN, classColor, fmtDate, fmtHparams, fmtMetric, fmtValue, isReference, metricInfo, metricKeys,
@@ -283,7 +284,8 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
             return <p class="note metric-note" data-metric-note={k}><span class="note-mark" aria-hidden="true">i</span> {metricInfo(k).label} withheld for {noted.length} of {runs.length} runs (hover a cell for each reason), e.g. {noted[0].metric_notes![k]}.</p>;
           })}
           </>}
-          <p class="note">Accuracies in %. {classwise ? "Class-wise request: TA is over the retained classes; TUA/TRA split the test set." : ""} Privacy: 1 = indistinguishable from θ_r on D_f.</p>
+          {isGenerative(scenario) ? <p class="note" data-note="generative">Generative request: a judge classifier reads fixed-seed samples; forget rate and kept accuracy in %, FD (Fréchet distance in the judge's features) lower is better.</p>
+          : <p class="note">Accuracies in %. {classwise ? "Class-wise request: TA is over the retained classes; TUA/TRA split the test set." : ""} Privacy: 1 = indistinguishable from θ_r on D_f.</p>}
         </Panel>
         <Panel title="Trade-off" id="tradeoff" help="Forgetting against utility; size by cost; the Pareto front of the methods is outlined"
           actions={<>
@@ -328,6 +330,7 @@ export function ScreenView({ ctx }: { ctx: AppContext }) {
           <p class="note">Click a point for model A, shift-click (or right-click) for model B. {pickHint(a, b, sid)}</p>
         </Panel>
       </div>
+      {isGenerative(scenario) && a && b && runs.some((r) => r.id === a) && runs.some((r) => r.id === b) && <GalleryPair a={a} b={b} runs={runs} />}
     </>
   );
 }
@@ -367,6 +370,8 @@ function avgGapKeys(runs: Run[]): { label: string | null; title: string | null }
   const names = (csv: string) => csv.split(",").map((k) => metricInfo(k).label).join(", ");
   if (lists.length === 1) {
     if (lists[0] === AVG_GAP_KEYS.join(",")) return { label: null, title: null };
+    // a request with none of UA, RA, TA, MIA (a generative one) averages its own metrics: nothing is left out
+    if (!lists[0].split(",").some((k) => AVG_GAP_KEYS.includes(k))) return { label: `of ${names(lists[0])}`, title: `Averages ${names(lists[0])}` };
     const left = AVG_GAP_KEYS.filter((k) => !lists[0].split(",").includes(k)).map((k) => metricInfo(k).label);
     return { label: `of ${names(lists[0])}`, title: `Averages ${names(lists[0])} only (${left.join(", ")} left out: no value)` };
   }

@@ -113,10 +113,15 @@ def add_analysis_routes(app: FastAPI, root: Path, store, get_run, get_scenario, 
                 raise HTTPException(409, f"run {record.id!r} is {record.status}; only finished runs can be compared")
         st = store()
         records = resolve_runs(st, a, b)  # BadInput (422) for runs of different scenarios
+        spec = get_scenario(ra.scenario_id)
+        task = spec.get("task") or spec.get("dataset", {}).get("task", "classification")
+        if task == "generation":  # its runs store galleries, not the logits and activations compared here
+            raise BadInput(f"runs {a!r} and {b!r} are generation runs; the comparison reads class predictions and "
+                           "activations, so it applies to classifiers only (GET /api/runs/{id}/gallery shows samples)")
         hit = st.get_arrays(CACHE_KIND, cache_key(records, n_per_class, seed))
         if hit is not None:
             return hit[1]
-        missing = stored_data_missing(get_scenario(ra.scenario_id))
+        missing = stored_data_missing(spec)
         if missing is not None:  # rebuilding the data would download it
             raise HTTPException(409, missing)
         try:

@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from safetensors import safe_open
 from starlette.exceptions import HTTPException
 from starlette.datastructures import Headers
 from starlette.staticfiles import StaticFiles
@@ -121,7 +122,31 @@ def _scenario_summary(spec: dict[str, Any], runs: int = 0, usable: bool = True) 
             "forget_size": spec.get("forget_size", 0), "forget_classes": spec.get("forget_classes"),
             "num_classes": ds.get("num_classes"), "n_train": ds.get("n_train"), "n_test": ds.get("n_test"),
             "seed": spec.get("seed", 0), "train": spec.get("train", {}), "prune": spec.get("prune"),
-            "poison": spec.get("poison"), "created": spec.get("created", 0.0), "runs": runs, "request_usable": usable}
+            "poison": spec.get("poison"), "task": _task(spec), "created": spec.get("created", 0.0), "runs": runs,
+            "request_usable": usable}
+
+
+def _task(spec: dict[str, Any]) -> str:
+    return spec.get("task") or spec.get("dataset", {}).get("task", "classification")
+
+
+def gallery_payload(record, spec: dict[str, Any], outputs: dict[str, np.ndarray],
+                    data_range: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
+    """A generative run's stored gallery grouped by class, mapped from the data's range `data_range` (the model's
+    `lo`, `hi`) to [0, 1]; values rounded to 1/1000 (far below a pixel's 1/255)."""
+    lo, hi = data_range
+    images = np.clip((np.asarray(outputs["gallery"], dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
+    labels = np.asarray(outputs["gallery_labels"], dtype=np.int64)
+    shape = list(images.shape[1:]) if images.ndim == 4 else [1, *images.shape[1:]]
+    ds = spec.get("dataset", {})
+    k = int(ds.get("num_classes") or (labels.max() + 1 if labels.size else 0))
+    names = [str(n) for n in ds.get("class_names") or []]
+    names = names if len(names) == k else [str(c) for c in range(k)]
+    forgotten = set(spec.get("forget_classes") or [])
+    flat = np.round(images.reshape(len(images), -1), 3)
+    return {"run_id": record.id, "scenario_id": record.scenario_id, "method": record.method, "shape": shape,
+            "classes": [{"label": c, "name": names[c], "forgotten": c in forgotten,
+                         "images": flat[labels == c].tolist()} for c in range(k)]}
 
 
 #: Bins of the selection histogram (`GET /api/scenarios/{id}/selection`).
@@ -659,6 +684,38 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         return JSONResponse(payload, headers={
             "Content-Disposition": f'attachment; filename="{record.method}-{run_id}.json"'})
 
+    @app.get("/api/runs/{run_id}/gallery", tags=["runs"], response_model=S.Gallery, responses=ERRORS,
+             summary="A generative run's fixed-seed samples, per class (the gallery panel)")
+    def gallery(run_id: str):
+        record = get_run(run_id)
+        st = store()
+        spec = st.scenario(record.scenario_id)
+        task = _task(spec)
+        if task != "generation":
+            raise HTTPException(404, f"run {run_id!r} is a {task} run; only generation runs store a gallery")
+        if record.status != "done":
+            raise HTTPException(409, f"run {run_id!r} is {record.status}; only finished runs have a gallery")
+        try:
+            outputs = st.load_outputs(run_id)
+            outputs["gallery"], outputs["gallery_labels"]
+        except (BadInput, KeyError) as err:
+            raise HTTPException(404, f"run {run_id!r}: no stored gallery ({err})") from None
+        return gallery_payload(record, spec, outputs, data_range(run_id))
+
+    def data_range(run_id: str) -> tuple[float, float]:
+        """The samples' value range: the `lo`/`hi` buffers saved with a run's diffusion model (read from the
+        training split, so not always [0, 1])."""
+        path = artifact(run_id, "weights.safetensors")
+        if not path.is_file():
+            return 0.0, 1.0
+        store().verify_artifact(run_id, "weights.safetensors")  # CorruptArtifact (409): no range from a damaged file
+        with safe_open(str(path), framework="np") as f:
+            keys = set(f.keys())
+            if not {"lo", "hi"} <= keys:
+                return 0.0, 1.0
+            lo, hi = float(f.get_tensor("lo")), float(f.get_tensor("hi"))
+        return (lo, hi) if hi > lo else (0.0, 1.0)
+
     @app.delete("/api/runs/{run_id}", tags=["runs"], response_model=S.Deleted, responses=ERRORS,
                 summary="Delete a run and its artifacts")
     def delete_run(run_id: str):
@@ -684,7 +741,7 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         st = store()
         spec = st.scenario(record.scenario_id)
         # a generative request's data is a classification set, but its runs store galleries, not logits
-        task = spec.get("task") or spec["dataset"].get("task", "classification")
+        task = _task(spec)
         if task != "classification":  # its features are class probabilities (entropy, confidence)
             raise BadInput(f"run {run_id!r} is a {task} run; the threshold attack reads class probabilities, so "
                            "it applies to classification runs only (a regression run's loss MIA is its loss_mia)")

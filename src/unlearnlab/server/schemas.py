@@ -145,6 +145,8 @@ class ScenarioSummary(BaseModel):
     prune: float | None
     poison: dict[str, Any] | None = Field(None, description="The poison stamped on the training data before θ_o "
                                           "was trained (spec, target, count, indices_sha256); null when clean.")
+    task: str = Field("classification", description="classification, regression or generation (a generative "
+                      "request's runs store galleries, not logits).")
     created: float
     runs: int = Field(0, description="Stored runs of this scenario, θ_o and θ_r included.")
     request_usable: bool = Field(True, description="False when a run flagged the forget request unusable "
@@ -214,6 +216,23 @@ class RunSummary(BaseModel):
 
 class RunDetail(RunSummary):
     details: dict[str, Any] = Field(description="Per-class accuracies on the train and test sets.")
+
+
+class GalleryClass(BaseModel):
+    label: int
+    name: str
+    forgotten: bool = Field(description="True for a class the request forgets.")
+    images: list[list[float]] = Field(description="Each image flattened (channel, row, column), values in [0, 1].")
+
+
+class Gallery(BaseModel):
+    """A generative run's fixed-seed samples: the same noise for every run of a scenario."""
+
+    run_id: str
+    scenario_id: str
+    method: str
+    shape: list[int] = Field(description="One image's shape: channels, height, width.")
+    classes: list[GalleryClass] = Field(description="One entry per class, in label order.")
 
 
 class ScreenPayload(BaseModel):
