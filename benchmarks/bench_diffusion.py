@@ -27,24 +27,33 @@ def _fmt(v, digits=2):
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_recipe_args(ap: argparse.ArgumentParser, n_help: str = "samples per class") -> None:
+    """The options every generative benchmark takes: data, forgotten class, seeds, the DDPM recipe, sampling."""
     ap.add_argument("--dataset", default="digits")
     ap.add_argument("--forget", type=int, default=3)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", type=int, default=DiffusionTrainConfig.steps)
     ap.add_argument("--width", type=int, default=DiffusionConfig.width)
     ap.add_argument("--depth", type=int, default=DiffusionConfig.depth)
-    ap.add_argument("--n", type=int, default=100, help="samples per class")
+    ap.add_argument("--n", type=int, default=100, help=n_help)
     ap.add_argument("--guidance", type=float, default=SampleConfig.guidance)
     ap.add_argument("--sample-steps", type=int, default=SampleConfig.steps)
+
+
+def recipe(args: argparse.Namespace) -> tuple[DiffusionConfig, DiffusionTrainConfig, SampleConfig]:
+    """(model config, training recipe, sampling) from `add_recipe_args`'s options."""
+    return (DiffusionConfig(width=args.width, depth=args.depth), DiffusionTrainConfig(steps=args.steps),
+            SampleConfig(guidance=args.guidance, steps=args.sample_steps))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_recipe_args(ap)
     args = ap.parse_args()
     env = numerics.manifest("cpu")
     print(f"machine: {env.get('cpu')} ({env.get('cpu_count')} cores), 1 torch thread (compute_threads), "
           f"numerics {numerics.identity(env)}, torch {env['versions'].get('torch')}")
-    config = DiffusionConfig(width=args.width, depth=args.depth)
-    train = DiffusionTrainConfig(steps=args.steps)
-    sampling = SampleConfig(guidance=args.guidance, steps=args.sample_steps)
+    config, train, sampling = recipe(args)
     print(f"model {config.to_dict()}; train {train.to_dict()}; sampling {sampling}; forget class {args.forget}; "
           f"{args.n} samples per class")
     print("seed model      train_s  sample+read_s forget_rate kept_acc fd_kept fd_class_mean fd_floor_mean")

@@ -16,21 +16,25 @@ Prints the machine it ran on.
 from __future__ import annotations
 
 import argparse
+import sys
 import copy
 import statistics
+from pathlib import Path
 
-import numpy as np
 import torch
 
 from unlearnlab import numerics
 from unlearnlab.audits.generative import EmbeddingAttackConfig, RelearnAttackConfig, embedding_attack, relearn_attack
 from unlearnlab.data import load_from_spec
-from unlearnlab.methods import METHODS, UnlearningTask, build_method, run_method
+from unlearnlab.methods import METHODS, build_method, run_method
+from unlearnlab.methods.generative_common import make_generation_task
 from unlearnlab.methods.plugins import ensure_loaded
 from unlearnlab.metrics.generative import train_judge
-from unlearnlab.models.diffusion import DiffusionConfig, SampleConfig, create_generative
 from unlearnlab.training import RunContext
-from unlearnlab.training.diffusion import DiffusionTrainConfig, train_diffusion
+from unlearnlab.training.diffusion import train_diffusion
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_diffusion import add_recipe_args, recipe  # noqa: E402  (a sibling script, not a package)
 
 
 def _fmt(v, digits=2):
@@ -40,19 +44,6 @@ def _fmt(v, digits=2):
 def generation_methods() -> list[str]:
     ensure_loaded()
     return [n for n in METHODS.names() if "generation" in METHODS.get(n).tasks]
-
-
-def generation_task(ds, forget: int, original, seed: int) -> UnlearningTask:
-    """The class-forgetting request as a method sees it (task_type "generation": training images and labels,
-    D_f = the class's samples, θ_o frozen)."""
-    ctx = RunContext(device=torch.device("cpu"), seed=seed)
-    y = torch.as_tensor(ds.y_train).long()
-    return UnlearningTask(x_train=torch.as_tensor(ds.x_train), y_train=y,
-                          forget_idx=np.flatnonzero(y.numpy() == forget), num_classes=ds.num_classes,
-                          original=original,
-                          make_model=lambda: create_generative("ddpm", original.input_shape, ds.num_classes,
-                                                               original.config),
-                          ctx=ctx, forget_classes=(forget,), task_type="generation")
 
 
 def controls(original, forget: int) -> dict:
@@ -67,15 +58,7 @@ def controls(original, forget: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default="digits")
-    ap.add_argument("--forget", type=int, default=3)
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--steps", type=int, default=DiffusionTrainConfig.steps)
-    ap.add_argument("--width", type=int, default=DiffusionConfig.width)
-    ap.add_argument("--depth", type=int, default=DiffusionConfig.depth)
-    ap.add_argument("--n", type=int, default=100, help="samples of the forgotten class per model")
-    ap.add_argument("--guidance", type=float, default=SampleConfig.guidance)
-    ap.add_argument("--sample-steps", type=int, default=SampleConfig.steps)
+    add_recipe_args(ap, "samples of the forgotten class per model")
     ap.add_argument("--attack-steps", type=int, default=EmbeddingAttackConfig.steps)
     ap.add_argument("--radius", default=str(EmbeddingAttackConfig.radius),
                     help="relative L2/L∞ radius; a comma-separated list attacks at each")
@@ -87,9 +70,7 @@ def main() -> None:
     env = numerics.manifest("cpu")
     print(f"machine: {env.get('cpu')} ({env.get('cpu_count')} cores), 1 torch thread (compute_threads), "
           f"numerics {numerics.identity(env)}, torch {env['versions'].get('torch')}")
-    config = DiffusionConfig(width=args.width, depth=args.depth)
-    train = DiffusionTrainConfig(steps=args.steps)
-    sampling = SampleConfig(guidance=args.guidance, steps=args.sample_steps)
+    config, train, sampling = recipe(args)
     attacks = [EmbeddingAttackConfig(steps=args.attack_steps, radius=float(r), norm=args.norm)
                for r in args.radius.split(",")]
     relearn = RelearnAttackConfig(steps=args.relearn_steps, samples=args.relearn_samples)
@@ -112,8 +93,9 @@ def main() -> None:
         models.update({k: (m, 0.0) for k, m in controls(original.model, args.forget).items()})
         for name in methods:
             with numerics.compute_threads():
-                result = run_method(build_method(name), original.model, generation_task(ds, args.forget,
-                                                                                         original.model, seed))
+                task = make_generation_task(ds.x_train, ds.y_train, [args.forget], original.model,
+                                            RunContext(device=torch.device("cpu"), seed=seed))
+                result = run_method(build_method(name), original.model, task)
             models[name] = (result.model.eval().requires_grad_(False), result.seconds)
         for label, (model, seconds) in models.items():
             r = relearn_attack(model, judge, ds, args.forget, config=relearn, n_samples=args.n, seed=seed,

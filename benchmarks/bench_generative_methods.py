@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
+from pathlib import Path
 
 from unlearnlab import numerics
 from unlearnlab.data import load_from_spec
 from unlearnlab.methods import METHODS, build_method, method_names, run_method
 from unlearnlab.methods.generative_common import make_generation_task
 from unlearnlab.metrics.generative import evaluate, train_judge
-from unlearnlab.models.diffusion import DiffusionConfig, SampleConfig
 from unlearnlab.store import Store
 from unlearnlab.training import RunContext
-from unlearnlab.training.diffusion import DiffusionTrainConfig, train_diffusion
+from unlearnlab.training.diffusion import train_diffusion
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_diffusion import add_recipe_args, recipe  # noqa: E402  (a sibling script, not a package)
 
 
 def _fmt(v, digits=2):
@@ -34,15 +38,8 @@ def _fmt(v, digits=2):
 def main() -> None:
     generation = [n for n in method_names() if "generation" in METHODS.get(n).tasks]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default="digits")
-    ap.add_argument("--forget", type=int, default=3)
-    ap.add_argument("--seeds", default="0,1,2")
+    add_recipe_args(ap)
     ap.add_argument("--methods", default=",".join(generation))
-    ap.add_argument("--steps", type=int, default=DiffusionTrainConfig.steps)
-    ap.add_argument("--width", type=int, default=DiffusionConfig.width)
-    ap.add_argument("--depth", type=int, default=DiffusionConfig.depth)
-    ap.add_argument("--n", type=int, default=100, help="samples per class")
-    ap.add_argument("--sample-steps", type=int, default=SampleConfig.steps)
     ap.add_argument("--store", default=None, help="cache θ_o, θ_r and the judge here (times are the first run's)")
     args = ap.parse_args()
     methods = args.methods.split(",")
@@ -52,9 +49,7 @@ def main() -> None:
     env = numerics.manifest("cpu")
     print(f"machine: {env.get('cpu')} ({env.get('cpu_count')} cores), 1 torch thread (compute_threads), "
           f"numerics {numerics.identity(env)}, torch {env['versions'].get('torch')}")
-    config = DiffusionConfig(width=args.width, depth=args.depth)
-    train = DiffusionTrainConfig(steps=args.steps)
-    sampling = SampleConfig(steps=args.sample_steps)
+    config, train, sampling = recipe(args)
     print(f"model {config.to_dict()}; train {train.to_dict()}; sampling {sampling}; forget class {args.forget}; "
           f"{args.n} samples per class")
     print("seed model       seconds speed-up forget_rate kept_acc fd_kept (θ_r) fd_class_mean (θ_r)")

@@ -9,6 +9,7 @@ tests/browser/artifacts/).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -153,12 +154,8 @@ def data_server(browser, tmp_path_factory):
 @pytest.fixture
 def data_page(browser, data_server):
     """A page for the data-root server (not the demo server: the demo is not needed)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    pg.console = Console(pg)
-    yield pg
-    context.close()
+    with open_page(browser) as pg:
+        yield pg
 
 
 @pytest.fixture(scope="session")
@@ -212,14 +209,41 @@ class Console:
         assert not bad, "\n".join(bad)
 
 
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+def one_method(page, model: str, method: str, epochs: int) -> None:
+    """In the Build form: `model`, the single method `method` and `epochs` training epochs (what tiny data needs)."""
+    page.select_option("select[name=model]", model)
+    page.locator("[data-panel=methods] button", has_text="none").click()
+    page.check(f"input[name='method.{method}']")
+    page.locator("summary", has_text="Training of").click()
+    page.fill("input[name='train.epochs']", str(epochs))
+
+
+def submit_job(page):
+    """Click Build's "Run job" and return the POST /api/jobs response, checked accepted (202)."""
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as posted:
+        page.locator("button[type=submit]", has_text="Run job").click()
+    assert posted.value.status == 202, posted.value.text()
+    return posted.value
+
+
+@contextlib.contextmanager
+def open_page(browser, **options):
+    """A page in a context of its own (the views' size, a 30 s timeout, console errors collected), closed on
+    leaving; `options` go to the context (e.g. accept_downloads)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, **options)
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     pg.console = Console(pg)
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    with open_page(browser, accept_downloads=True) as pg:
+        yield pg
 
 
 def shot(page, artifacts: Path, name: str) -> None:

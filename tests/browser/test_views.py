@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import cancel_jobs, get_json, shot
+from .conftest import cancel_jobs, get_json, one_method, shot, submit_job
 
 JOB_TIMEOUT_MS = 180_000
 COMPARE_TIMEOUT_MS = 150_000  # the first comparison of a pair fits a joint UMAP
@@ -687,19 +687,13 @@ def test_build_offers_presets_and_the_data_sets_present_in_the_data_root(data_pa
     shot(page, artifacts, "build-preset")
 
     # override what the tiny files need: mlp, one epoch, ga alone
-    page.select_option("select[name=model]", "mlp")
-    page.locator("[data-panel=methods] button", has_text="none").click()
-    page.check("input[name='method.ga']")
-    page.locator("summary", has_text="Training of").click()
-    page.fill("input[name='train.epochs']", "1")
-    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as posted:
-        page.locator("button[type=submit]", has_text="Run job").click()
-    assert posted.value.status == 202, posted.value.text()
-    sent = json.loads(posted.value.request.post_data)
+    one_method(page, "mlp", "ga", 1)
+    posted = submit_job(page)
+    sent = json.loads(posted.request.post_data)
     assert sent["preset"] == "fast-cifar10" and "dataset" not in sent  # only what differs from the preset
     assert sent["model"] == "mlp" and sent["methods"] == ["ga"] and sent["train"] == {"epochs": 1}
     assert sent["forget"] == "class:0" and sent["grids"] == {}
-    job = posted.value.json()
+    job = posted.json()
     assert job["request"]["dataset"] == "cifar10" and job["configs"][0]["hparams"]["lr"] == 0.0001
     page.wait_for_selector(f"li.job[data-job='{job['id']}'][data-status=done]", timeout=JOB_TIMEOUT_MS)
     expect(page.locator(f"li.job[data-job='{job['id']}'] .tag", has_text="fast-cifar10")).to_be_visible()

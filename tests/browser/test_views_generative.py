@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Console, _start, _stop, get_json, shot
+from .conftest import _start, _stop, get_json, open_page, shot
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +30,8 @@ def gen_server(browser, tmp_path_factory):
 
 @pytest.fixture
 def gen_page(browser, gen_server):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    pg.console = Console(pg)
-    yield pg
-    context.close()
+    with open_page(browser) as pg:
+        yield pg
 
 
 def test_screen_shows_generative_metrics_and_both_galleries(gen_page, gen_server, artifacts):

@@ -8,7 +8,7 @@ import json
 
 from playwright.sync_api import expect
 
-from .conftest import get_json, shot
+from .conftest import get_json, one_method, shot, submit_job
 
 JOB_TIMEOUT_MS = 180_000
 
@@ -47,18 +47,12 @@ def test_build_picks_persons_of_olivetti_and_runs_the_group_request(data_page, d
     expect(picker.locator("code")).to_have_text(f"group:{trained[0]['group']},{trained[3]['group']}")
     shot(page, artifacts, "build-groups")
 
-    page.select_option("select[name=model]", "mlp")
-    page.locator("[data-panel=methods] button", has_text="none").click()
-    page.check("input[name='method.ft']")
-    page.locator("summary", has_text="Training of").click()
-    page.fill("input[name='train.epochs']", "1")
-    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as posted:
-        page.locator("button[type=submit]", has_text="Run job").click()
-    assert posted.value.status == 202, posted.value.text()
-    sent = json.loads(posted.value.request.post_data)
+    one_method(page, "mlp", "ft", 1)
+    posted = submit_job(page)
+    sent = json.loads(posted.request.post_data)
     assert sent["dataset"] == "olivetti" and sent["dataset_params"] == {"unseen": 5}
     assert sent["forget"] == f"group:{trained[0]['group']},{trained[3]['group']}"
-    job = posted.value.json()
+    job = posted.json()
     page.wait_for_selector(f"li.job[data-job='{job['id']}'][data-status=done]", timeout=JOB_TIMEOUT_MS)
     done = get_json(f"{base}/api/jobs/{job['id']}")
     scenario = get_json(f"{base}/api/scenarios/{done['scenario_id']}")

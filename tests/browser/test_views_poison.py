@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import get_json, shot
+from .conftest import get_json, one_method, shot
 
 JOB_TIMEOUT_MS = 180_000
 
@@ -80,11 +80,7 @@ def test_build_poisons_the_training_data_and_screen_shows_the_asr(data_page, dat
     expect(problems).to_have_count(0)
     shot(page, artifacts, "build-poison")
 
-    page.select_option("select[name=model]", "mlp")
-    page.locator("[data-panel=methods] button", has_text="none").click()
-    page.check("input[name='method.ft']")
-    page.locator("summary", has_text="Training of").click()
-    page.fill("input[name='train.epochs']", "2")
+    one_method(page, "mlp", "ft", 2)
 
     # what the server refuses is shown as its one line: a target it rejects, sent past the form
     def past_the_form(route):
