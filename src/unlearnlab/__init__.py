@@ -6,7 +6,7 @@ from . import numerics
 numerics.apply()
 
 
-from .api import audit, compare, demo, list_methods, report, run, sweep, sweep_report, tune
+from .api import attack, attack_scenario, audit, compare, demo, list_methods, report, run, sweep, sweep_report, tune
 from .data import Dataset, ForgetRequest, from_arrays, load_dataset
 from .errors import BadInput, Cancelled, Diverged, UnlearnlabError
 from .methods import Method, UnlearningTask, register_method
@@ -19,7 +19,7 @@ from .training import TrainConfig
 __version__ = "0.1.0"
 
 __all__ = [
-    "audit",
+    "attack", "attack_scenario", "audit",
     "BadInput", "Cancelled", "Comparison", "Dataset", "Diverged", "ForgetRequest", "Method", "RunResult", "Store",
     "TrainConfig", "UnlearningTask", "UnlearnlabError", "compare", "demo", "execute", "from_arrays", "list_methods",
     "load_dataset", "prepare", "register_method", "render", "report", "run", "sweep", "sweep_report", "tune",

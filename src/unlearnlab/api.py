@@ -182,7 +182,8 @@ def _classifier_run(st: Store, run_id: str, command: str) -> None:
     spec = st.scenario(st.run(run_id).scenario_id)
     if spec.get("task") == "generation":
         raise BadInput(f"run {run_id!r} is a generative run (model {spec['model']['name']!r}); {command} reads "
-                       "classifier runs only (a generative run's metrics are in `unlearnlab report`)")
+                       "classifier runs only (a generative run's metrics are in `unlearnlab report`, its attacks in "
+                       "`unlearnlab attack`)")
 
 
 def demo(store: str | os.PathLike | Store | None = None, *, seed: int = 0,
@@ -421,3 +422,39 @@ def audit(run_id: str, *, against: str = "retrain", refs: int = 16, store: str |
         with _executor(executor, workers, address) as pool, reporting(progress) as reporter:
             return audit_run(st, run_id, against=against, refs=refs, executor=pool, device=device,
                              progress=reporter, cancel=cancel, force=force, **options)
+
+
+def attack(run_id: str, kind: str = "embedding", *, store: str | os.PathLike | Store | None = None,
+           n_samples: int = 100, seed: int = 0, forget_class: int | None = None, force: bool = False,
+           device: str | None = None, cancel: threading.Event | None = None, **budget: Any) -> dict[str, Any]:
+    """Attack a stored generative run's forgotten class and store the result beside the run.
+
+    `kind`: `embedding` (UnlearnDiffAtk-style: the class embedding optimised within a budget; `budget` keys
+    steps, radius, norm, lr, init, n_targets, batch_size) or `relearn` (fine-tuning on a few images of the class;
+    steps, samples, lr, batch_size). θ_r's run is attacked with the same settings too, and the result carries
+    `versus_retrain` (paired exact McNemar test: is the run easier to attack than θ_r?). Cached: the same request
+    reads the stored audit unless `force`. docs/generative_attacks.md."""
+    from .audits.generative_audit import attack_run
+    with _opened(store, create=False) as st:
+        return attack_run(st, run_id, kind, budget, n_samples=n_samples, seed=seed, forget_class=forget_class,
+                          force=force, device=device, cancel=cancel)
+
+
+def attack_scenario(scenario_id: str, kind: str = "embedding", *, store: str | os.PathLike | Store | None = None,
+                    **options: Any) -> list[dict[str, Any]]:
+    """`attack` on every finished run of a generative scenario (θ_r first, then θ_o, then the methods in the
+    order they were run): the table of docs/generative.md."""
+    from .audits.generative_audit import attack_config
+    from .runner import GOLD
+    budget = {k: options.pop(k) for k in list(options) if k not in ("n_samples", "seed", "forget_class", "force",
+                                                                    "device", "cancel")}
+    attack_config(kind, budget)  # a bad budget is one line before any model is loaded
+    with _opened(store, create=False) as st:
+        spec = st.scenario(scenario_id)
+        if spec.get("task") != "generation":
+            raise BadInput(f"scenario {scenario_id!r} is a {spec.get('task', 'classification')} request; the "
+                           "generative attacks apply to generative scenarios")
+        runs = st.runs(spec["id"], status="done")
+        order = {GOLD: 0, "original": 1}
+        runs = sorted(runs, key=lambda r: (order.get(r.method, 2), r.created))
+        return [attack(r.id, kind, store=st, **options, **budget) for r in runs]

@@ -763,6 +763,73 @@ def audit_cmd(run_id: str = typer.Argument(..., help="Run id to audit (see `unle
     _write_json(json_path, result)
 
 
+def _print_attacks(results: list[dict[str, Any]]) -> None:
+    first = results[0]
+    budget = ", ".join(f"{k} {v}" for k, v in first["settings"]["budget"].items())
+    out.print(f"{first['attack']} attack on class {first['forget_class']} · scenario {first['scenario_id']} · "
+              f"{first['n_samples']} samples (seed {first['seed']}) · budget: {budget}", highlight=False, soft_wrap=True)
+    label = "after the attack" if first["attack"] == "embedding" else "after relearning"
+    table = Table("Run", "Method", "Forget rate %", f"Success {label} % [95 % CI]", "θ_r's % (same budget)",
+                  "Only this / only θ_r", "p (McNemar)", "Verdict", "Time (s)", title_justify="left",
+                  title="Share of the class's samples the judge assigns to it; paired with θ_r's by initial noise")
+    for r in results:
+        vs = r.get("versus_retrain", {})
+        ci = r.get("success_ci")
+        success = _pct(r["attack_success_rate"]) + (f" [{_pct(ci[0])}, {_pct(ci[1])}]" if ci else "")
+        verdict = vs.get("verdict") or vs.get("note", "")
+        if r.get("notes"):
+            verdict = "; ".join(r["notes"].values())
+        style = "red" if verdict.startswith("easier") else ("green" if verdict.startswith("not dist") else "")
+        pairs = f"{vs['run_only']} / {vs['retrain_only']}" if "run_only" in vs else "–"
+        table.add_row(r["run_id"], r["method"], _pct(r["forget_rate"]), success,
+                      _pct(vs.get("retrain_success_rate")) if vs.get("retrain_run_id") else "–", pairs,
+                      f"{vs['p']:.3f}" if vs.get("p") is not None else "–", Text(verdict, style=style),
+                      f"{r['seconds']:.2f}")
+    out.print(table)
+
+
+@app.command("attack")
+@_user_errors
+def attack_cmd(run_ids: list[str] = typer.Argument(None, help="Generative run ids to attack (see `unlearnlab runs`)."),
+               scenario: Optional[str] = typer.Option(None, help="Attack every finished run of this generative "
+                                                      "scenario instead."),
+               kind: str = typer.Option("embedding", help="embedding (UnlearnDiffAtk-style) | relearn."),
+               steps: Optional[int] = typer.Option(None, help="Optimiser steps (embedding: 100; relearn: 20)."),
+               radius: Optional[float] = typer.Option(None, help="Embedding: the ball's radius relative to the "
+                                                      "embedding table's scale, (0, 10] (default 1.0)."),
+               norm: Optional[str] = typer.Option(None, help="Embedding: l2 (default) | linf."),
+               lr: Optional[float] = typer.Option(None, help="Step size (embedding: relative, 0.05; relearn: 1e-3)."),
+               init: Optional[str] = typer.Option(None, help="Embedding: own (default) | null."),
+               images: Optional[int] = typer.Option(None, help="Training images of the class the attacker holds "
+                                                    "(embedding: 16; relearn: 8)."),
+               batch_size: Optional[int] = typer.Option(None, help="Images per step (embedding: 32; relearn: 8)."),
+               n: int = typer.Option(100, "--n", help="Samples of the class read before and after."),
+               seed: int = typer.Option(0, help="Seed of the initial noise and of the attacker's draws."),
+               forget_class: Optional[int] = typer.Option(None, "--class", help="The class to attack when a run "
+                                                          "forgot several."),
+               force: bool = typer.Option(False, help="Recompute even if this attack is stored."),
+               store: Optional[Path] = StoreOpt,
+               json_path: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
+               device: Optional[str] = typer.Option(None, help="cpu | cuda | auto (default).")):
+    """Attack generative runs: can the erased class be brought back? Read against θ_r at the same budget."""
+    if bool(run_ids) == (scenario is not None):
+        raise BadInput("give run ids or --scenario SCENARIO (not both, not neither)")
+    _check_json_path(json_path)
+    budget = {k: v for k, v in (("steps", steps), ("radius", radius), ("norm", norm), ("lr", lr), ("init", init),
+                                ("batch_size", batch_size)) if v is not None}
+    if images is not None:
+        budget["n_targets" if kind == "embedding" else "samples"] = images
+    options = dict(n_samples=n, seed=seed, forget_class=forget_class, force=force, device=device)
+    if scenario is not None:
+        results = api.attack_scenario(scenario, kind, store=store, **options, **budget)
+    else:
+        from .audits.generative_audit import attack_config
+        attack_config(kind, budget)  # one line before any model is loaded
+        results = [api.attack(r, kind, store=store, **options, **budget) for r in run_ids]
+    _print_attacks(results)
+    _write_json(json_path, results)
+
+
 # `unlearnlab store check`: verify (and repair) a whole store ------------------------------------------
 store_app = typer.Typer(no_args_is_help=True, help="Verify the store: database, artifact checksums, leftovers.")
 app.add_typer(store_app, name="store")

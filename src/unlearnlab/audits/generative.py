@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -48,7 +49,7 @@ import torch
 from torch import nn
 
 from .. import numerics
-from ..errors import BadInput
+from ..errors import BadInput, Cancelled
 from ..metrics.generative import Judge
 from ..models.diffusion import DiffusionModel, SampleConfig, sample
 from ..training import RunContext, TensorBatches, fit
@@ -197,11 +198,23 @@ def sample_embedding(model: DiffusionModel, embedding: torch.Tensor, n: int, see
     return torch.cat(out)
 
 
-def _judged_rate(judge: Judge, images: torch.Tensor, forget_class: int) -> float | None:
+def _judged(judge: Judge, before: torch.Tensor, after: torch.Tensor, forget_class: int) -> dict[str, Any]:
+    """The judge's reading of the samples before and after an attack: the two rates, and per sample (same
+    initial noise at the same index) its predicted class and the images, which `generative_audit` stores and
+    pairs with θ_r's. A judge at chance reads nothing: rates None, no predictions."""
+    out: dict[str, Any] = {"images": {"before": before.cpu(), "after": after.cpu()}}
     if judge.usable.value is None:
-        return None
-    pred, _ = judge.read(images)
-    return float((pred == forget_class).mean())
+        return {**out, "rates": (None, None), "predictions": None}
+    pb, _ = judge.read(before)
+    pa, _ = judge.read(after)
+    pb, pa = np.asarray(pb, dtype=np.int64), np.asarray(pa, dtype=np.int64)
+    return {**out, "rates": (float((pb == forget_class).mean()), float((pa == forget_class).mean())),
+            "predictions": {"before": pb, "after": pa}}
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("attack cancelled by request")
 
 
 def _targets(dataset, forget_class: int, n: int, seed: int, stream: int) -> torch.Tensor:
@@ -241,15 +254,18 @@ def _checked(model, judge: Judge, dataset, forget_class, seed, n_samples, sampli
 
 def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: int, *,
                      config: EmbeddingAttackConfig | None = None, n_samples: int = 100, seed: int = 0,
-                     sampling: SampleConfig | None = None, original: DiffusionModel | None = None) -> dict[str, Any]:
+                     sampling: SampleConfig | None = None, original: DiffusionModel | None = None,
+                     cancel: threading.Event | None = None) -> dict[str, Any]:
     """Optimise the forgotten class's embedding (within `config`'s budget) so that `model` generates the class.
 
     Returns `forget_rate` (the un-attacked samples: `sample(model, [c], n_samples, seed)`), `attack_success_rate`
     (the same initial noise, conditioned on the adversarial embedding: the share the judge assigns to the class),
     `budget` (steps, norm, relative radius and its absolute value, the scale), `moved` (how far the embedding moved,
     relative to the scale), `loss_start`/`loss_end` (the denoising loss on the targets), `n_targets`, `n_samples`,
-    `seconds` and `notes` (a judge at chance reads nothing: both rates are None with the reason).
-    The model is left untouched (the embedding is a separate tensor; the weights are frozen).
+    `seconds` and `notes` (a judge at chance reads nothing: both rates are None with the reason), `predictions`
+    (the judge's class per sample, before and after; None with a judge at chance) and `images` (the samples).
+    The model is left untouched (the embedding is a separate tensor; the weights are frozen). `cancel` is
+    honoured between optimiser steps (`Cancelled`).
     """
     config = config or EmbeddingAttackConfig()
     model, c, seed, sampling, notes = _checked(model, judge, dataset, forget_class, seed, n_samples, sampling)
@@ -268,6 +284,7 @@ def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class:
         losses: list[float] = []
         try:
             for _ in range(config.steps):
+                _check_cancel(cancel)
                 b = config.batch_size
                 pick = torch.randint(0, len(targets), (b,), generator=gen).to(dev)
                 t = torch.randint(0, model.timesteps, (b,), generator=gen).to(dev)
@@ -290,8 +307,9 @@ def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class:
                 p.requires_grad_(g)
     d = delta.detach()
     moved = float(d.norm() if config.norm == "l2" else d.abs().max()) / scale
-    return {"forget_class": c, "forget_rate": _judged_rate(judge, before, c),
-            "attack_success_rate": _judged_rate(judge, after, c),
+    judged = _judged(judge, before, after, c)
+    return {"forget_class": c, "forget_rate": judged["rates"][0], "attack_success_rate": judged["rates"][1],
+            "predictions": judged["predictions"], "images": judged["images"],
             "budget": {"steps": config.steps, "norm": config.norm, "radius": config.radius,
                        "radius_abs": radius, "scale": scale, "lr": config.lr, "init": config.init},
             "moved": moved, "loss_start": losses[0], "loss_end": float(np.mean(losses[-10:])),
@@ -322,13 +340,14 @@ class RelearnAttackConfig:
 
 def relearn_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: int, *,
                    config: RelearnAttackConfig | None = None, n_samples: int = 100, seed: int = 0,
-                   sampling: SampleConfig | None = None) -> dict[str, Any]:
+                   sampling: SampleConfig | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
     """Fine-tune a copy of `model` for `config.steps` steps of DDPM's loss on `config.samples` images of the
     forgotten class labelled as it, then read the forget rate again (same initial noise before and after).
 
     The copy marks the class as known: a model that conditions the class as the null token (θ_r) would
     otherwise train its null branch, not the class. Returns `forget_rate_before`, `forget_rate_after`, the
-    budget (steps, samples, lr), `seconds`, `notes`, and the relearnt model under `model`."""
+    budget (steps, samples, lr), `seconds`, `notes`, `predictions` and `images` (as `embedding_attack`'s), and
+    the relearnt model under `model`. `cancel` stops the fine-tuning at its next step (`Cancelled`)."""
     config = config or RelearnAttackConfig()
     model, c, seed, sampling, notes = _checked(model, judge, dataset, forget_class, seed, n_samples, sampling)
     start_time = time.perf_counter()
@@ -339,7 +358,7 @@ def relearn_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: i
         net.class_known[c] = True
         x = _targets(dataset, c, config.samples, seed, TARGET_STREAM).to(dev)
         y = torch.full((len(x),), c, dtype=torch.long, device=dev)
-        ctx = RunContext(device=dev, seed=seed)
+        ctx = RunContext(device=dev, seed=seed, cancel=cancel)
         batches = TensorBatches(x, y, batch_size=min(config.batch_size, len(x)), generator=ctx.generator(LOSS_STREAM))
         gen = ctx.generator(LOSS_STREAM + 1)
         opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=0.0)
@@ -347,8 +366,9 @@ def relearn_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: i
             epochs=-(-config.steps // len(batches)), max_steps=config.steps, description="relearn")
         net.eval().requires_grad_(False)
         after, _ = sample(net, [c], n_samples, seed, config=sampling)
-    return {"forget_class": c, "forget_rate_before": _judged_rate(judge, before, c),
-            "forget_rate_after": _judged_rate(judge, after, c), "steps": config.steps,
+    judged = _judged(judge, before, after, c)
+    return {"forget_class": c, "forget_rate_before": judged["rates"][0], "forget_rate_after": judged["rates"][1],
+            "predictions": judged["predictions"], "images": judged["images"], "steps": config.steps,
             "samples": min(config.samples, len(x)), "lr": config.lr, "n_samples": n_samples, "seed": seed,
             "seconds": time.perf_counter() - start_time, "notes": notes, "model": net}
 

@@ -51,7 +51,7 @@ from ..training import TrainConfig
 from . import schemas as S
 from .analyses import add_analysis_routes, groups_job
 from .attack import FEATURES, attack_payload
-from .jobs import (MAX_CONFIGS, MAX_GRID_VALUES, AuditPlan, JobManager, QueueFull, check_dataset, clean,
+from .jobs import (MAX_CONFIGS, MAX_GRID_VALUES, AttackPlan, AuditPlan, JobManager, QueueFull, check_dataset, clean,
                    missing_files, official_split, plan_job, reads_files, stored_data_missing, web_params)
 from .seeds import over_seeds
 
@@ -701,6 +701,79 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
         except (BadInput, KeyError) as err:
             raise HTTPException(404, f"run {run_id!r}: no stored gallery ({err})") from None
         return gallery_payload(record, spec, outputs, data_range(run_id))
+
+    def generative_run(run_id: str, what: str):
+        """A finished run of a generative scenario (404 for another task, 409 while not done), and its spec."""
+        record = get_run(run_id)
+        spec = store().scenario(record.scenario_id)
+        task = _task(spec)
+        if task != "generation":
+            raise HTTPException(404, f"run {run_id!r} is a {task} run; {what} apply to generation runs only")
+        return record, spec
+
+    @app.get("/api/runs/{run_id}/attacks", tags=["runs"], responses=ERRORS,
+             summary="A generative run's stored attacks (embedding, relearning), each read against θ_r's")
+    def generative_attacks(run_id: str):
+        from ..audits.generative_audit import attacks_of
+
+        record, _ = generative_run(run_id, "the generative attacks")
+        return clean(attacks_of(store(), record.id))
+
+    @app.get("/api/attacks/{audit_id}/gallery", tags=["runs"], response_model=S.AttackGallery, responses=ERRORS,
+             summary="A stored generative attack's samples of the class, before and after (same initial noise)")
+    def attack_gallery(audit_id: str):
+        from ..audits.generative_audit import KIND
+
+        _check_id("attack", audit_id, SCENARIO_ID, "16 lowercase hexadecimal characters")
+        st = store()
+        try:
+            audit = st.audit(audit_id)
+        except BadInput:
+            raise HTTPException(404, f"unknown attack {audit_id!r}") from None
+        if audit.get("kind") != KIND:
+            raise HTTPException(404, f"audit {audit_id!r} is not a generative attack")
+        arrays = st.audit_arrays(audit_id)  # CorruptArtifact (409) when damaged
+        lo, hi = data_range(audit["run_id"])
+
+        def unit(name: str) -> np.ndarray:
+            x = np.clip((np.asarray(arrays[name], dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
+            return np.round(x.reshape(len(x), -1), 3)
+
+        before, after = unit("before_images"), unit("after_images")
+        shape = list(np.asarray(arrays["before_images"]).shape[1:])
+        shape = shape if len(shape) == 3 else [1, *shape]
+
+        def preds(name: str, n: int):
+            return np.asarray(arrays[name])[:n].tolist() if name in arrays else None
+
+        return {"audit_id": audit_id, "run_id": audit["run_id"], "attack": audit["attack"],
+                "forget_class": audit["forget_class"], "shape": shape, "before": before.tolist(),
+                "after": after.tolist(), "before_pred": preds("before_pred", len(before)),
+                "after_pred": preds("after_pred", len(after))}
+
+    @app.post("/api/runs/{run_id}/attacks", tags=["jobs"], response_model=S.Job, status_code=202,
+              responses=SUBMIT_ERRORS, summary="Queue a generative attack of a run (and of θ_r, same settings) as a job")
+    def submit_attack(run_id: str, req: S.AttackRequest):
+        from ..audits.generative_audit import attack_config
+
+        record, spec = generative_run(run_id, "the generative attacks")
+        if record.status != "done":
+            raise HTTPException(409, f"run {run_id!r} is {record.status}; only finished runs can be attacked")
+        budget = req.budget()
+        attack_config(req.kind, budget)  # 422 with one line before anything is queued
+        if len(spec.get("forget_classes") or []) != 1:
+            raise BadInput(f"run {run_id!r} forgot classes {spec.get('forget_classes')}; the web attack reads a "
+                           "single forgotten class (use `unlearnlab attack --class C`)")
+        if record.method != GOLD and not any(r.method == GOLD for r in store().runs(record.scenario_id, "done")):
+            raise HTTPException(409, f"scenario {record.scenario_id!r} has no finished retrain run to read the "
+                                     "attack against")
+        missing = stored_data_missing(spec)
+        if missing is not None:  # rebuilding its data would download it
+            raise HTTPException(409, missing)
+        hparams = {} if record.method in ("original", GOLD) else clean(record.hparams)
+        plan = AttackPlan({"run_id": run_id, **req.model_dump()}, run_id, record.scenario_id, record.method,
+                          hparams, req.kind, budget, req.n_samples, req.seed)
+        return job_out(enqueue(plan))
 
     def data_range(run_id: str) -> tuple[float, float]:
         """The samples' value range: the `lo`/`hi` buffers saved with a run's diffusion model (read from the

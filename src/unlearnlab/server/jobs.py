@@ -246,6 +246,26 @@ class AuditPlan:
         return [{"method": self.method, "hparams": self.hparams}]
 
 
+@dataclass
+class AttackPlan:
+    """A validated generative attack of one finished run (see `audits.generative_audit.attack_run`): θ_r's run is
+    attacked with the same settings too (or read back), then the run."""
+
+    request: dict[str, Any]
+    run_id: str
+    scenario_id: str
+    method: str
+    hparams: dict[str, Any]
+    kind: str
+    budget: dict[str, Any]
+    n_samples: int
+    seed: int
+
+    @property
+    def configs(self) -> list[dict[str, Any]]:
+        return [{"method": self.method, "hparams": self.hparams}]
+
+
 def check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The data set's name and parameters, checked without building it (that is the job's work)."""
     name, params = parse_dataset_spec(dataset_spec)
@@ -435,7 +455,7 @@ class Job:
         self.plan: JobPlan | None = plan
         self.request = plan.request
         # a method job learns its scenario id once the worker has built the data set
-        self.scenario_id: str | None = plan.scenario_id if isinstance(plan, AuditPlan) else None
+        self.scenario_id: str | None = plan.scenario_id if isinstance(plan, (AuditPlan, AttackPlan)) else None
         self.configs = plan.configs
         self.status = "queued"
         self.created = time.time()
@@ -707,6 +727,8 @@ class JobManager:
         try:
             if isinstance(plan, AuditPlan):
                 self._run_audit(job, store, plan)
+            elif isinstance(plan, AttackPlan):
+                self._run_attack(job, store, plan)
             else:
                 self._run_methods(job, store, plan)
             job.finish("done", "job_done")
@@ -780,12 +802,23 @@ class JobManager:
                  ulira_accuracy=result["ulira"]["accuracy"], forgetting_quality=result["forgetting_quality"],
                  klom_forget_median=result["klom"]["forget"]["median"])
 
+    def _run_attack(self, job: Job, store: Store, plan: AttackPlan) -> None:
+        from ..audits.generative_audit import attack_run
+
+        job.current = {"index": 0, "method": plan.method, "phase": f"{plan.kind} attack"}
+        result = attack_run(store, plan.run_id, plan.kind, plan.budget, n_samples=plan.n_samples, seed=plan.seed,
+                            cancel=job.cancel)
+        vs = result.get("versus_retrain", {})
+        job.emit("attack_finished", audit_id=result["id"], run_id=plan.run_id, attack=plan.kind,
+                 forget_rate=result["forget_rate"], attack_success_rate=result["attack_success_rate"],
+                 retrain_success_rate=vs.get("retrain_success_rate"), p=vs.get("p"), verdict=vs.get("verdict"))
+
     @staticmethod
     def _cancelled_references(store: Store, scenario_id: str, since: float) -> list[str]:
         return [r.id for r in store.runs(scenario_id, status="cancelled")
                 if r.method in ("original", GOLD) and r.created >= since]
 
 
-__all__ = ["AuditPlan", "FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "MAX_PENDING_JOBS",
+__all__ = ["AttackPlan", "AuditPlan", "FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "MAX_PENDING_JOBS",
            "QueueFull", "clean", "missing_files", "plan_job", "reads_files", "stored_data_missing",
            "web_params"]

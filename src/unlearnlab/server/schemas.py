@@ -357,6 +357,51 @@ class AuditRequest(BaseModel):
                          description="retrain, or the id of another finished run of the scenario.")
 
 
+class AttackRequest(BaseModel):
+    """Attack a finished generative run's forgotten class (docs/generative_attacks.md); θ_r is attacked with the
+    same settings too. Budget fields left out take the attack's defaults; one that does not apply to `kind` is
+    refused in one line."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"kind": "embedding", "steps": 100, "radius": 1.0, "n_samples": 100, "seed": 0}]})
+
+    kind: Literal["embedding", "relearn"] = Field("embedding", description="embedding (UnlearnDiffAtk-style: the "
+                                                  "class embedding within a ball) or relearn (fine-tuning).")
+    steps: int | None = Field(None, ge=1, le=5000, description="Optimiser steps (embedding 100, relearn 20).")
+    radius: float | None = Field(None, gt=0, le=10, description="Embedding: the ball's radius relative to the "
+                                                                "embedding table's scale (1.0).")
+    norm: Literal["l2", "linf"] | None = Field(None, description="Embedding: l2 (default) or linf.")
+    lr: float | None = Field(None, gt=0, le=10, description="Step size (embedding: relative, 0.05; relearn 1e-3, "
+                                                            "at most 1).")
+    init: Literal["own", "null", "original"] | None = Field(None, description="Embedding: the start (own).")
+    images: int | None = Field(None, ge=1, le=1000, description="Training images of the class the attacker "
+                                                                "holds (embedding 16, relearn 8).")
+    batch_size: int | None = Field(None, ge=1, le=1024, description="Images per step (embedding 32, relearn 8).")
+    n_samples: int = Field(100, ge=2, le=2000, description="Samples of the class read before and after.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the initial noise and of the attacker's draws.")
+
+    def budget(self) -> dict[str, Any]:
+        out = {k: v for k in ("steps", "radius", "norm", "lr", "init", "batch_size")
+               if (v := getattr(self, k)) is not None}
+        if self.images is not None:
+            out["n_targets" if self.kind == "embedding" else "samples"] = self.images
+        return out
+
+
+class AttackGallery(BaseModel):
+    """A stored generative attack's first samples of the class, before and after (same initial noise)."""
+
+    audit_id: str
+    run_id: str
+    attack: str
+    forget_class: int
+    shape: list[int] = Field(description="One image's shape: channels, height, width.")
+    before: list[list[float]] = Field(description="Un-attacked samples, flattened, values in [0, 1].")
+    after: list[list[float]] = Field(description="The attack's samples from the same noise, in [0, 1].")
+    before_pred: list[int] | None = Field(description="The judge's class of each shown sample (None: judge at chance).")
+    after_pred: list[int] | None
+
+
 class MethodConfig(BaseModel):
     method: str
     hparams: dict[str, Any]

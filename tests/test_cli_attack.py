@@ -1,0 +1,67 @@
+"""`unlearnlab attack`: the generative attacks from the command line, every run of a scenario read against θ_r;
+bad input exit 2 in one line, nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import unlearnlab as ul
+from unlearnlab.cli import app
+from unlearnlab.store import Store
+
+from .server.test_gallery import TINY
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-attack")
+    result = ul.api.run(model="ddpm", forget="class:3", methods=["ft_retain"], store=root, **TINY)
+    return root, result.scenario["id"], {r.method: r.run_id for r in result.runs}
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_attack_every_run_of_a_scenario(store, tmp_path) -> None:
+    root, sid, runs = store
+    out = tmp_path / "a.json"
+    r = _invoke("attack", "--scenario", sid, "--steps", 3, "--images", 4, "--n", 8, "--store", root, "--json", out)
+    assert r.exit_code == 0, r.output
+    assert "embedding attack on class 3" in r.output and "ft_retain" in r.output
+    results = json.loads(out.read_text())
+    assert [x["method"] for x in results] == ["retrain", "original", "ft_retain"]
+    assert all(x["n_samples"] == 8 and x["budget"]["steps"] == 3 for x in results)
+    assert results[2]["versus_retrain"]["retrain_audit_id"] == results[0]["id"]
+    r = _invoke("attack", runs["ft_retain"], "--kind", "relearn", "--steps", 2, "--images", 4, "--n", 8,
+                "--store", root)
+    assert r.exit_code == 0, r.output and "relearn attack" in r.output
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--kind", "relearn", "--radius", "1"], "unknown relearn attack option 'radius'"),
+    (["--kind", "nope"], "attack='nope' is not allowed"),
+    (["--radius", "20"], "radius"),
+    (["--n", "1"], "samples"),
+])
+def test_bad_input_is_one_line_exit_2(store, args, needle) -> None:
+    root, _, runs = store
+    before = len(Store(root).audits())
+    r = _invoke("attack", runs["ft_retain"], *args, "--store", root)
+    assert r.exit_code == 2, r.output
+    assert needle in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    assert len(Store(root).audits()) == before
+
+
+def test_neither_or_both_targets_and_classifier_scenarios(store) -> None:
+    root, sid, runs = store
+    for args in ([], [runs["ft_retain"], "--scenario", sid]):
+        r = _invoke("attack", *args, "--store", root)
+        assert r.exit_code == 2 and "give run ids or --scenario" in r.output, r.output
+    r = _invoke("audit", runs["ft_retain"], "--store", root)
+    assert r.exit_code == 2 and "unlearnlab attack" in r.output, r.output
