@@ -2,7 +2,7 @@
 // one-line `detail` (or a network message), so views can show it as is.
 
 import type {
-  Gallery,
+  Gallery, GenAttack, AttackGallery, GenAttackRequest,
   Audit, AuditSamples, AttackResult, Comparison, DatasetGroups, DatasetInfo, Health, Inputs, Job, MethodInfo, ModelInfo,
   Options, PresetInfo, Run, Scenario, ScreenPayload, SeedsPayload, SelectionPayload,
 } from "./types";
@@ -78,6 +78,9 @@ export const api = {
   jobs: () => get<Job[]>("/api/jobs"),
   submitJob: (body: unknown) => request<Job>("POST", "/api/jobs", body),
   cancelJob: (id: string) => request<Job>("POST", `/api/jobs/${enc(id)}/cancel`),
+  genAttacks: (id: string, signal?: AbortSignal) => get<GenAttack[]>(`/api/runs/${enc(id)}/attacks`, signal),
+  attackGallery: (auditId: string, signal?: AbortSignal) => get<AttackGallery>(`/api/attacks/${enc(auditId)}/gallery`, signal),
+  submitGenAttack: (runId: string, body: GenAttackRequest) => request<Job>("POST", `/api/runs/${enc(runId)}/attacks`, body),
   submitAudit: (runId: string, refs: number) => request<Job>("POST", `/api/runs/${enc(runId)}/audit`, { refs }),
   /** `after`: resume after this event id (-1: the whole log). */
   eventsUrl: (id: string, after = -1) => `/api/jobs/${enc(id)}/events${after >= 0 ? `?after=${after}` : ""}`,

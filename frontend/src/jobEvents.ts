@@ -7,7 +7,7 @@ import { api } from "./api";
 import type { Job, JobEvent } from "./types";
 
 export const EVENT_TYPES = ["job_queued", "job_started", "references_started", "method_started", "progress", "epoch",
-  "cancel_requested", "run_finished", "audit_finished", "job_done", "job_failed", "job_cancelled"];
+  "cancel_requested", "run_finished", "audit_finished", "attack_finished", "job_done", "job_failed", "job_cancelled"];
 export const TERMINAL: Record<string, Job["status"]> = { job_done: "done", job_failed: "failed", job_cancelled: "cancelled" };
 
 export interface JobStream {

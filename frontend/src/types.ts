@@ -118,6 +118,51 @@ export interface Gallery {
   classes: { label: number; name: string; forgotten: boolean; images: number[][] }[];
 }
 
+/** GET /api/runs/{id}/attacks: a stored generative attack (audits/generative_audit.py), read against θ_r's. */
+export interface GenAttack {
+  id: string;
+  run_id: string;
+  method: string;
+  attack: "embedding" | "relearn";
+  forget_class: number;
+  n_samples: number;
+  seed: number;
+  forget_rate: number | null;
+  attack_success_rate: number | null;
+  forget_rate_ci?: [number, number];
+  success_ci?: [number, number];
+  budget: Record<string, number | string>;
+  seconds: number;
+  notes: Record<string, string>;
+  settings: Record<string, unknown>;
+  versus_retrain?: {
+    note?: string; retrain_run_id?: string; retrain_audit_id?: string; retrain_success_rate?: number | null;
+    retrain_success_ci?: [number, number] | null; run_only?: number; retrain_only?: number; p?: number | null;
+    alpha?: number; verdict?: string;
+  };
+}
+
+/** GET /api/attacks/{id}/gallery: the first samples of the class before and after an attack (same noise). */
+export interface AttackGallery {
+  audit_id: string;
+  run_id: string;
+  attack: string;
+  forget_class: number;
+  shape: number[];
+  before: number[][];
+  after: number[][];
+  before_pred: number[] | null;
+  after_pred: number[] | null;
+}
+
+export interface GenAttackRequest {
+  kind: "embedding" | "relearn";
+  steps?: number;
+  radius?: number;
+  n_samples?: number;
+  seed?: number;
+}
+
 /** GET /api/scenarios/{id}/selection: how a worst: or memorised: request chose its forget set. */
 export interface SelectionPayload {
   scenario_id: string;

@@ -18,7 +18,7 @@ export function NotForGenerative({ what }: { what: string }) {
 const SCALE = 4;
 
 /** One sample drawn pixel for pixel (values in [0, 1], channel-major), enlarged without smoothing. */
-function Sample({ values, shape, title }: { values: number[]; shape: number[]; title: string }) {
+export function Sample({ values, shape, title }: { values: number[]; shape: number[]; title: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
   const [c, h, w] = shape;
   useEffect(() => {

@@ -7,7 +7,8 @@ import type { AppContext } from "../App";
 import { Empty, ErrorBox, Legend, Panel, Spinner, Toggle } from "../components/common";
 import { ScenarioPicker } from "../components/ScenarioPicker";
 import { ModelPicker } from "../components/ModelPicker";
-import { isGenerative, NotForGenerative } from "../components/Gallery";
+import { isGenerative } from "../components/Gallery";
+import { GenerativeAttackPanel } from "../components/GenerativeAttack";
 import { InputView, drawInput, loadInputs, type InputSample } from "../components/InputView";
 import { Lines } from "../charts/Lines";
 import { Histogram } from "../charts/Histogram";
@@ -27,9 +28,14 @@ export function AttackView({ ctx }: { ctx: AppContext }) {
   const { a, b } = ctx;
   const [feature, setFeature] = useState<"entropy" | "confidence">("entropy");
   const generative = isGenerative(ctx.scenario);
-  const res = useAsync((signal) => (a && !generative ? api.attack(a, feature, b && b !== a ? b : null, signal) : null), [a, b, feature, generative]);
-  const head = <><ScenarioPicker ctx={ctx} /><ModelPicker ctx={ctx} optionalB bLabel="B (optional: common threshold)" /></>;
-  if (generative) return <>{head}<NotForGenerative what="The threshold attack" /></>;
+  const res = useAsync((signal) => (a && ctx.scenario && !generative ? api.attack(a, feature, b && b !== a ? b : null, signal) : null), [a, b, feature, generative, !!ctx.scenario]);
+  const head = <><ScenarioPicker ctx={ctx} /><ModelPicker ctx={ctx} optionalB bLabel={generative ? "B (not used by the generative attacks)" : "B (optional: common threshold)"} /></>;
+  if (generative) {
+    const run = ctx.runs?.find((r) => r.id === a);
+    if (!a || !run) return <>{head}<Empty>Pick model A (the unlearned generator to attack) in <a href="#/screen">Screen</a> or above.</Empty></>;
+    return <>{head}<p class="note" data-note="generative">A generative request: the threshold attack on class probabilities does not apply; the attacks below try to make A generate the forgotten class again.</p>
+      <GenerativeAttackPanel key={a} runId={a} method={run.method} /></>;
+  }
   if (!a) return <>{head}<Empty>Pick model A (the unlearned model to attack) in <a href="#/screen">Screen</a> or above. Model B, if picked, adds the common-threshold strategy.</Empty></>;
   const toolbar = (
     <div class="toolbar">

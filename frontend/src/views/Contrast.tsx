@@ -27,7 +27,7 @@ export function ContrastView({ ctx }: { ctx: AppContext }) {
   const { a, b } = ctx;
   const [elapsed, setElapsed] = useState(0);
   const generative = isGenerative(ctx.scenario);
-  const cmp = useAsync((signal) => (a && b && !generative ? api.compare(a, b, signal) : null), [a, b, generative]);
+  const cmp = useAsync((signal) => (a && b && ctx.scenario && !generative ? api.compare(a, b, signal) : null), [a, b, generative, !!ctx.scenario]);
   useEffect(() => {
     if (!cmp.loading) return;
     const t0 = Date.now();

@@ -1,0 +1,65 @@
+"""The Attack view of a generative request: a stored embedding attack of model A read against θ_r (the table with
+the paired test's verdict) and the regenerated samples of A and θ_r before and after; an attack queued from the
+view's form appears when its job ends. Its own server over its own tiny store."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import _start, _stop, get_json, open_page, shot
+
+
+@pytest.fixture(scope="module")
+def attack_server(browser, tmp_path_factory):
+    """A tiny DDPM on digits, forget class 3, ft_retain, with one stored embedding attack of ft_retain."""
+    import unlearnlab as ul
+
+    store = tmp_path_factory.mktemp("generative-attack") / "store"
+    result = ul.api.run(model="ddpm", forget="class:3", methods=["ft_retain"], train={"steps": 50, "batch_size": 32},
+                        overrides={"gen": {"width": 16, "depth": 1, "timesteps": 20, "n_per_class": 4,
+                                           "sample_steps": 2, "gallery": 2}, "ft_retain": {"steps": 2}},
+                        store=store)
+    stored = ul.api.attack(result.run("ft_retain").run_id, "embedding", store=store, n_samples=6, steps=3,
+                           n_targets=4, batch_size=8)
+    proc, base, log = _start(["--store", str(store)], store.parent / "server.log")
+    try:
+        yield base, result, stored
+    finally:
+        _stop(proc, log)
+
+
+def test_attack_view_reads_a_stored_attack_against_retrain_and_queues_another(browser, attack_server, artifacts):
+    base, result, stored = attack_server
+    sid, a = result.scenario["id"], result.run("ft_retain").run_id
+    with open_page(browser) as page:
+        page.goto(f"{base}/#/attack?s={sid}&a={a}")
+        panel = page.locator("[data-panel=gen-attack]")
+        expect(panel.locator(f"[data-gen-attack='{stored['id']}']")).to_have_count(1)
+        table = panel.locator("table.gen-attack-table")
+        verdict = stored["versus_retrain"]["verdict"]
+        expect(table).to_have_attribute("data-verdict", verdict)
+        expect(table.locator("tr[data-row=A]")).to_contain_text("ft_retain")
+        expect(table.locator("tr[data-row=retrain]")).to_contain_text("θ_r")
+        # before and after, for A and θ_r: 4 rows of the 6 samples each, drawn at the stored shape
+        samples = panel.locator("table.gen-attack-samples[data-ready]")
+        expect(samples.locator("tbody tr")).to_have_count(4)
+        expect(samples.locator("canvas")).to_have_count(24)
+        shape = get_json(f"{base}/api/attacks/{stored['id']}/gallery")["shape"]
+        assert samples.locator("canvas").first.get_attribute("width") == str(shape[2])
+        framed = get_json(f"{base}/api/attacks/{stored['id']}/gallery")["after_pred"].count(3)
+        expect(samples.locator("tbody tr").nth(1).locator("[data-hit]")).to_have_count(framed)
+        shot(page, artifacts, "attack-generative")
+        # a relearning attack from the form: a job, then the list has both
+        form = panel.locator("[data-gen-attack-form]")
+        form.locator("select[name=kind]").select_option("relearn")
+        expect(form.locator("input[name=radius]")).to_have_count(0)
+        form.locator("input[name=steps]").fill("2")
+        form.locator("input[name=n_samples]").fill("6")
+        with page.expect_response(lambda r: r.url.endswith(f"/api/runs/{a}/attacks") and r.request.method == "POST") as posted:
+            form.locator("button[data-run-gen-attack]").click()
+        assert posted.value.status == 202, posted.value.text()
+        expect(panel.locator("select option")).to_have_count(2, timeout=60_000)
+        expect(panel.locator("table.gen-attack-table")).to_be_visible()
+        expect(page.locator(".state.error")).to_have_count(0)
+        page.console.check()
