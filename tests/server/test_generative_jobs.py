@@ -130,7 +130,8 @@ def test_options_and_models_describe_generative_models(empty_client):
     client = empty_client
     options = client.get("/api/options").json()
     assert "ddpm" in options["generative_models"]
-    assert options["generation_train_defaults"]["steps"] == 2000 and "epochs" not in options["generation_train_defaults"]
+    recipe = options["generation_train_defaults"]
+    assert recipe["steps"] == 2000 and "epochs" not in recipe
     assert {"guidance", "sample_steps", "n_per_class", "gallery", "width", "depth"} <= set(options["gen_defaults"])
     by_task = options["task_methods"]
     assert set(by_task["generation"]) == {n for n in METHODS.names() if "generation" in METHODS.get(n).tasks}

@@ -527,7 +527,8 @@ def _plan_generation(req, data_root: Path | None) -> GenerativePlan:
     gen_kw, model_kw = split_gen_options(gen)
     config = DiffusionConfig(**model_kw)
     GenerationConfig(**gen_kw).check(config.timesteps)
-    for option, value, low, top in (("width", config.width, 8, MAX_GEN_WIDTH), ("depth", config.depth, 1, MAX_GEN_DEPTH)):
+    for option, value, low, top in (("width", config.width, 8, MAX_GEN_WIDTH),
+                                    ("depth", config.depth, 1, MAX_GEN_DEPTH)):
         if value > top:
             raise BadInput(f"gen.{option}={value!r} is not allowed; it must be an integer in [{low}, {top}]")
     if req.device is not None:
