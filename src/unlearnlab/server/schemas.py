@@ -52,7 +52,7 @@ class MethodInfo(BaseModel):
     uses_labels: bool
     needs_retrain: bool = Field(description="Reads θ_r (an oracle upper bound, not a method).")
     tasks: list[str] = Field(["classification"], description="The task types it applies to (classification, "
-                                                               "regression); skipped on the others.")
+                                                               "regression, generation); skipped on the others.")
     gridable: bool = Field(description="False for retrain, which always runs and takes no hyper-parameters.")
 
 
