@@ -401,9 +401,10 @@ def _with_preset(req, train: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return fields, {"preset": chosen.preset.name, "preset_overridden": chosen.overridden}
 
 
-def plan_job(req, data_root: Path | None = None) -> JobPlan:
+def plan_job(req, data_root: Path | None = None) -> JobPlan | GenerativePlan:
     """Validate a `JobRequest` as far as can be done without building its data set (`JobPlan.build`
-    does that in the job); raises BadInput naming the first bad value. Fast: a request thread never
+    does that in the job); raises BadInput naming the first bad value. A generative model gives a
+    `GenerativePlan` (`_plan_generation`). Fast: a request thread never
     waits for a data set. `data_root`: where standard data sets are read (default: `data.roots`'
     resolution); their files must be there."""
     ensure_loaded()  # models of the unlearnlab.models entry points
