@@ -14,6 +14,8 @@ export interface MethodInfo {
   doc: string;
   uses_labels: boolean;
   needs_retrain: boolean;
+  /** The task types it applies to (classification, regression, generation). */
+  tasks?: string[];
   gridable: boolean;
 }
 
@@ -41,6 +43,8 @@ export interface ModelInfo {
   params: ParamInfo[];
   doc: string;
   source?: "built-in" | "entry point";
+  /** generation: a generative model (ddpm), its params being the job's gen.* model options. */
+  task?: "classification" | "generation";
 }
 
 /** A published protocol's setting (GET /api/presets, as `unlearnlab presets --json`). */
@@ -75,6 +79,14 @@ export interface Options {
   max_grid_values: number;
   /** Registered poisons (a job's `poison`); absent on an older server. */
   poisons?: PoisonInfo[];
+  /** Models whose jobs erase a class from an image generator (forget class:C only). */
+  generative_models?: string[];
+  /** train.* of a generative model's θ_o and θ_r (the diffusion recipe: steps, batch_size, lr, ...). */
+  generation_train_defaults?: Record<string, unknown>;
+  /** A generative job's gen.* options with their defaults (sampler, metrics, model size). */
+  gen_defaults?: Record<string, unknown>;
+  /** task -> the methods that apply to it. */
+  task_methods?: Record<string, string[]>;
 }
 
 export interface Health {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import _start, _stop, get_json, open_page, shot
+from .conftest import _start, _stop, get_json, open_page, shot, submit_job
 
 
 @pytest.fixture(scope="module")
@@ -80,4 +80,54 @@ def test_screen_shows_generative_metrics_and_both_galleries(gen_page, gen_server
     page.locator("[data-tab=attack]").click()
     expect(page.locator("[data-note=generative]")).to_contain_text("threshold attack")
     expect(page.locator(".state.error")).to_have_count(0)
+    page.console.check()
+
+
+def test_build_submits_a_ddpm_job_and_screen_shows_it(gen_page, gen_server, artifacts):
+    """Build with ddpm: only the generation methods, a Generation block, class requests only (no poison,
+    preset, random or group controls); a tiny job runs to done and opens in Screen with its generative columns."""
+    page = gen_page
+    base, result = gen_server
+    page.goto(f"{base}/#/build")
+    page.wait_for_selector("form.build-form input[name='method.ft']")
+    expect(page.locator("[data-block=generation]")).to_have_count(0)
+    page.select_option("select[name=model]", "ddpm")
+    expect(page.locator("[data-block=generation]")).to_be_visible()
+    generation = get_json(f"{base}/api/options")["task_methods"]["generation"]
+    shown = page.locator("ul.method-list li[data-method]")
+    expect(shown).to_have_count(len(generation))
+    assert sorted(shown.evaluate_all("els => els.map(e => e.dataset.method)")) == sorted(generation)
+    for hidden in ("select[name=preset]", "input[name=forget-fraction]", "input[name=forget-count]",
+                   "input[name='train.epochs']", "input[name=prune]"):
+        expect(page.locator(hidden)).to_have_count(0)
+    expect(page.locator("fieldset.poison, [data-poison]")).to_have_count(0)
+
+    page.locator("[data-panel=methods] button", has_text="none").click()
+    page.check("input[name='method.ft_retain']")
+    page.locator("li[data-method=ft_retain] button", has_text="grid").click()
+    page.fill("input[name='grid.ft_retain.steps']", "2")
+    for name, value in (("train.steps", "30"), ("gen.sample_steps", "2"), ("gen.n_per_class", "4")):
+        page.fill(f"input[name='{name}']", value)
+    page.locator("summary", has_text="More generation options").click()
+    for name, value in (("train.batch_size", "32"), ("gen.width", "16"), ("gen.depth", "1"), ("gen.timesteps", "20"),
+                        ("gen.gallery", "2")):
+        page.fill(f"input[name='{name}']", value)
+    page.fill("input[name='forget-class']", "5")
+    job_id = submit_job(page).json()["id"]
+    page.wait_for_selector(f"li.job[data-job='{job_id}'][data-status=done]", timeout=120_000)
+    rows = page.locator(f"li.job[data-job='{job_id}'] table.job-runs tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator(f"li.job[data-job='{job_id}'] th[data-metric=forget_rate]")).to_have_count(1)
+    job = get_json(f"{base}/api/jobs/{job_id}")
+    assert job["status"] == "done" and job["request"]["gen"]["width"] == 16
+    assert job["scenario_id"] != result.scenario["id"]  # another recipe and another class: another scenario
+    shot(page, artifacts, "build-generative-job-done")
+
+    page.locator(f"li.job[data-job='{job_id}'] a", has_text="open in Screen").click()
+    page.wait_for_selector("table.runs[data-ready] tr[data-method=ft_retain]")
+    assert page.locator("select[aria-label=Scenario]").input_value() == job["scenario_id"]
+    expect(page.locator("table.runs tbody tr[data-run]")).to_have_count(3)
+    expect(page.locator("table.runs th[data-metric=forget_rate]")).to_have_count(1)
+    expect(page.locator("[data-note=generative]")).to_have_count(1)
+    shot(page, artifacts, "screen-generative-from-build")
     page.console.check()

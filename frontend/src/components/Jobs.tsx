@@ -174,12 +174,17 @@ export function JobsPanel({ tick, highlight, onJobFinished }: { tick: number; hi
   );
 }
 
+const CLASSIFIER_COLUMNS: [string, string][] = [["ua", "UA"], ["ra", "RA"], ["ta", "TA"], ["privacy_score", "Privacy"]];
+const GENERATIVE_COLUMNS: [string, string][] = [["forget_rate", "Forget rate"], ["kept_accuracy", "Kept acc."], ["fd_kept", "FD kept"]];
+
 function JobItem({ live, highlight, onCancel }: { live: Live; highlight: boolean; onCancel: (id: string) => void }) {
   const { job, progress, method, finished, phase } = live;
   const req = job.request;
   const active = isActive(job);
   const methods = job.configs.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.method]: (acc[c.method] ?? 0) + 1 }), {});
   const pct = progress && progress.steps ? Math.min(1, progress.step / progress.steps) : null;
+  // a generative job's runs have a forget rate and kept accuracy in place of UA, RA, TA and privacy
+  const columns = finished.some((f) => f.metrics?.forget_rate !== undefined) ? GENERATIVE_COLUMNS : CLASSIFIER_COLUMNS;
   return (
     <li class={`job s-${job.status}${highlight ? " new" : ""}`} data-job={job.id} data-status={job.status}>
       <div class="job-head">
@@ -221,14 +226,13 @@ function JobItem({ live, highlight, onCancel }: { live: Live; highlight: boolean
       {job.error && <div class="error-text">{job.error}</div>}
       {finished.length > 0 && (
         <table class="job-runs">
-          <thead><tr><th>run</th><th>method</th><th>status</th><th class="num">UA</th><th class="num">RA</th><th class="num">TA</th><th class="num">Privacy</th></tr></thead>
+          <thead><tr><th>run</th><th>method</th><th>status</th>{columns.map(([key, label]) => <th class="num" data-metric={key}>{label}</th>)}</tr></thead>
           <tbody>
             {finished.map((f) => (
               <tr data-run={f.run_id}>
                 <td class="mono">{f.run_id ?? "–"}</td><td>{f.method}{f.cached ? " (cached)" : ""}</td>
                 <td><span class={`status s-${f.status}`} title={f.reason ?? ""}>{f.status}</span></td>
-                <td class="num">{fmtMetric("ua", f.metrics?.ua)}</td><td class="num">{fmtMetric("ra", f.metrics?.ra)}</td>
-                <td class="num">{fmtMetric("ta", f.metrics?.ta)}</td><td class="num">{fmtMetric("privacy_score", f.metrics?.privacy_score)}</td>
+                {columns.map(([key]) => <td class="num">{fmtMetric(key, f.metrics?.[key])}</td>)}
               </tr>
             ))}
           </tbody>

@@ -13,7 +13,9 @@ export function ModelPicker({ ctx, optionalB, bLabel }: { ctx: AppContext; optio
         <option value="">{which === "b" && optionalB ? "none" : "choose a run…"}</option>
         {done.map((r) => (
           <option value={r.id}>
-            {r.method} · {r.id.slice(0, 6)} · UA {fmtMetric("ua", r.metrics.ua)} · TA {fmtMetric("ta", r.metrics.ta)}
+            {r.method} · {r.id.slice(0, 6)} · {r.metrics.forget_rate !== undefined
+              ? `forget rate ${fmtMetric("forget_rate", r.metrics.forget_rate)} · kept ${fmtMetric("kept_accuracy", r.metrics.kept_accuracy)}`
+              : `UA ${fmtMetric("ua", r.metrics.ua)} · TA ${fmtMetric("ta", r.metrics.ta)}`}
             {fmtHparams(r.hparams) && r.method !== "original" && r.method !== "retrain" ? ` · ${fmtHparams(r.hparams)}` : ""}
           </option>
         ))}

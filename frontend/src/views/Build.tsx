@@ -33,6 +33,24 @@ export function forgetFields(request: string): { kind: ForgetKind; value: string
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** The Generation block's first fields (the others are under "More generation options"): [option, label]. */
+const GEN_MAIN: [string, string][] = [
+  ["train.steps", "training steps (θ_o, θ_r)"], ["gen.guidance", "guidance scale w"], ["gen.sample_steps", "sampling steps"],
+  ["gen.n_per_class", "samples per class (metrics)"],
+];
+
+/** Whether a method applies to the model's kind: generation methods on a generative model, the others on a classifier. */
+export function methodApplies(m: Pick<MethodInfo, "tasks">, generative: boolean): boolean {
+  const tasks = m.tasks ?? ["classification"];
+  return generative ? tasks.includes("generation") : tasks.some((t) => t !== "generation");
+}
+
+/** A typed option from its text, its kind read from the default (numbers go as typed; the server checks int or float). */
+function parseOption(name: string, text: string, def: unknown): unknown {
+  const type = typeof def === "boolean" ? "bool" : typeof def === "number" ? "float" : "str";
+  return parseScalar(text, { name, type, default: def } as ParamInfo);
+}
+
 /** Parse one typed value; throws an Error naming the problem. */
 export function parseScalar(text: string, p: Pick<ParamInfo, "name" | "type" | "default">): unknown {
   const t = text.trim();
@@ -101,6 +119,10 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
   const [dataset, setDataset] = useState((webDatasets.find((d) => d.present !== false) ?? webDatasets[0])?.name ?? "digits");
   const [datasetParams, setDatasetParams] = useState<Record<string, string>>({});
   const [model, setModel] = useState(meta.models.some((m) => m.name === "cnn") ? "cnn" : meta.models[0]?.name ?? "");
+  const generativeModels = meta.options.generative_models ?? meta.models.filter((m) => m.task === "generation").map((m) => m.name);
+  const generative = generativeModels.includes(model);
+  /** gen.* and train.* texts of a generative model (its recipe is not the classifiers'), keyed "gen.NAME" / "train.NAME". */
+  const [genOpts, setGenOpts] = useState<Record<string, string>>({});
   const [forgetKind, setForgetKind] = useState<ForgetKind>("class");
   const [forgetClass, setForgetClass] = useState("3");
   const [forgetFraction, setForgetFraction] = useState("0.1");
@@ -116,6 +138,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
   const [device, setDevice] = useState("");
   const [trackForget, setTrackForget] = useState(true);
   const gridable = meta.methods.filter((m) => m.gridable);
+  const shown = gridable.filter((m) => methodApplies(m, generative));
   const [selected, setSelected] = useState<Set<string>>(() => new Set(gridable.some((m) => m.name === "ft") ? ["ft"] : gridable.slice(0, 1).map((m) => m.name)));
   const [grids, setGrids] = useState<Record<string, Record<string, string>>>({});
   const [open, setOpen] = useState<string | null>(null);
@@ -132,6 +155,27 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
     setPoison(next);
   };
   const gridableNames = gridable.map((m) => m.name);
+  const genDefaults: Record<string, unknown> = {
+    ...Object.fromEntries(Object.entries(meta.options.generation_train_defaults ?? {}).map(([k, v]) => [`train.${k}`, v])),
+    ...Object.fromEntries(Object.entries(meta.options.gen_defaults ?? {}).map(([k, v]) => [`gen.${k}`, v])),
+  };
+  /** Switching between a classifier and a generative model: its own methods (one chosen), a class request, no preset. */
+  const pickModel = (name: string) => {
+    const nowGenerative = generativeModels.includes(name);
+    if (nowGenerative !== generative) {
+      const pool = gridable.filter((m) => methodApplies(m, nowGenerative));
+      const first = pool.find((m) => m.name === (nowGenerative ? "esd" : "ft")) ?? pool[0];
+      setSelected(new Set(first ? [first.name] : []));
+      setGrids({});
+      setOpen(null);
+      if (nowGenerative) {
+        setPresetName("");
+        setForgetKind("class");
+        if (ds && ds.num_classes == null) setDataset("digits");
+      }
+    }
+    setModel(name);
+  };
   const presetMethods = preset ? (preset.methods ?? gridableNames).filter((n) => gridableNames.includes(n)) : null;
   /** What an empty field stands for: the preset's value where a preset is chosen, else the default. */
   const trainBase = (k: string) => (preset && k in preset.train ? preset.train[k] : meta.options.train_defaults[k]);
@@ -178,7 +222,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       try { dsParams[p.name] = parseScalar(text, p); } catch (e) { problems.push(`dataset ${(e as Error).message}`); }
     }
     let forget = "";
-    if (forgetKind === "class") {
+    if (forgetKind === "class" || generative) {
       const parts = forgetClass.split(",").map((s) => s.trim()).filter(Boolean);
       if (!parts.length || !parts.every((s) => /^\d+$/.test(s))) problems.push("forget classes: give class numbers such as 3 or 1,7");
       forget = `class:${parts.join(",")}`;
@@ -200,10 +244,18 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       forget = `random:${forgetCount.trim()}`;
     }
     if (!/^\d+$/.test(seed.trim())) problems.push("seed must be a non-negative integer");
-    const poisoned = poisonSpec(poison, poisons, ds?.num_classes);
+    const poisoned = generative ? { spec: null, problems: [] } : poisonSpec(poison, poisons, ds?.num_classes);
     problems.push(...poisoned.problems);
+    if (generative && ds && ds.num_classes == null) problems.push(`data set ${ds.name}: a generative model needs a classification data set of images (digits, mnist, fashion_mnist)`);
     const trainOpts: Record<string, unknown> = {};
-    for (const [k, def] of Object.entries(meta.options.train_defaults)) {
+    const genBody: Record<string, unknown> = {};
+    for (const [key, def] of generative ? Object.entries(genDefaults) : []) {
+      const text = genOpts[key];
+      if (text === undefined || text.trim() === "") continue;
+      const [group, name] = key.split(".", 2);
+      try { (group === "train" ? trainOpts : genBody)[name] = parseOption(key, text, def); } catch (e) { problems.push((e as Error).message); }
+    }
+    for (const [k, def] of generative ? [] : Object.entries(meta.options.train_defaults)) {
       const text = train[k];
       if (text === undefined || text.trim() === "") continue;
       // numbers go as typed ("5" is sent as an integer): the server widens ints to floats and names a float given for an int
@@ -211,11 +263,11 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       try { trainOpts[k] = parseScalar(text, { name: `train.${k}`, type, default: def } as ParamInfo); } catch (e) { problems.push((e as Error).message); }
     }
     let pruneValue: number | null = null;
-    if (prune.trim()) {
+    if (prune.trim() && !generative) {
       pruneValue = Number(prune);
       if (!(pruneValue > 0 && pruneValue < 1)) problems.push("prune sparsity must be in (0, 1)");
     }
-    const methods = gridable.filter((m) => selected.has(m.name)).map((m) => m.name);
+    const methods = shown.filter((m) => selected.has(m.name)).map((m) => m.name);
     if (!methods.length) problems.push("choose at least one method");
     const gridBody: Record<string, Record<string, unknown[]>> = {};
     const perMethod: Record<string, number> = {};
@@ -237,11 +289,15 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
     }
     const total = Object.values(perMethod).reduce((s, n) => s + n, 0);
     if (total > meta.options.max_configs_per_job) problems.push(`the grids expand to ${total} configurations; at most ${meta.options.max_configs_per_job} per job`);
-    const body: Record<string, unknown> = {
-      dataset, dataset_params: dsParams, model, forget, seed: Number(seed), train: trainOpts, prune: pruneValue,
-      methods, grids: gridBody, track_forget_accuracy: trackForget,
-    };
+    // a generative job: the diffusion recipe in train, the sampler and model in gen; no prune, poison or preset
+    const body: Record<string, unknown> = generative
+      ? { dataset, dataset_params: dsParams, model, forget, seed: Number(seed), train: trainOpts, gen: genBody, methods, grids: gridBody }
+      : {
+        dataset, dataset_params: dsParams, model, forget, seed: Number(seed), train: trainOpts, prune: pruneValue,
+        methods, grids: gridBody, track_forget_accuracy: trackForget,
+      };
     if (device) body.device = device;
+    if (generative) return { body, problems, perMethod, total };
     if (poisoned.spec) body.poison = poisoned.spec;
     if (preset) {
       // The server resolves the preset as `unlearnlab run --preset` does; send only what differs from it
@@ -262,7 +318,7 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
       return { body: diff, problems, perMethod, total };
     }
     return { body, problems, perMethod, total };
-  }, [preset, dataset, datasetParams, model, forgetKind, forgetClass, forgetFraction, forgetCount, forgetGroups, poison, poisonShare, seed, train, prune, device, trackForget, selected, grids, meta]);
+  }, [preset, dataset, datasetParams, model, generative, genOpts, forgetKind, forgetClass, forgetFraction, forgetCount, forgetGroups, poison, poisonShare, seed, train, prune, device, trackForget, selected, grids, meta]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -283,12 +339,18 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
     if (on) n.add(name); else n.delete(name);
     return n;
   });
+  const genField = (key: string, label: string) => (
+    <label>{label}
+      <input name={key} placeholder={fmtValue(genDefaults[key])} value={genOpts[key] ?? ""}
+        onInput={(e) => setGenOpts((g) => ({ ...g, [key]: (e.target as HTMLInputElement).value }))} />
+    </label>
+  );
   const setGrid = (method: string, param: string, text: string) => setGrids((g) => ({ ...g, [method]: { ...(g[method] ?? {}), [param]: text } }));
 
   return (
     <form class="build-form" onSubmit={submit} aria-label="New job">
       <Panel title="Forget request" id="request">
-        <div class="preset-row">
+        {!generative && <div class="preset-row">
           <label>Preset
             <select name="preset" value={presetName} onChange={(e) => pickPreset((e.target as HTMLSelectElement).value)}>
               <option value="">none: set every field below</option>
@@ -309,12 +371,12 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
               <p class="note">Fields you change override the preset's value (the job lists them); an empty field keeps the preset's value shown.</p>
             </div>
           )}
-        </div>
+        </div>}
         <div class="form-grid">
           <label>Data set
             <select name="dataset" value={dataset} onChange={(e) => setDataset((e.target as HTMLSelectElement).value)}>
               {meta.datasets.filter((d) => !d.standard).map((d) => (
-                <option value={d.name} disabled={!d.web} title={d.doc}>{d.name}{d.web ? "" : " (reads files: CLI only)"}</option>
+                <option value={d.name} disabled={!d.web || (generative && d.num_classes == null)} title={d.doc}>{d.name}{d.web ? generative && d.num_classes == null ? " (no classes: not for a generative model)" : "" : " (reads files: CLI only)"}</option>
               ))}
               <optgroup label="standard (from the server's data root)">
                 {meta.datasets.filter((d) => d.standard).map((d) => (
@@ -334,8 +396,13 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
             </label>
           ))}
           <label>Model
-            <select name="model" value={model} onChange={(e) => setModel((e.target as HTMLSelectElement).value)}>
-              {meta.models.map((m) => <option value={m.name} title={m.doc}>{m.name}{m.source === "entry point" ? " (plugin)" : ""}</option>)}
+            <select name="model" value={model} onChange={(e) => pickModel((e.target as HTMLSelectElement).value)}>
+              {meta.models.filter((m) => !generativeModels.includes(m.name)).map((m) => <option value={m.name} title={m.doc}>{m.name}{m.source === "entry point" ? " (plugin)" : ""}</option>)}
+              {generativeModels.length > 0 && (
+                <optgroup label="generative (erase a class from an image generator)">
+                  {meta.models.filter((m) => generativeModels.includes(m.name)).map((m) => <option value={m.name} title={m.doc}>{m.name}</option>)}
+                </optgroup>
+              )}
             </select>
             <small>{meta.models.find((m) => m.name === model)?.params.map((p) => `${p.name}=${fmtValue(p.default)}`).join(", ")}</small>
           </label>
@@ -343,11 +410,13 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
             <input name="seed" inputMode="numeric" value={seed} onInput={(e) => setSeed((e.target as HTMLInputElement).value)} />
           </label>
         </div>
-        <PoisonPicker poisons={poisons} value={poison} onChange={changePoison} numClasses={ds?.num_classes} dataset={dataset} />
+        {!generative && <PoisonPicker poisons={poisons} value={poison} onChange={changePoison} numClasses={ds?.num_classes} dataset={dataset} />}
         <fieldset class="forget">
           <legend>Forget</legend>
-          <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "class"} onChange={() => setForgetKind("class")} />
-            classes <input name="forget-class" class="short" value={forgetClass} disabled={forgetKind !== "class"} onInput={(e) => setForgetClass((e.target as HTMLInputElement).value)} placeholder="3 or 1,7" /></label>
+          <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "class" || generative} onChange={() => setForgetKind("class")} />
+            classes <input name="forget-class" class="short" value={forgetClass} disabled={forgetKind !== "class" && !generative} onInput={(e) => setForgetClass((e.target as HTMLInputElement).value)} placeholder="3 or 1,7" /></label>
+          {generative && <small data-note="generative-forget">A generative model erases classes: its samples of them should look like θ_r's, which never saw them.</small>}
+          {!generative && <>
           <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "fraction"} onChange={() => setForgetKind("fraction")} />
             random fraction <input name="forget-fraction" class="short" value={forgetFraction} disabled={forgetKind !== "fraction"} onInput={(e) => setForgetFraction((e.target as HTMLInputElement).value)} placeholder="0.1" /></label>
           <label class="radio"><input type="radio" name="forget-kind" checked={forgetKind === "count"} onChange={() => setForgetKind("count")} />
@@ -360,8 +429,29 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
           )}
           <label class="radio disabled" title="The web API reads no files: use the command line">
             <input type="radio" name="forget-kind" disabled /> indices from a file: <code>unlearnlab run --forget indices:FILE</code> (the server reads no paths)</label>
+          </>}
         </fieldset>
-        <details class="train-options">
+        {generative && (
+          <fieldset class="generation" data-block="generation">
+            <legend>Generation</legend>
+            <div class="form-grid">
+              {GEN_MAIN.filter(([key]) => key in genDefaults).map(([key, label]) => genField(key, label))}
+            </div>
+            <details class="gen-more">
+              <summary>More generation options (model size, recipe, gallery), device</summary>
+              <div class="form-grid">
+                {Object.keys(genDefaults).filter((key) => !GEN_MAIN.some(([k]) => k === key)).map((key) => genField(key, key))}
+                <label>device
+                  <select name="device" value={device} onChange={(e) => setDevice((e.target as HTMLSelectElement).value)}>
+                    <option value="">auto</option><option value="cpu">cpu</option><option value="cuda">cuda</option>
+                  </select>
+                </label>
+              </div>
+              <small>Empty fields keep the defaults shown. gen.gallery: samples per class stored for the Samples panel; θ_o, θ_r and the judge are reused from the store when the same recipe ran before.</small>
+            </details>
+          </fieldset>
+        )}
+        {!generative && <details class="train-options">
           <summary>Training of θ_o and θ_r, pruning, device</summary>
           <div class="form-grid">
             {Object.entries(meta.options.train_defaults).map(([k, def]) => (
@@ -388,16 +478,16 @@ function BuildForm({ meta, onSubmitted }: { meta: Meta; onSubmitted: (job: Job) 
             <label class="check"><input type="checkbox" checked={trackForget} onChange={(e) => setTrackForget((e.target as HTMLInputElement).checked)} /> report forget accuracy after every epoch</label>
           </div>
           <small>Empty fields keep the {preset ? "preset's values" : "defaults"} shown. θ_o and θ_r are reused from the store when the same recipe ran before.</small>
-        </details>
+        </details>}
       </Panel>
-      <Panel title={`Methods (${selected.size} of ${gridable.length})`} id="methods"
+      <Panel title={`Methods (${shown.filter((m) => selected.has(m.name)).length} of ${shown.length}${generative ? ", generation" : ""})`} id="methods"
         actions={<>
-          <button type="button" class="small" onClick={() => setSelected(new Set(gridable.map((m) => m.name)))}>all</button>
+          <button type="button" class="small" onClick={() => setSelected(new Set(shown.map((m) => m.name)))}>all</button>
           <button type="button" class="small" onClick={() => setSelected(new Set())}>none</button>
         </>}>
         <p class="note">θ_o and θ_r always run (or are reused). Grid: comma-separated values per hyper-parameter; every combination runs (at most {meta.options.max_grid_values} values per parameter, {meta.options.max_configs_per_job} configurations per job).</p>
         <ul class="method-list">
-          {gridable.map((m) => {
+          {shown.map((m) => {
             const on = selected.has(m.name);
             return (
               <li class={on ? "on" : ""} data-method={m.name}>

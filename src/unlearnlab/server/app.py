@@ -42,12 +42,16 @@ from ..data import DATASETS, STANDARD, available, parse_forget, resolve_data_roo
 from ..data.datasets import declared_classes
 from ..data.poison import POISONS
 from ..errors import BadInput, CorruptArtifact
+from ..methods import method_names
 from ..models import MODELS, ensure_loaded
 from ..models import reference as model_sources
+from ..models.diffusion import GENERATIVE_MODELS, DiffusionConfig
 from ..report import BETTER, check_rank_by
 from ..runner import GOLD, load_stored_dataset
+from ..runner_generative import GenerationConfig, is_generative
 from ..store import Store
 from ..training import TrainConfig
+from ..training.diffusion import DiffusionTrainConfig
 from . import schemas as S
 from .analyses import add_analysis_routes, groups_job
 from .attack import FEATURES, attack_payload
@@ -503,7 +507,18 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
                                  "hardest to unlearn, Challenging Forgets)",
                                  "memorised:N[,k=K][,subset=S] (the most memorised points, Feldman & Zhang)"],
                 "max_configs_per_job": MAX_CONFIGS, "max_grid_values": MAX_GRID_VALUES,
-                "poisons": [poison_info(n) for n in POISONS.names()]}
+                "poisons": [poison_info(n) for n in POISONS.names()],
+                "generative_models": [n for n in GENERATIVE_MODELS.names() if is_generative(n)],
+                "generation_train_defaults": DiffusionTrainConfig().to_dict(),
+                "gen_defaults": {**GenerationConfig().to_dict(), **DiffusionConfig().to_dict()},
+                "task_methods": task_methods()}
+
+    def task_methods() -> dict[str, list[str]]:
+        from ..methods import METHODS
+
+        names = [n for n in method_names() if n != GOLD]
+        return {task: [n for n in names if METHODS.get(n).unsupported(task) is None]
+                for task in ("classification", "regression", "generation")}
 
     def poison_info(name: str) -> dict[str, Any]:
         cls = POISONS.get(name).__self__  # the registry holds each poison class's `parse`
@@ -600,10 +615,14 @@ def create_app(store_path: str | os.PathLike, *, static_dir: str | os.PathLike |
              summary="Registered models, those of installed unlearnlab.models entry points included")
     def models():
         ensure_loaded()
-        return [{"name": n, "params": _params(MODELS.get(n), skip=("input_shape", "num_classes")),
-                 "doc": _doc(MODELS.get(n)),
-                 "source": "entry point" if n in model_sources.PLUGIN_MODELS else "built-in"}
-                for n in MODELS.names()]
+        classifiers = [{"name": n, "params": _params(MODELS.get(n), skip=("input_shape", "num_classes")),
+                        "doc": _doc(MODELS.get(n)),
+                        "source": "entry point" if n in model_sources.PLUGIN_MODELS else "built-in"}
+                       for n in MODELS.names()]
+        # a generative model's parameters are its job's gen.* model options (DiffusionConfig)
+        generative = [{"name": n, "params": _params(DiffusionConfig), "doc": _doc(GENERATIVE_MODELS.get(n)),
+                       "task": "generation"} for n in GENERATIVE_MODELS.names() if is_generative(n)]
+        return classifiers + generative
 
     # scenarios ----------------------------------------------------------------------------------------
     @app.get("/api/scenarios", tags=["scenarios"], response_model=list[S.ScenarioSummary],

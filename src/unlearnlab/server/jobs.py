@@ -23,6 +23,11 @@ The worker calls the runner's `execute` once for θ_o and θ_r and then once per
 configuration its own `method_started` and `run_finished` events. Cancellation goes through the
 `cancel` event that `execute` honours: a running method is stopped at its next step and recorded
 as cancelled. Jobs, their run ids and their events live in memory; finished runs live in the store.
+
+A generative model (`ddpm`: `runner_generative.is_generative`) makes a `GenerativePlan` instead: a class
+erasure checked with the CLI's own functions and messages (`gen` options, the diffusion recipe in `train`,
+generation methods only), which the worker runs through `runner_generative.execute_generation` with the same
+events and cancellation.
 """
 
 from __future__ import annotations
@@ -49,11 +54,15 @@ from ..data.poison import parse_poison
 from ..errors import BadInput, Cancelled, UnlearnlabError
 from ..methods import METHODS, Method, build_method, method_names
 from ..models import MODELS, Classifier, ensure_loaded
+from ..models.diffusion import DiffusionConfig
 from ..presets import resolve as resolve_preset
-from ..runner import GOLD, RunResult, Scenario, execute, prepare, resolve_selection
+from ..runner import GOLD, RunResult, Scenario, execute, prepare, resolve_selection, skipped_methods
+from ..runner_generative import (TASK as GENERATION, GenerationConfig, GenerativeScenario, execute_generation,
+                                 is_generative, prepare_generation, split_gen_options, train_options)
 from ..tasks import get_task
 from ..store import Store
 from ..training import TrainConfig, pick_device
+from ..training.diffusion import DiffusionTrainConfig
 from ..training.train import MAX_EPOCHS
 from ..validation import check_range
 from .schemas import MAX_GRID_VALUES
@@ -73,6 +82,11 @@ MAX_STEPS_PARAM = MAX_EPOCHS
 INT_LIMIT = 2**31 - 1
 #: Step-level progress events are sent at most this often (epoch ends and lifecycle events always).
 PROGRESS_EVERY_S = 0.25
+#: A generative job's denoiser size and batch in the web API (the CLI takes any): a typo of a few zeros would
+#: allocate tens of GB in the one worker every other job waits for.
+MAX_GEN_WIDTH = 4096
+MAX_GEN_DEPTH = 64
+MAX_GEN_BATCH = 65_536
 FINISHED = ("done", "failed", "cancelled")
 _PATH_WORDS = ("path", "file", "dir", "root", "url")
 
@@ -151,8 +165,9 @@ def _type_name(default: Any) -> str:
                                                                                                   "any")
 
 
-def check_value(name: str, value: Any, default: Any) -> Any:
-    """A JSON value for a parameter whose default is `default`: same kind, ints widened to floats."""
+def check_value(name: str, value: Any, default: Any, *, cap_steps: bool = True) -> Any:
+    """A JSON value for a parameter whose default is `default`: same kind, ints widened to floats.
+    `cap_steps=False` leaves a step count's range to its owner's check (gen.sample_steps: [1, T])."""
     kind = _type_name(default)
     ok = {"bool": isinstance(value, bool),
           "int": isinstance(value, int) and not isinstance(value, bool),
@@ -170,7 +185,7 @@ def check_value(name: str, value: Any, default: Any) -> Any:
         return float(value)
     if kind == "int" and not -INT_LIMIT <= value <= INT_LIMIT:  # torch and numpy take 64-bit ints at most
         raise BadInput(f"{name}={_short(value)} is not allowed; it must be an integer in [{-INT_LIMIT}, {INT_LIMIT}]")
-    if kind == "int" and name.endswith(("epochs", "steps")) and not name.startswith("train.") \
+    if kind == "int" and cap_steps and name.endswith(("epochs", "steps")) and not name.startswith("train.") \
             and value > MAX_STEPS_PARAM:  # train.epochs: TrainConfig's own check says it
         raise BadInput(f"{name}={value!r} is not allowed; it must be at most {MAX_STEPS_PARAM}")
     return value
@@ -216,17 +231,57 @@ class JobPlan:
         the model fits the data); BadInput names what does not fit. A loader cannot be interrupted
         inside, so a cancel request is honoured as soon as it returns. A standard data set's files are
         checked first: missing ones fail the job with one line and are never downloaded."""
-        params = dict(self.dataset_params)
-        if self.data_root is not None:
-            missing = missing_files(self.dataset, self.data_root)
-            if missing is not None:
-                raise BadInput(missing)
-            params["data_root"] = self.data_root
-        dataset = load_dataset(self.dataset, seed=self.seed, **params)
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("cancelled by request")
+        dataset = _load(self.dataset, self.dataset_params, self.seed, self.data_root, cancel)
         return prepare(dataset, self.model, self.forget, seed=self.seed, train=self.train, prune=self.prune,
                        poison=self.poison)
+
+
+def _load(name: str, dataset_params: Mapping[str, Any], seed: int, data_root: Path | None,
+          cancel: threading.Event | None):
+    """Build a planned job's data set in the worker: a standard set's files are checked first (missing ones fail
+    the job with one line, never downloaded); a cancel request is honoured as soon as the loader returns."""
+    params = dict(dataset_params)
+    if data_root is not None:
+        missing = missing_files(name, data_root)
+        if missing is not None:
+            raise BadInput(missing)
+        params["data_root"] = data_root
+    dataset = load_dataset(name, seed=seed, **params)
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled by request")
+    return dataset
+
+
+@dataclass
+class GenerativePlan:
+    """A validated class-erasure job on a generative model (docs/generative.md): what `plan_job` accepted for a
+    model such as `ddpm`. As `JobPlan`, the data set is built by the worker (`build`), which then runs
+    `runner_generative.execute_generation` for θ_o and θ_r and once per method configuration."""
+
+    request: dict[str, Any]
+    dataset: str
+    dataset_params: dict[str, Any]
+    model: str
+    forget: ForgetRequest
+    seed: int
+    train: DiffusionTrainConfig
+    #: The `gen.*` options (GenerationConfig and DiffusionConfig fields), already checked.
+    gen: dict[str, Any]
+    methods: list[Method]
+    device: str | None = None
+    rerun: bool = False
+    data_root: Path | None = None
+    #: Default-list methods that do not apply to generation, with why (stored with the runs, as the CLI does).
+    skipped: dict[str, str] | None = None
+
+    @property
+    def configs(self) -> list[dict[str, Any]]:
+        return [{"method": m.name, "hparams": m.get_params()} for m in self.methods]
+
+    def build(self, cancel: threading.Event | None = None) -> GenerativeScenario:
+        """Build the data set, then resolve the request with the CLI's own checks (`prepare_generation`)."""
+        dataset = _load(self.dataset, self.dataset_params, self.seed, self.data_root, cancel)
+        return prepare_generation(dataset, self.model, self.forget, seed=self.seed, train=self.train, gen=self.gen)
 
 
 @dataclass
@@ -366,25 +421,31 @@ def _with_preset(req, train: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return fields, {"preset": chosen.preset.name, "preset_overridden": chosen.overridden}
 
 
-def plan_job(req, data_root: Path | None = None) -> JobPlan:
+def plan_job(req, data_root: Path | None = None) -> JobPlan | GenerativePlan:
     """Validate a `JobRequest` as far as can be done without building its data set (`JobPlan.build`
-    does that in the job); raises BadInput naming the first bad value. Fast: a request thread never
+    does that in the job); raises BadInput naming the first bad value. A generative model gives a
+    `GenerativePlan` (`_plan_generation`). Fast: a request thread never
     waits for a data set. `data_root`: where standard data sets are read (default: `data.roots`'
     resolution); their files must be there."""
     ensure_loaded()  # models of the unlearnlab.models entry points
+    if is_generative(req.model):
+        if req.preset is not None:
+            raise BadInput(f"preset is not supported on generative model {req.model.strip()!r}; it runs θ_o, θ_r and "
+                           "the methods here, with gen.* / train.* options only (docs/generative.md)")
+        return _plan_generation(req, data_root)
+    if getattr(req, "gen", None):
+        raise BadInput("gen.* options apply to generative models (--model ddpm); this request's model is a classifier")
     train = _check_train(req.train)
     fields = {"dataset": req.dataset, "model": req.model, "forget": req.forget, "methods": req.methods,
               "grids": req.grids, "train": train}
     extra: dict[str, Any] = {}
     if req.preset is not None:
         fields, extra = _with_preset(req, train)
+    if is_generative(fields["model"]):  # a preset naming a generative model
+        raise BadInput(f"preset is not supported on generative model {fields['model']!r}; it runs θ_o, θ_r and the "
+                       "methods here, with gen.* / train.* options only (docs/generative.md)")
     name, params = check_dataset(fields["dataset"], req.dataset_params)
-    root = None
-    if name in STANDARD:
-        root = data_root if data_root is not None else resolve_data_root().path
-        missing = missing_files(name, root)
-        if missing is not None:
-            raise BadInput(missing)
+    root = _data_root(name, data_root)
     request = parse_forget(fields["forget"])
     if request.kind == "indices":
         raise BadInput(f"forget {fields['forget']!r} reads a file; the web API accepts class:C[,C...], random:F "
@@ -411,16 +472,103 @@ def plan_job(req, data_root: Path | None = None) -> JobPlan:
     else:
         names = [n for n in fields["methods"] if n != GOLD]  # θ_r always runs
         for n in names:
-            METHODS.get(n)
-        dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
-        if dup is not None:
-            raise BadInput(f"method {dup!r} is listed twice in methods; give a grid to run it several times")
+            cls = METHODS.get(n)
+            if not {"classification", "regression"} & set(cls.tasks):  # a generation method on a classifier
+                raise BadInput(cls.unsupported("classification"))
+        _no_duplicates(names)
     methods = [build_method(name, hp) for name, hp in _expand(names, fields["grids"])]
     record = {**req.model_dump(), **fields, **extra}
     record["methods"] = names
     return JobPlan(record, name, params, fields["model"], request, int(req.seed), config,
                    None if req.prune is None else float(req.prune), methods, req.device,
                    req.track_forget_accuracy, req.rerun, root, poison)
+
+
+def _data_root(name: str, data_root: Path | None) -> Path | None:
+    """Where a standard data set is read (its files must be there: one line if not); None for the others."""
+    if name not in STANDARD:
+        return None
+    root = data_root if data_root is not None else resolve_data_root().path
+    missing = missing_files(name, root)
+    if missing is not None:
+        raise BadInput(missing)
+    return root
+
+
+def _no_duplicates(names: Sequence[str]) -> None:
+    dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if dup is not None:
+        raise BadInput(f"method {dup!r} is listed twice in methods; give a grid to run it several times")
+
+
+def _typed(prefix: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON values of known options checked for their kind (finite numbers, ints as ints); unknown names are
+    passed on for the runner's own check to name them with the allowed ones."""
+    return {k: check_value(f"{prefix}.{k}", v, defaults[k], cap_steps=False) if k in defaults else v
+            for k, v in given.items()}
+
+
+def generation_methods() -> list[str]:
+    """The registered methods that apply to generation: a generative job's default list."""
+    return [n for n in method_names() if n != GOLD and METHODS.get(n).unsupported(GENERATION) is None]
+
+
+def _plan_generation(req, data_root: Path | None) -> GenerativePlan:
+    """`plan_job` for a generative model: the CLI's checks (`runner_generative`: `split_gen_options`,
+    `GenerationConfig.check`, `train_options`, the forget kinds of the generation task, `Method.unsupported`)
+    with the same one-line messages, made without building the data set: its classes are the ones its loader
+    declares (the worker's `prepare_generation` checks the built data again)."""
+    model = req.model.strip()
+    given = [k for k in ("prune", "poison") if getattr(req, k, None) is not None]
+    if given:
+        raise BadInput(f"{given[0]} is not supported on generative model {model!r}; it runs θ_o, θ_r and the methods "
+                       "here, with gen.* / train.* options only (docs/generative.md)")
+    name, params = check_dataset(req.dataset, req.dataset_params)
+    k = declared_classes(name)
+    if k is None:
+        raise BadInput(f"dataset {name!r} cannot train a class-conditional generator (it declares no classes: a "
+                       "regression set or one whose classes depend on its data); give a classification data set "
+                       "of images (digits, mnist, fashion_mnist)")
+    root = _data_root(name, data_root)
+    request = parse_forget(req.forget)
+    allowed = get_task(GENERATION).forget_kinds
+    if request.kind not in allowed:
+        raise BadInput(f"forget {request.spec()!r} does not apply to generative model {model!r}, which erases "
+                       f"classes; generation supports: {', '.join(kind + ':C' for kind in allowed)}")
+    for c in request.classes:
+        if not 0 <= c < k:
+            raise BadInput(f"forget class {c!r} is not allowed; dataset {name!r} has classes 0..{k - 1}")
+    if len(set(request.classes)) >= k:
+        raise BadInput(f"forget {request.spec()!r} erases every class of {name!r}; keep at least one")
+    train = train_options(_typed("train", req.train, DiffusionTrainConfig().to_dict()))
+    if train.batch_size > MAX_GEN_BATCH:
+        raise BadInput(f"train.batch_size={train.batch_size!r} is not allowed; it must be an integer in "
+                       f"[1, {MAX_GEN_BATCH}]")
+    gen = _typed("gen", req.gen, {**GenerationConfig().to_dict(), **DiffusionConfig().to_dict()})
+    gen_kw, model_kw = split_gen_options(gen)
+    config = DiffusionConfig(**model_kw)
+    GenerationConfig(**gen_kw).check(config.timesteps)
+    for option, value, low, top in (("width", config.width, 8, MAX_GEN_WIDTH),
+                                    ("depth", config.depth, 1, MAX_GEN_DEPTH)):
+        if value > top:
+            raise BadInput(f"gen.{option}={value!r} is not allowed; it must be an integer in [{low}, {top}]")
+    if req.device is not None:
+        pick_device(req.device)
+    if req.methods is None:
+        names = generation_methods()
+    else:
+        names = [n for n in req.methods if n != GOLD]  # θ_r always runs
+        for n in names:
+            why = METHODS.get(n).unsupported(GENERATION)  # an unknown name: BadInput with a suggestion
+            if why is not None:
+                raise BadInput(why)
+        _no_duplicates(names)
+    if not names:
+        raise BadInput(f"no method applies to generative model {model!r}: none is registered for generation")
+    methods = [build_method(n, hp) for n, hp in _expand(names, req.grids)]
+    record = {**req.model_dump(), "model": model, "methods": names}
+    return GenerativePlan(record, name, params, model, request, int(req.seed), train, {**gen_kw, **model_kw}, methods,
+                          req.device, req.rerun, root, skipped_methods(req.methods, GENERATION))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -729,6 +877,8 @@ class JobManager:
                 self._run_audit(job, store, plan)
             elif isinstance(plan, AttackPlan):
                 self._run_attack(job, store, plan)
+            elif isinstance(plan, GenerativePlan):
+                self._run_generation(job, store, plan)
             else:
                 self._run_methods(job, store, plan)
             job.finish("done", "job_done")
@@ -744,7 +894,6 @@ class JobManager:
 
     def _run_methods(self, job: Job, store: Store, plan: JobPlan) -> None:
         progress = JobProgress(job, plan.track_forget_accuracy)
-        n = len(plan.methods)
         # the data set is built here, in the one thread that uses the global RNGs, not in the request
         job.current = {"index": None, "method": "data set", "phase": "building the data set"}
         scenario = plan.build(job.cancel)
@@ -759,16 +908,36 @@ class JobManager:
         methods = [m for m in plan.methods if m.name not in skipped]
         for name, why in skipped.items():
             job.emit("method_skipped", method=name, reason=why)
-        n = len(methods)
         progress.set_forget(scenario)
+        self._run_configs(job, store, scenario.id, methods, progress,
+                          lambda ms: execute(scenario, ms, store, device=plan.device, progress=progress,
+                                             cancel=job.cancel, rerun=plan.rerun, skipped=skipped))
+
+    def _run_generation(self, job: Job, store: Store, plan: GenerativePlan) -> None:
+        """A generative job: the data set, then θ_o and θ_r and each configuration through the generative runner
+        (`execute_generation`), with the same events and cancellation as a classifier job."""
+        progress = JobProgress(job, track_forget=False)  # the forget accuracy reads classifiers only
+        job.current = {"index": None, "method": "data set", "phase": "building the data set"}
+        scenario = plan.build(job.cancel)
+        if job.cancel.is_set():
+            raise Cancelled("cancelled by request")
+        job.scenario_id = scenario.id
+        self._run_configs(job, store, scenario.id, plan.methods, progress,
+                          lambda ms: execute_generation(scenario, ms, store, device=plan.device, progress=progress,
+                                                        cancel=job.cancel, rerun=plan.rerun, skipped=plan.skipped))
+
+    def _run_configs(self, job: Job, store: Store, scenario_id: str, methods: Sequence[Method],
+                     progress: JobProgress, run) -> None:
+        """θ_o and θ_r (`run([])`), then one `run([method])` per configuration: each configuration gets its own
+        `method_started` and `run_finished` events, and a cancelled run ends the job."""
+        n = len(methods)
         progress.context = {"index": None, "method": "references"}
         job.current = dict(progress.context)
-        job.emit("references_started", scenario_id=scenario.id)
+        job.emit("references_started", scenario_id=scenario_id)
         try:
-            refs = execute(scenario, [], store, device=plan.device, progress=progress, cancel=job.cancel,
-                           rerun=plan.rerun, skipped=skipped)
+            refs = run([])
         except Cancelled:
-            job.run_ids += self._cancelled_references(store, scenario.id, job.started or 0.0)
+            job.run_ids += self._cancelled_references(store, scenario_id, job.started or 0.0)
             raise
         for r in refs.runs:
             job.run_ids.append(r.run_id)
@@ -783,13 +952,12 @@ class JobManager:
                 progress.job_eta_s = per * (n - i)
             job.current = dict(progress.context)
             job.emit("method_started", index=i, total=n, method=method.name, hparams=method.get_params())
-            result = execute(scenario, [method], store, device=plan.device, progress=progress,
-                             cancel=job.cancel, rerun=plan.rerun, skipped=skipped)
-            run = result.runs[-1]
-            job.run_ids.append(run.run_id)
-            job.emit("run_finished", **run_event(run, i))
-            if run.status == "cancelled":
-                raise Cancelled(run.reason or "cancelled by request")
+            result = run([method])
+            r = result.runs[-1]
+            job.run_ids.append(r.run_id)
+            job.emit("run_finished", **run_event(r, i))
+            if r.status == "cancelled":
+                raise Cancelled(r.reason or "cancelled by request")
 
     def _run_audit(self, job: Job, store: Store, plan: AuditPlan) -> None:
         from ..audits import audit_run
@@ -819,6 +987,6 @@ class JobManager:
                 if r.method in ("original", GOLD) and r.created >= since]
 
 
-__all__ = ["AttackPlan", "AuditPlan", "FINISHED", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS", "MAX_PENDING_JOBS",
-           "QueueFull", "clean", "missing_files", "plan_job", "reads_files", "stored_data_missing",
-           "web_params"]
+__all__ = ["AttackPlan", "AuditPlan", "FINISHED", "GenerativePlan", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS",
+           "MAX_PENDING_JOBS", "QueueFull", "clean", "generation_methods", "missing_files", "plan_job", "reads_files",
+           "stored_data_missing", "web_params"]

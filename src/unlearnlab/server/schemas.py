@@ -52,7 +52,7 @@ class MethodInfo(BaseModel):
     uses_labels: bool
     needs_retrain: bool = Field(description="Reads θ_r (an oracle upper bound, not a method).")
     tasks: list[str] = Field(["classification"], description="The task types it applies to (classification, "
-                                                               "regression); skipped on the others.")
+                                                               "regression, generation); skipped on the others.")
     gridable: bool = Field(description="False for retrain, which always runs and takes no hyper-parameters.")
 
 
@@ -93,6 +93,9 @@ class ModelInfo(BaseModel):
     doc: str
     source: Literal["built-in", "entry point"] = Field(
         "built-in", description="'entry point': registered by an installed package's unlearnlab.models entry point.")
+    task: Literal["classification", "generation"] = Field(
+        "classification", description="generation: a generative model (ddpm), erasing a class; its job takes `gen` "
+        "options (its params here) and the diffusion recipe in `train` (Options.generation_train_defaults).")
 
 
 class PresetInfo(BaseModel):
@@ -127,6 +130,16 @@ class Options(BaseModel):
     max_grid_values: int
     poisons: list[PoisonInfo] = Field(default_factory=list, description="Registered poisons (a job's `poison`; "
                                       "forget `poison` / `poison:F` then names the poisoned samples).")
+    generative_models: list[str] = Field(default_factory=list, description="Models whose jobs erase a class from "
+                                         "an image generator (docs/generative.md): forget class:C only.")
+    generation_train_defaults: dict[str, Any] = Field(default_factory=dict, description="train.* options of a "
+                                                      "generative model's θ_o and θ_r (the diffusion recipe).")
+    gen_defaults: dict[str, Any] = Field(default_factory=dict, description="A generative job's `gen` options with "
+                                         "their defaults: the sampler and metrics (guidance, sample_steps, eta, "
+                                         "n_per_class, gallery) and the model (width, depth, timesteps, schedule, "
+                                         "p_uncond).")
+    task_methods: dict[str, list[str]] = Field(default_factory=dict, description="task -> the methods that apply "
+                                               "to it (classification, regression, generation).")
 
 
 class ScenarioSummary(BaseModel):
@@ -311,7 +324,9 @@ class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "dataset": "digits", "model": "cnn", "forget": "class:3", "seed": 0, "train": {"epochs": 20},
         "methods": ["ft", "ga"], "grids": {"ft": {"lr": [0.01, 0.02], "epochs": [3, 5]}}},
-        {"preset": "fast-cifar10", "forget": "class:0", "methods": ["ga"], "train": {"epochs": 1}}]})
+        {"preset": "fast-cifar10", "forget": "class:0", "methods": ["ga"], "train": {"epochs": 1}},
+        {"dataset": "digits", "model": "ddpm", "forget": "class:3", "methods": ["esd"], "train": {"steps": 500},
+         "gen": {"guidance": 2.0, "sample_steps": 20}}]})
 
     preset: str | None = Field(None, max_length=100, description="A preset (GET /api/presets): its data set, model, "
                                "recipe, forget request and method hyper-parameters, resolved as `unlearnlab run "
@@ -329,8 +344,13 @@ class JobRequest(BaseModel):
                         "here.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     train: dict[str, Scalar] = Field(default_factory=dict, max_length=32,
-                                     description="train.* options for θ_o and θ_r.")
+                                     description="train.* options for θ_o and θ_r (a generative model's: the "
+                                                 "diffusion recipe, steps, batch_size, lr, ...).")
     prune: float | None = Field(None, description="Prune θ_o to this sparsity first, in (0, 1).")
+    gen: dict[str, Scalar] = Field(default_factory=dict, max_length=32, description="A generative model's options "
+                                   "(model ddpm; GET /api/options: gen_defaults): guidance, sample_steps, eta, "
+                                   "n_per_class, gallery, width, depth, timesteps, schedule, p_uncond, as `unlearnlab "
+                                   "run --set gen.NAME=VALUE`. Refused on a classifier.")
     poison: str | None = Field(None, max_length=200, description="Poison the training data before θ_o is trained: "
                                "badnets:RATE[,target=C] (a trigger patch on a share RATE in (0, 1) of the samples "
                                "not of class C, relabelled C); runs then report the trigger's attack success rate "
