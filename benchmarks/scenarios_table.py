@@ -169,15 +169,17 @@ def parts(names: list[str]) -> list[list[str]]:
     return [g for g in grouped if g] + [[n] for n in names if n not in placed]
 
 
-def check_out(out: Path) -> None:
+def check_out(out: Path, markers: tuple[str, str] = (START, END)) -> None:
     """Refuse, before anything runs, a page that exists without both markers: it would be overwritten."""
+    START, END = markers
     if out.exists() and not (START in (old := out.read_text()) and END in old):
         raise SystemExit(f"error: {out} exists without the lines {START} and {END}; put them where the table "
                          "goes, or give another --out")
 
 
-def write(out: Path, text: str) -> None:
+def write(out: Path, text: str, markers: tuple[str, str] = (START, END)) -> None:
     """Replace the block between the markers of `out`, or write a new file holding only the block."""
+    START, END = markers
     block = f"{START}\n{text}\n{END}"
     if out.exists():
         before, rest = out.read_text().split(START, 1)
