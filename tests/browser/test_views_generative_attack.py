@@ -63,3 +63,22 @@ def test_attack_view_reads_a_stored_attack_against_retrain_and_queues_another(br
         expect(panel.locator("table.gen-attack-table")).to_be_visible()
         expect(page.locator(".state.error")).to_have_count(0)
         page.console.check()
+
+
+def test_contrast_shows_the_metrics_of_a_and_b_beside_retrain(browser, attack_server, artifacts):
+    base, result, _ = attack_server
+    sid, a, b = result.scenario["id"], result.run("original").run_id, result.run("ft_retain").run_id
+    with open_page(browser) as page:
+        page.goto(f"{base}/#/contrast?s={sid}&a={a}&b={b}")
+        table = page.locator("[data-panel=generative-metrics] table[data-generative-metrics]")
+        expect(table.locator("thead th")).to_have_count(5)  # label, A, B, θ_r, floor
+        for key in ("forget_rate", "kept_accuracy", "fd_kept", "fd_class_mean"):
+            expect(table.locator(f"tr[data-metric={key}]")).to_have_count(1)
+        expect(table.locator("tr[data-fd-class]")).to_have_count(9)  # the kept classes
+        expect(table.locator("tr[data-fd-class='3']")).to_have_count(0)
+        want = result.run("ft_retain").metrics["forget_rate"]
+        expect(table.locator("tr[data-metric=forget_rate] td").nth(1)).to_contain_text(f"{100 * want:.1f}")
+        expect(page.locator("[data-panel=gallery] table.gallery tbody tr")).to_have_count(10)
+        expect(page.locator(".state.error")).to_have_count(0)
+        shot(page, artifacts, "contrast-generative")
+        page.console.check()

@@ -7,6 +7,7 @@ import { ScenarioPicker } from "../components/ScenarioPicker";
 import { ModelPicker } from "../components/ModelPicker";
 import { InputView } from "../components/InputView";
 import { GalleryPair, isGenerative, NotForGenerative } from "../components/Gallery";
+import { GenerativeMetrics } from "../components/GenerativeMetrics";
 import { DiffBars, GroupedBars } from "../charts/Bars";
 import { Heatmap } from "../charts/Heatmap";
 import { Lines } from "../charts/Lines";
@@ -41,7 +42,8 @@ export function ContrastView({ ctx }: { ctx: AppContext }) {
     return <>{head}<Empty>Pick model A and model B (in <a href="#/screen">Screen</a>, or above) to contrast them. Either may be θ_o or θ_r.</Empty></>;
   }
   if (generative) {
-    return <>{head}<NotForGenerative what="The comparison (per-class accuracy, predictions, CKA, embeddings)" /><GalleryPair a={a} b={b} runs={ctx.runs} /></>;
+    return <>{head}<NotForGenerative what="The comparison (per-class accuracy, predictions, CKA, embeddings)" />
+      <GenerativeMetrics a={a} b={b} runs={ctx.runs} /><GalleryPair a={a} b={b} runs={ctx.runs} /></>;
   }
   if (cmp.loading) {
     return <>{head}<Spinner label={`Comparing A and B… ${elapsed} s (the first comparison of a pair fits a joint UMAP: up to ~25 s; later ones are cached)`} /></>;
