@@ -65,3 +65,14 @@ def test_neither_or_both_targets_and_classifier_scenarios(store) -> None:
         assert r.exit_code == 2 and "give run ids or --scenario" in r.output, r.output
     r = _invoke("audit", runs["ft_retain"], "--store", root)
     assert r.exit_code == 2 and "unlearnlab attack" in r.output, r.output
+
+
+def test_runs_lists_the_tasks_own_metrics(store) -> None:
+    """`unlearnlab runs` shows a generative run's forget rate and kept accuracy, not a classifier's UA/TA."""
+    root, _, runs = store
+    r = _invoke("runs", "--store", root)
+    assert r.exit_code == 0, r.output
+    assert "Forget rate" in r.output and "Kept acc." in r.output and " UA " not in r.output
+    stored = Store(root).run(runs["original"]).metrics["forget_rate"]
+    row = next(line for line in r.output.splitlines() if runs["original"] in line)
+    assert f"{100 * stored:.2f}" in row

@@ -32,6 +32,7 @@ from .report import warnings as report_warnings
 from .runner import Comparison
 from .store import Store
 from .sweeps import load_plan
+from .tasks import get_task
 from .training import TrainConfig
 from .validation import coerce
 
@@ -554,15 +555,27 @@ def runs(store: Optional[Path] = StoreOpt,
         return
     requests = request_labels(scenarios)
     dated = repeats([r.to_dict() for r in records])
-    table = Table("Run", "Scenario", *(["Started"] if dated else []), "Request", "Method", "Status", "UA", "TA",
+    # Each task's own pair of metrics (UA/TA, F-MAE/T-MAE, forget rate/kept accuracy): one store may hold all three.
+    task_of = {s["id"]: get_task(s.get("task") or s.get("dataset", {}).get("task", "classification"))
+               for s in scenarios}
+    tasks = {task_of[r.scenario_id].name: task_of[r.scenario_id] for r in records if r.scenario_id in task_of}
+    one = next(iter(tasks.values())) if len(tasks) == 1 else None
+    heads = [label for _, label, _ in one.headline] if one is not None else ["Forgotten", "Kept"]
+    table = Table("Run", "Scenario", *(["Started"] if dated else []), "Request", "Method", "Status", *heads,
                   "Time (s)")
     for column in table.columns[:3 if dated else 2]:  # ids and dates wrap whole rather than lose their ends
         column.overflow = "fold"
+
+    def shown(r, key: str, label: str, percent: bool) -> str:
+        v = r.metrics.get(key)
+        text = "–" if v is None else (f"{100 * v:.2f}" if percent else f"{v:.3f}")
+        return text if one is not None else f"{label} {text}"
+
     for r in records:
-        ua, ta = r.metrics.get("ua"), r.metrics.get("ta")
+        task = task_of.get(r.scenario_id, get_task("classification"))
         table.add_row(r.id, r.scenario_id, *([started(r.to_dict())] if dated else []),
-                      requests.get(r.scenario_id, "?"), r.method, r.status, "–" if ua is None else f"{100 * ua:.2f}",
-                      "–" if ta is None else f"{100 * ta:.2f}",
+                      requests.get(r.scenario_id, "?"), r.method, r.status,
+                      *(shown(r, *h) for h in task.headline),
                       "–" if r.run_time_s is None else f"{r.run_time_s:.2f}")
     out.print(table)
 

@@ -45,6 +45,9 @@ class Task:
     has_classes: ClassVar[bool] = True
     #: Whether a `Dataset` may carry this task (False: the task follows from the model, e.g. generation).
     data_task: ClassVar[bool] = True
+    #: The two metrics a one-line listing shows (`unlearnlab runs`): what was forgotten, what was kept, as
+    #: (key, label, shown in %).
+    headline: ClassVar[tuple[tuple[str, str, bool], ...]] = ()
 
     def check_num_classes(self, k: Any, dataset: str) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -87,6 +90,7 @@ class Classification(Task):
     avg_gap_keys = ("ua", "ra", "ta", "mia_efficacy")
     contract_keys = ("ua", "ra", "ta", "tua", "tra", "mia_efficacy", "privacy_score", "avg_gap", "run_time_s",
                      "speedup_vs_retrain")
+    headline = (("ua", "UA", True), ("ta", "TA", True))
 
     def check_num_classes(self, k: Any, dataset: str) -> int:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
@@ -124,6 +128,7 @@ class Regression(Task):
     avg_gap_keys = ("forget_mae", "retain_mae", "test_mae", "loss_mia")
     contract_keys = ("forget_mae", "retain_mae", "test_mae", "test_r2", "forget_gap", "loss_mia", "avg_gap",
                      "run_time_s", "speedup_vs_retrain")
+    headline = (("forget_mae", "F-MAE", False), ("test_mae", "T-MAE", False))
     has_classes = False
 
     def check_num_classes(self, k: Any, dataset: str) -> int:
@@ -169,6 +174,7 @@ class Generation(Task):
     avg_gap_keys = ("forget_rate", "kept_accuracy")
     contract_keys = ("forget_rate", "kept_accuracy", "fd_kept", "avg_gap", "run_time_s", "speedup_vs_retrain")
     data_task = False
+    headline = (("forget_rate", "Forget rate", True), ("kept_accuracy", "Kept acc.", True))
 
     def check_num_classes(self, k: Any, dataset: str) -> int:
         return get_task("classification").check_num_classes(k, dataset)
