@@ -171,6 +171,7 @@ export interface GenAttackRequest {
   kind: "embedding" | "relearn";
   steps?: number;
   radius?: number;
+  noise_search?: number;
   n_samples?: number;
   seed?: number;
 }

@@ -816,6 +816,9 @@ def attack_cmd(run_ids: list[str] = typer.Argument(None, help="Generative run id
                images: Optional[int] = typer.Option(None, help="Training images of the class the attacker holds "
                                                     "(embedding: 16; relearn: 8)."),
                batch_size: Optional[int] = typer.Option(None, help="Images per step (embedding: 32; relearn: 8)."),
+               noise_search: Optional[int] = typer.Option(None, help="Embedding: initial noises tried per sample, "
+                                                          "the attacker's own classifier keeping the most class-like "
+                                                          "(1, the default: no search; at most 64)."),
                n: int = typer.Option(100, "--n", help="Samples of the class read before and after."),
                seed: int = typer.Option(0, help="Seed of the initial noise and of the attacker's draws."),
                forget_class: Optional[int] = typer.Option(None, "--class", help="The class to attack when a run "
@@ -829,7 +832,7 @@ def attack_cmd(run_ids: list[str] = typer.Argument(None, help="Generative run id
         raise BadInput("give run ids or --scenario SCENARIO (not both, not neither)")
     _check_json_path(json_path)
     budget = {k: v for k, v in (("steps", steps), ("radius", radius), ("norm", norm), ("lr", lr), ("init", init),
-                                ("batch_size", batch_size)) if v is not None}
+                                ("batch_size", batch_size), ("noise_search", noise_search)) if v is not None}
     if images is not None:
         budget["n_targets" if kind == "embedding" else "samples"] = images
     options = dict(n_samples=n, seed=seed, forget_class=forget_class, force=force, device=device)

@@ -121,6 +121,15 @@ def test_attack_is_stored_read_back_and_read_against_retrain(tiny) -> None:
         assert "note" in own["versus_retrain"]
 
 
+def test_noise_search_uses_the_attackers_own_classifier(tiny) -> None:
+    root, runs, _, _ = tiny
+    with Store(root) as st:
+        res = attack_run(st, runs["ft_retain"], "embedding", {**BUDGET, "noise_search": 3}, n_samples=6, seed=0)
+        assert res["budget"]["noise_search"] == 3
+        assert res["settings"]["surrogate"] != res["settings"]["judge"]
+        assert res["versus_retrain"]["retrain_audit_id"] in {a["id"] for a in st.audits(runs["retrain"])}
+
+
 def test_relearn_attack_is_stored_too(tiny) -> None:
     root, runs, _, _ = tiny
     with Store(root) as st:

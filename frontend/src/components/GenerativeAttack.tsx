@@ -24,7 +24,7 @@ export function GenerativeAttackPanel({ runId, method }: { runId: string; method
   const [which, setWhich] = useState<string | null>(null);
   const [queued, setQueued] = useState<string | null>(() => (queuedAttacks.has(runId) ? `following job ${queuedAttacks.get(runId)}` : null));
   const [following, setFollowing] = useState(0);
-  const [form, setForm] = useState<GenAttackRequest>({ kind: "embedding", steps: 100, radius: 1.0, n_samples: 100, seed: 0 });
+  const [form, setForm] = useState<GenAttackRequest>({ kind: "embedding", steps: 100, radius: 1.0, noise_search: 1, n_samples: 100, seed: 0 });
   useEffect(() => {
     const jobId = queuedAttacks.get(runId);
     if (!jobId) return;
@@ -42,7 +42,7 @@ export function GenerativeAttackPanel({ runId, method }: { runId: string; method
   }, [runId, following]);
   const submit = () => {
     const body: GenAttackRequest = { kind: form.kind, steps: form.steps, n_samples: form.n_samples, seed: form.seed };
-    if (form.kind === "embedding") body.radius = form.radius;
+    if (form.kind === "embedding") { body.radius = form.radius; body.noise_search = form.noise_search; }
     setQueued("submitting…");
     api.submitGenAttack(runId, body).then(
       (job) => { queuedAttacks.set(runId, job.id); setQueued(`queued as job ${job.id} (θ_r is attacked with the same settings first)`); setFollowing((n) => n + 1); },
@@ -64,6 +64,8 @@ export function GenerativeAttackPanel({ runId, method }: { runId: string; method
       <label>steps <input name="steps" type="number" min={1} max={5000} value={form.steps} onInput={num("steps")} /></label>
       {form.kind === "embedding" && <label title="L2 ball around the class's own embedding, relative to the embedding table's mean row norm">
         radius <input name="radius" type="number" min={0.01} max={10} step={0.05} value={form.radius} onInput={num("radius")} /></label>}
+      {form.kind === "embedding" && <label title="Initial noises tried per sample; the attacker's own classifier (not the judge) keeps the most class-like. 1: no search">
+        noise search <input name="noise_search" type="number" min={1} max={64} value={form.noise_search} onInput={num("noise_search")} /></label>}
       <label>samples <input name="n_samples" type="number" min={2} max={2000} value={form.n_samples} onInput={num("n_samples")} /></label>
       <label>seed <input name="seed" type="number" min={0} value={form.seed} onInput={num("seed")} /></label>
       <button type="submit" class="small" data-run-gen-attack>attack A (and θ_r)</button>

@@ -23,9 +23,12 @@ Two attacks on a class-conditional diffusion model (models/diffusion.py), both r
   The attacker holds a few images of the forgotten class (`targets`, from the training split's D_f, as the
   paper's attacker holds images the original model generated for the prompt).
 
-  The initial noise is not optimised: the attack is read over many fixed seeds (the same initial noise as
-  the un-attacked samples), so the success rate measures what the conditioning alone recovers, and a
-  noise search would need the judge's gradient or many judge queries (the paper's `seed_search` baseline).
+  The initial noise: by default the attack is read over many fixed seeds (the same initial noise as the
+  un-attacked samples), so the success rate measures what the conditioning alone recovers. `noise_search=K`
+  adds the paper's seed search: K seeded noises per sample, the attacker's own classifier (another seed of
+  the judge's recipe, never the judge) keeping the most class-like. A gradient search of the noise is not
+  offered: its only judge-free objective would be a classifier's gradient through the sampler, whose
+  adversarial images would be read by a classifier of the same recipe.
 
 - **Relearning attack** (as audits/relearn.py for classifiers; Lynch et al. 2024, Hu et al. 2024): a few
   fine-tuning steps of DDPM's loss on a few images of the forgotten class, labelled as that class, then
@@ -62,8 +65,9 @@ INITS = ("own", "null", "original")
 MAX_STEPS = 5000
 MAX_RADIUS = 10.0
 MAX_LR = 10.0
+MAX_NOISE_SEARCH = 64
 #: Generator offsets of the attack's draws (independent streams of one seed).
-TARGET_STREAM, LOSS_STREAM = 21, 22
+TARGET_STREAM, LOSS_STREAM, NOISE_STREAM = 21, 22, 23
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,11 @@ class EmbeddingAttackConfig:
       `original=` and a model of the same width: only meaningful for a model fine-tuned from θ_o).
     - `n_targets`: images of the forgotten class the attacker holds (training split); `batch_size`: images
       per step (each with its own t and ε).
+    - `noise_search`: initial noises tried per sample, in [1, 64] (1: none, the default). With K > 1 every sample
+      is drawn from K seeded noises (the first is the un-searched one) with the adversarial embedding, and the
+      attacker's own classifier (`surrogate=`: another seed of the judge's recipe, never the judge) keeps the most
+      class-like: the paper's seed search over the initial noise, a zeroth-order search within a budget of K. The
+      judge reads only the kept samples, so it chooses nothing.
     """
 
     steps: int = 100
@@ -90,10 +99,15 @@ class EmbeddingAttackConfig:
     init: str = "own"
     n_targets: int = 16
     batch_size: int = 32
+    noise_search: int = 1
 
     def __post_init__(self):
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_STEPS:
             raise BadInput(f"attack steps {self.steps!r} is not allowed; it must be an integer in [1, {MAX_STEPS}]")
+        if isinstance(self.noise_search, bool) or not isinstance(self.noise_search, int) \
+                or not 1 <= self.noise_search <= MAX_NOISE_SEARCH:
+            raise BadInput(f"attack noise_search {self.noise_search!r} is not allowed; it must be an integer in "
+                           f"[1, {MAX_NOISE_SEARCH}] (initial noises tried per sample; 1: no search)")
         check_range("attack radius", self.radius, 0.0, MAX_RADIUS, closed="right")
         check_choice("attack norm", self.norm, NORMS)
         check_range("attack lr", self.lr, 0.0, MAX_LR, closed="right")
@@ -212,6 +226,27 @@ def _judged(judge: Judge, before: torch.Tensor, after: torch.Tensor, forget_clas
             "predictions": {"before": pb, "after": pa}}
 
 
+def _class_probability(classifier: Judge, images: torch.Tensor, c: int) -> torch.Tensor:
+    with torch.no_grad():
+        net = classifier.model
+        return torch.softmax(net.head(net.features(images.float().cpu())), dim=1)[:, c]
+
+
+def _noise_search(model: DiffusionModel, embedding: torch.Tensor, first: torch.Tensor, surrogate: Judge, c: int,
+                  n: int, seed: int, k: int, sampling: SampleConfig, cancel) -> torch.Tensor:
+    """Per sample, the most class-like (by the surrogate) of `k` draws: `first` (the un-searched noise) and k − 1
+    more from seeded noise streams; the same candidates for every model at the same seed, so samples stay paired."""
+    best, score = first.clone(), _class_probability(surrogate, first, c)
+    for j in range(1, k):
+        _check_cancel(cancel)
+        stream = int(np.random.SeedSequence([seed, NOISE_STREAM, j]).generate_state(1)[0])
+        cand = sample_embedding(model, embedding, n, stream, config=sampling)
+        p = _class_probability(surrogate, cand, c)
+        better = p > score
+        best[better], score[better] = cand[better], p[better]
+    return best
+
+
 def _check_cancel(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled("attack cancelled by request")
@@ -255,7 +290,7 @@ def _checked(model, judge: Judge, dataset, forget_class, seed, n_samples, sampli
 def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: int, *,
                      config: EmbeddingAttackConfig | None = None, n_samples: int = 100, seed: int = 0,
                      sampling: SampleConfig | None = None, original: DiffusionModel | None = None,
-                     cancel: threading.Event | None = None) -> dict[str, Any]:
+                     surrogate: Judge | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
     """Optimise the forgotten class's embedding (within `config`'s budget) so that `model` generates the class.
 
     Returns `forget_rate` (the un-attacked samples: `sample(model, [c], n_samples, seed)`), `attack_success_rate`
@@ -269,6 +304,12 @@ def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class:
     """
     config = config or EmbeddingAttackConfig()
     model, c, seed, sampling, notes = _checked(model, judge, dataset, forget_class, seed, n_samples, sampling)
+    if config.noise_search > 1:
+        if not isinstance(surrogate, Judge):
+            raise BadInput("attack noise_search > 1 needs surrogate= (the attacker's own classifier, not the judge)")
+        if surrogate.key == judge.key:
+            raise BadInput("the surrogate is the judge: the samples would be chosen by the classifier that reads "
+                           "them; give another classifier (another seed of the judge's recipe)")
     start_time = time.perf_counter()
     with numerics.compute_threads():
         dev = next(model.parameters()).device
@@ -301,6 +342,9 @@ def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class:
             adv = (e0 + delta).detach()
             before, _ = sample(model, [c], n_samples, seed, config=sampling)
             after = sample_embedding(model, adv, n_samples, seed, config=sampling)
+            if config.noise_search > 1:
+                after = _noise_search(model, adv, after, surrogate, c, n_samples, seed, config.noise_search, sampling,
+                                      cancel)
         finally:
             model.train(was_training)
             for p, g in zip(model.parameters(), grads):
@@ -311,7 +355,8 @@ def embedding_attack(model: DiffusionModel, judge: Judge, dataset, forget_class:
     return {"forget_class": c, "forget_rate": judged["rates"][0], "attack_success_rate": judged["rates"][1],
             "predictions": judged["predictions"], "images": judged["images"],
             "budget": {"steps": config.steps, "norm": config.norm, "radius": config.radius,
-                       "radius_abs": radius, "scale": scale, "lr": config.lr, "init": config.init},
+                       "radius_abs": radius, "scale": scale, "lr": config.lr, "init": config.init,
+                       "noise_search": config.noise_search},
             "moved": moved, "loss_start": losses[0], "loss_end": float(np.mean(losses[-10:])),
             "n_targets": config.n_targets, "n_samples": n_samples, "seed": seed,
             "seconds": time.perf_counter() - start_time, "notes": notes, "embedding": adv.cpu()}

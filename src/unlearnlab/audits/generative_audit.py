@@ -48,6 +48,8 @@ ALPHA = 0.05
 LEVEL = 0.95
 #: Regenerated samples stored per attack for the UI (the first of the n samples, before and after).
 GALLERY = 16
+#: The attacker's classifier for the noise search: the judge's recipe at the eval seed + this (never the judge).
+SURROGATE_SEED = 7919
 MAX_SAMPLES = 10_000
 EASIER, NOT_DISTINGUISHED = "easier to attack than θ_r", "not distinguished from θ_r"
 
@@ -137,8 +139,12 @@ def attack_run(store: Store, run_id: str, kind: str = "embedding", budget: Mappi
     c = _forget_class(scenario, forget_class)
     sampling = scenario.gen.sampling()
     judge = train_judge(scenario.dataset, seed=scenario.stream_seed("eval"), store=store)
+    surrogate = None
+    if kind == "embedding" and config.noise_search > 1:  # the attacker's own classifier picks among noises
+        surrogate = train_judge(scenario.dataset, seed=scenario.stream_seed("eval") + SURROGATE_SEED, store=store)
     settings = {"kind": KIND, "run_id": run_id, "attack": kind, "budget": config.to_dict(), "n_samples": n_samples,
-                "seed": int(seed), "forget_class": c, "sampling": asdict(sampling), "judge": judge.key[:16]}
+                "seed": int(seed), "forget_class": c, "sampling": asdict(sampling), "judge": judge.key[:16],
+                **({"surrogate": surrogate.key[:16]} if surrogate is not None else {})}
     audit_id = _attack_id(settings)
     reference = None
     if gold_id is not None:
@@ -154,7 +160,7 @@ def attack_run(store: Store, run_id: str, kind: str = "embedding", budget: Mappi
                 original = load_generation_model(store, _reference_run(store, record.scenario_id, "original"),
                                                  device)[1]
             res = embedding_attack(model, judge, scenario.dataset, c, config=config, n_samples=n_samples, seed=seed,
-                                   sampling=sampling, original=original, cancel=cancel)
+                                   sampling=sampling, original=original, surrogate=surrogate, cancel=cancel)
             before, after = res["forget_rate"], res["attack_success_rate"]
             extra = {"budget": res["budget"], "moved": res["moved"], "loss_start": res["loss_start"],
                      "loss_end": res["loss_end"], "n_targets": res["n_targets"]}

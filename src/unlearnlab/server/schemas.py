@@ -397,11 +397,13 @@ class AttackRequest(BaseModel):
     images: int | None = Field(None, ge=1, le=1000, description="Training images of the class the attacker "
                                                                 "holds (embedding 16, relearn 8).")
     batch_size: int | None = Field(None, ge=1, le=1024, description="Images per step (embedding 32, relearn 8).")
+    noise_search: int | None = Field(None, ge=1, le=64, description="Embedding: initial noises tried per sample, "
+                                     "the attacker's own classifier keeping the most class-like (1: no search).")
     n_samples: int = Field(100, ge=2, le=2000, description="Samples of the class read before and after.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the initial noise and of the attacker's draws.")
 
     def budget(self) -> dict[str, Any]:
-        out = {k: v for k in ("steps", "radius", "norm", "lr", "init", "batch_size")
+        out = {k: v for k in ("steps", "radius", "norm", "lr", "init", "batch_size", "noise_search")
                if (v := getattr(self, k)) is not None}
         if self.images is not None:
             out["n_targets" if self.kind == "embedding" else "samples"] = self.images
