@@ -44,7 +44,7 @@ def verdicts_cell(attacks) -> str:
     if all(p is None for p in ps):
         return "baseline" if all("note" in v for v in vs) else "–"
     easier = sum(str(v.get("verdict", "")).startswith("easier") for v in vs)
-    return f"{easier}/{len(vs)} (p {', '.join('–' if p is None else f'{p:.2f}' for p in ps)})"
+    return f"{easier}/{len(vs)} (p {', '.join('–' if p is None else f'{p:.3f}' for p in ps)})"
 
 
 def main() -> None:
@@ -58,8 +58,10 @@ def main() -> None:
     runs: dict[str, list] = defaultdict(list)
     attacks: dict[str, dict[str, list]] = {"embedding": defaultdict(list), "relearn": defaultdict(list)}
     t0 = time.perf_counter()
+    fresh = 0
     for seed in args.seeds:
         result = ul.run(model="ddpm", forget="class:3", seed=seed, store=store)
+        fresh += sum(not r.cached for r in result.runs)
         for r in result.runs:
             runs[r.method].append(r.metrics if r.status == "done" else {})
         for kind in attacks:
@@ -82,7 +84,7 @@ def main() -> None:
     env = numerics.manifest("cpu")
     text = "\n".join([
         f"`python benchmarks/generative_table.py --seeds {' '.join(map(str, args.seeds))}` "
-        f"({time.perf_counter() - t0:.0f} s). Digits, class 3 forgotten, the default recipe and every generation "
+        f"({time.perf_counter() - t0:.0f} s{'' if fresh else ', every run read from the store'}). Digits, class 3 forgotten, the default recipe and every generation "
         "method at its defaults; per cell the seeds' values in order. Forget rate and the attacks' success: the share "
         "of 100 samples of class 3 the judge reads as a 3. Embedding attack: 100 steps, L2 radius 1.0 of the "
         "embedding table's scale; relearning: 20 steps on 8 images. \"easier than θ_r?\": seeds whose paired exact "
