@@ -8,11 +8,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import unlearnlab as ul
 from unlearnlab.cli import app
 from unlearnlab.store import Store
 
-from .server.test_gallery import TINY
+from .generative_fixtures import tiny_generative_run
 
 runner = CliRunner()
 
@@ -20,7 +19,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli-attack")
-    result = ul.api.run(model="ddpm", forget="class:3", methods=["ft_retain"], store=root, **TINY)
+    result = tiny_generative_run(root)
     return root, result.scenario["id"], {r.method: r.run_id for r in result.runs}
 
 

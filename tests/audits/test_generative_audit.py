@@ -13,11 +13,8 @@ from unlearnlab.audits.generative_audit import (EASIER, KIND, NOT_DISTINGUISHED,
 from unlearnlab.errors import BadInput
 from unlearnlab.store import Store
 
-#: The smallest generative request that trains, unlearns and samples (seconds on a 2-core CPU); as in
-#: tests/server/test_gallery.py.
-TINY = {"train": {"steps": 50, "batch_size": 32},
-        "overrides": {"gen": {"width": 16, "depth": 1, "timesteps": 20, "n_per_class": 4, "sample_steps": 2,
-                              "gallery": 2}, "ft_retain": {"steps": 2}}}
+from ..generative_fixtures import tiny_generative_run
+
 BUDGET = {"steps": 5, "n_targets": 4, "batch_size": 8}
 
 
@@ -80,7 +77,7 @@ def test_exact_interval_covers_the_rate() -> None:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("gen-attack-store")
-    result = ul.api.run(model="ddpm", forget="class:3", methods=["ft_retain"], store=root, **TINY)
+    result = tiny_generative_run(root)
     runs = {r.method: r.run_id for r in result.runs}
     classifier = ul.api.run(dataset="digits", model="mlp", forget="class:1", methods=["ft"],
                             train={"epochs": 1}, store=root)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from ..generative_fixtures import tiny_generative_run
 from .conftest import _start, _stop, get_json, open_page, shot
 
 
@@ -16,10 +17,7 @@ def attack_server(browser, tmp_path_factory):
     import unlearnlab as ul
 
     store = tmp_path_factory.mktemp("generative-attack") / "store"
-    result = ul.api.run(model="ddpm", forget="class:3", methods=["ft_retain"], train={"steps": 50, "batch_size": 32},
-                        overrides={"gen": {"width": 16, "depth": 1, "timesteps": 20, "n_per_class": 4,
-                                           "sample_steps": 2, "gallery": 2}, "ft_retain": {"steps": 2}},
-                        store=store)
+    result = tiny_generative_run(store)
     stored = ul.api.attack(result.run("ft_retain").run_id, "embedding", store=store, n_samples=6, steps=3,
                            n_targets=4, batch_size=8)
     proc, base, log = _start(["--store", str(store)], store.parent / "server.log")

@@ -6,15 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import unlearnlab as ul
 from unlearnlab.store import Store
 
+from ..generative_fixtures import tiny_generative_run
 from .helpers import assert_one_line_error
 
-#: The smallest generative request that trains, unlearns and samples (seconds on a 2-core CPU).
-TINY = {"train": {"steps": 50, "batch_size": 32},
-        "overrides": {"gen": {"width": 16, "depth": 1, "timesteps": 20, "n_per_class": 4, "sample_steps": 2,
-                              "gallery": 2}, "ft_retain": {"steps": 2}}}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +20,7 @@ def gen_client(tmp_path_factory):
     from unlearnlab.server import create_app
 
     root = tmp_path_factory.mktemp("gen-store")
-    result = ul.api.run(model="ddpm", forget="class:3", methods=["ft_retain"], store=root, **TINY)
+    result = tiny_generative_run(root)
     with TestClient(create_app(root)) as c:
         yield c, result, root
 

@@ -9,7 +9,7 @@ import pytest
 import unlearnlab as ul
 
 from .helpers import assert_one_line_error, read_events
-from .test_gallery import TINY
+from ..generative_fixtures import tiny_generative_run
 
 BODY = {"kind": "embedding", "steps": 5, "images": 4, "batch_size": 8, "n_samples": 10, "seed": 0}
 
@@ -21,7 +21,7 @@ def client(tmp_path_factory):
     from unlearnlab.server import create_app
 
     root = tmp_path_factory.mktemp("gen-attack-api")
-    result = ul.api.run(model="ddpm", forget="class:3", methods=["ft_retain"], store=root, **TINY)
+    result = tiny_generative_run(root)
     classifier = ul.api.run(dataset="digits", model="mlp", forget="class:1", methods=["ft"], train={"epochs": 1},
                             store=root)
     with TestClient(create_app(root)) as c:

@@ -285,16 +285,14 @@ class GenerativePlan:
 
 
 @dataclass
-class AuditPlan:
-    """A validated audit of one finished run (see `audits.audit_run`): N-member ensembles in worker processes."""
+class RunPlan:
+    """A validated job on one finished run (an audit, a generative attack): the run and its configuration."""
 
     request: dict[str, Any]
     run_id: str
     scenario_id: str
     method: str
     hparams: dict[str, Any]
-    against: str
-    refs: int
 
     @property
     def configs(self) -> list[dict[str, Any]]:
@@ -302,23 +300,22 @@ class AuditPlan:
 
 
 @dataclass
-class AttackPlan:
+class AuditPlan(RunPlan):
+    """A validated audit of one finished run (see `audits.audit_run`): N-member ensembles in worker processes."""
+
+    against: str
+    refs: int
+
+
+@dataclass
+class AttackPlan(RunPlan):
     """A validated generative attack of one finished run (see `audits.generative_audit.attack_run`): θ_r's run is
     attacked with the same settings too (or read back), then the run."""
 
-    request: dict[str, Any]
-    run_id: str
-    scenario_id: str
-    method: str
-    hparams: dict[str, Any]
     kind: str
     budget: dict[str, Any]
     n_samples: int
     seed: int
-
-    @property
-    def configs(self) -> list[dict[str, Any]]:
-        return [{"method": self.method, "hparams": self.hparams}]
 
 
 def check_dataset(dataset_spec: str, dataset_params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -603,7 +600,7 @@ class Job:
         self.plan: JobPlan | None = plan
         self.request = plan.request
         # a method job learns its scenario id once the worker has built the data set
-        self.scenario_id: str | None = plan.scenario_id if isinstance(plan, (AuditPlan, AttackPlan)) else None
+        self.scenario_id: str | None = plan.scenario_id if isinstance(plan, RunPlan) else None
         self.configs = plan.configs
         self.status = "queued"
         self.created = time.time()
@@ -987,6 +984,6 @@ class JobManager:
                 if r.method in ("original", GOLD) and r.created >= since]
 
 
-__all__ = ["AttackPlan", "AuditPlan", "FINISHED", "GenerativePlan", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS",
+__all__ = ["AttackPlan", "AuditPlan", "RunPlan", "FINISHED", "GenerativePlan", "Job", "JobManager", "JobPlan", "JobProgress", "MAX_CONFIGS",
            "MAX_PENDING_JOBS", "QueueFull", "clean", "generation_methods", "missing_files", "plan_job", "reads_files",
            "stored_data_missing", "web_params"]
