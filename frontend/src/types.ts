@@ -147,7 +147,10 @@ export interface GenAttack {
   seconds: number;
   notes: Record<string, string>;
   settings: Record<string, unknown>;
+  /** Relearning only: the forget rate at 0, a quarter, half and all of the steps. */
+  curve?: { steps: number[]; forget_rate: (number | null)[] };
   versus_retrain?: {
+    retrain_curve?: { steps: number[]; forget_rate: (number | null)[] };
     note?: string; retrain_run_id?: string; retrain_audit_id?: string; retrain_success_rate?: number | null;
     retrain_success_ci?: [number, number] | null; run_only?: number; retrain_only?: number; p?: number | null;
     alpha?: number; verdict?: string;

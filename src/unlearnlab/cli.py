@@ -782,7 +782,9 @@ def _print_attacks(results: list[dict[str, Any]]) -> None:
     out.print(f"{first['attack']} attack on class {first['forget_class']} · scenario {first['scenario_id']} · "
               f"{first['n_samples']} samples (seed {first['seed']}) · budget: {budget}", highlight=False, soft_wrap=True)
     label = "after the attack" if first["attack"] == "embedding" else "after relearning"
-    table = Table("Run", "Method", "Forget rate %", f"Success {label} % [95 % CI]", "θ_r's % (same budget)",
+    curves = any("curve" in r for r in results)
+    table = Table("Run", "Method", "Forget rate %", f"Success {label} % [95 % CI]",
+                  *(["On the way (step: %)"] if curves else []), "θ_r's % (same budget)",
                   "Only this / only θ_r", "p (McNemar)", "Verdict", "Time (s)", title_justify="left",
                   title="Share of the class's samples the judge assigns to it; paired with θ_r's by initial noise")
     for r in results:
@@ -794,7 +796,10 @@ def _print_attacks(results: list[dict[str, Any]]) -> None:
             verdict = "; ".join(r["notes"].values())
         style = "red" if verdict.startswith("easier") else ("green" if verdict.startswith("not dist") else "")
         pairs = f"{vs['run_only']} / {vs['retrain_only']}" if "run_only" in vs else "–"
-        table.add_row(r["run_id"], r["method"], _pct(r["forget_rate"]), success,
+        curve = r.get("curve") or {}
+        way = " ".join(f"{step}: {'–' if v is None else f'{100 * v:.0f}'}"
+                       for step, v in zip(curve.get("steps", []), curve.get("forget_rate", [])))
+        table.add_row(r["run_id"], r["method"], _pct(r["forget_rate"]), success, *([way] if curves else []),
                       _pct(vs.get("retrain_success_rate")) if vs.get("retrain_run_id") else "–", pairs,
                       f"{vs['p']:.3f}" if vs.get("p") is not None else "–", Text(verdict, style=style),
                       f"{r['seconds']:.2f}")

@@ -122,6 +122,10 @@ def test_relearning_brings_the_class_back_to_both(setup) -> None:
         r = relearn_attack(s[name], s["judge"], s["ds"], FORGET, config=cfg, n_samples=N, seed=0, sampling=SAMPLING)
         assert r["steps"] == 20 and r["samples"] == 8
         assert r["forget_rate_before"] <= 0.3 and r["forget_rate_after"] >= r["forget_rate_before"] + 0.25, name
+        # the curve on the way: 0, a quarter, half and all of the steps, its ends the before/after rates
+        curve = r["curve"]
+        assert curve["steps"] == [0, 5, 10, 20], name
+        assert curve["forget_rate"][0] == r["forget_rate_before"] and curve["forget_rate"][-1] == r["forget_rate_after"]
 
 
 def test_noise_search_helps_every_model_and_never_lets_the_judge_choose(setup) -> None:

@@ -134,6 +134,8 @@ def test_relearn_attack_is_stored_too(tiny) -> None:
         assert res["attack"] == "relearn" and res["budget"]["steps"] == 2
         assert 0.0 <= res["attack_success_rate"] <= 1.0 and "versus_retrain" in res
         assert "embedding" not in st.audit_arrays(res["id"])
+        assert res["curve"]["steps"] == [0, 1, 2] and len(res["curve"]["forget_rate"]) == 3
+        assert res["versus_retrain"]["retrain_curve"]["steps"] == [0, 1, 2]
 
 
 @pytest.mark.parametrize("call,match", [

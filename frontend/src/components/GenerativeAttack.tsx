@@ -12,6 +12,7 @@ const queuedAttacks = new Map<string, string>();
 
 const pct = (v: number | null | undefined) => (v == null ? "–" : fmtPct(v));
 const ci = (c: [number, number] | null | undefined) => (c ? ` [${fmtPct(c[0])}, ${fmtPct(c[1])}]` : "");
+const curveText = (c: GenAttack["curve"] | undefined) => (c ? c.steps.map((s, i) => `${s}: ${pct(c.forget_rate[i])}`).join(" → ") : "–");
 const budgetText = (a: GenAttack) => Object.entries(a.budget).filter(([k]) => !["radius_abs", "scale"].includes(k))
   .map(([k, v]) => `${k} ${typeof v === "number" ? +v.toFixed(4) : v}`).join(", ");
 
@@ -116,15 +117,16 @@ function AttackSummary({ a, method }: { a: GenAttack; method: string }) {
         {" "}θ_r, attacked with the same settings, is the baseline; the verdict is an exact one-sided McNemar test on the paired samples
         (α = {vs.alpha ?? 0.05}), conditional on this attack's own draws.</p>
       <table class="gen-attack-table" data-verdict={verdict}>
-        <thead><tr><th>model</th><th>forget rate</th><th>success after the attack [95 % CI]</th><th>only this / only θ_r</th><th>p</th><th>verdict</th></tr></thead>
+        <thead><tr><th>model</th><th>forget rate</th><th>success after the attack [95 % CI]</th>{a.curve && <th>on the way (step: rate)</th>}<th>only this / only θ_r</th><th>p</th><th>verdict</th></tr></thead>
         <tbody>
           <tr data-row="A"><th style={{ color: COLOR_A }}>A: {method}</th><td>{pct(a.forget_rate)}</td>
             <td data-success>{pct(a.attack_success_rate)}{ci(a.success_ci)}</td>
+            {a.curve && <td data-curve>{curveText(a.curve)}</td>}
             <td>{vs.run_only != null ? `${vs.run_only} / ${vs.retrain_only}` : "–"}</td>
             <td>{vs.p != null ? vs.p.toFixed(3) : "–"}</td>
             <td class={easier ? "bad" : undefined} data-verdict-cell>{verdict}</td></tr>
           {vs.retrain_run_id && <tr data-row="retrain"><th style={{ color: COLOR_RETRAIN }}>θ_r (retrain)</th><td>–</td>
-            <td>{pct(vs.retrain_success_rate)}{ci(vs.retrain_success_ci)}</td><td /><td /><td /></tr>}
+            <td>{pct(vs.retrain_success_rate)}{ci(vs.retrain_success_ci)}</td>{a.curve && <td>{curveText(vs.retrain_curve)}</td>}<td /><td /><td /></tr>}
         </tbody>
       </table>
     </>

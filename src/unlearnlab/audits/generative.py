@@ -391,7 +391,8 @@ def relearn_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: i
 
     The copy marks the class as known: a model that conditions the class as the null token (θ_r) would
     otherwise train its null branch, not the class. Returns `forget_rate_before`, `forget_rate_after`, the
-    budget (steps, samples, lr), `seconds`, `notes`, `predictions` and `images` (as `embedding_attack`'s), and
+    budget (steps, samples, lr), `curve` (the forget rate at 0, a quarter, half and all of the steps, from the same
+    noise), `seconds`, `notes`, `predictions` and `images` (as `embedding_attack`'s), and
     the relearnt model under `model`. `cancel` stops the fine-tuning at its next step (`Cancelled`)."""
     config = config or RelearnAttackConfig()
     model, c, seed, sampling, notes = _checked(model, judge, dataset, forget_class, seed, n_samples, sampling)
@@ -407,12 +408,28 @@ def relearn_attack(model: DiffusionModel, judge: Judge, dataset, forget_class: i
         batches = TensorBatches(x, y, batch_size=min(config.batch_size, len(x)), generator=ctx.generator(LOSS_STREAM))
         gen = ctx.generator(LOSS_STREAM + 1)
         opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=0.0)
+        # The forget rate on the way (a quarter and half of the steps), from the same noise: how fast the class
+        # comes back, not only where it ends. Sampling uses its own generator, so the training draws, and the
+        # final model, are those of an uninterrupted run.
+        marks = sorted({s for s in (config.steps // 4, config.steps // 2) if 1 <= s < config.steps})
+        curve: dict[int, torch.Tensor] = {}
+        done = [0]
+
+        def checkpoint(m: DiffusionModel) -> None:
+            done[0] += 1
+            if done[0] in marks:
+                curve[done[0]] = sample(m, [c], n_samples, seed, config=sampling)[0]
+
         fit(net, batches, lambda m, b: diffusion_loss(m, b[0], b[1], gen), opt, ctx,
-            epochs=-(-config.steps // len(batches)), max_steps=config.steps, description="relearn")
+            epochs=-(-config.steps // len(batches)), max_steps=config.steps, description="relearn",
+            after_step=checkpoint)
         net.eval().requires_grad_(False)
         after, _ = sample(net, [c], n_samples, seed, config=sampling)
     judged = _judged(judge, before, after, c)
+    rates = [judged["rates"][0], *(_judged(judge, curve[s], curve[s], c)["rates"][0] for s in marks),
+             judged["rates"][1]]
     return {"forget_class": c, "forget_rate_before": judged["rates"][0], "forget_rate_after": judged["rates"][1],
+            "curve": {"steps": [0, *marks, config.steps], "forget_rate": rates},
             "predictions": judged["predictions"], "images": judged["images"], "steps": config.steps,
             "samples": min(config.samples, len(x)), "lr": config.lr, "n_samples": n_samples, "seed": seed,
             "seconds": time.perf_counter() - start_time, "notes": notes, "model": net}

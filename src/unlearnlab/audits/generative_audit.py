@@ -169,7 +169,7 @@ def attack_run(store: Store, run_id: str, kind: str = "embedding", budget: Mappi
                                  sampling=sampling, cancel=cancel)
             before, after = res["forget_rate_before"], res["forget_rate_after"]
             extra = {"budget": {"steps": res["steps"], "samples": res["samples"], "lr": res["lr"],
-                                "batch_size": config.batch_size}}
+                                "batch_size": config.batch_size}, "curve": res["curve"]}
         preds = res["predictions"]
         summary = {"kind": KIND, "attack": kind, "method": record.method, "scenario_id": record.scenario_id,
                    "forget_class": c, "n_samples": n_samples, "seed": int(seed), "settings": settings,
@@ -197,7 +197,8 @@ def _versus(store: Store, audit_id: str, reference: Mapping[str, Any], c: int) -
     """The run's attack against θ_r's with the same settings, paired by sample."""
     out = {"retrain_run_id": reference["run_id"], "retrain_audit_id": reference["id"],
            "retrain_success_rate": reference.get("attack_success_rate"),
-           "retrain_success_ci": reference.get("success_ci")}
+           "retrain_success_ci": reference.get("success_ci"),
+           **({"retrain_curve": reference["curve"]} if "curve" in reference else {})}
     mine, theirs = store.audit_arrays(audit_id), store.audit_arrays(reference["id"])
     if "after_pred" not in mine or "after_pred" not in theirs:
         return {**out, "verdict": "the judge is at chance: no reading", "p": None}
