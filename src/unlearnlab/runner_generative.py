@@ -149,7 +149,7 @@ def split_gen_options(options: Mapping[str, Any] | None) -> tuple[dict[str, Any]
     """`gen.*` options (strings from the command line are converted) as (GenerationConfig, DiffusionConfig)
     keyword arguments; an unknown one is BadInput naming the allowed ones."""
     gen_defaults = GenerationConfig().to_dict()
-    model_defaults = DiffusionConfig().to_dict()
+    model_defaults = asdict(DiffusionConfig())
     gen, model = {}, {}
     for name, value in (options or {}).items():
         if name in gen_defaults:

@@ -132,7 +132,7 @@ register_recipe("digits", DEFAULT_RECIPE)
 # dimension) 0.997 and 0.992 (docs/generative.md). Its 20 epochs would be ~19,000 steps on 60,000 images, where a
 # CNN reads MNIST after a few epochs: 3.
 _MNIST_RECIPE = DiffusionRecipe(
-    model=DiffusionConfig(width=512, depth=4),
+    model=DiffusionConfig(width=512, depth=4, prediction="v"),
     train=DiffusionTrainConfig(steps=10_000),
     judge=TrainConfig(epochs=3),
     judge_model="fastnet",
