@@ -5,10 +5,10 @@ forgotten class (same recipe, independent seed stream), then `n` samples per cla
 initial noise for both) read by the judge. Prints the machine it ran on.
 
     python benchmarks/bench_diffusion.py [--dataset digits] [--data-root DIR] [--forget 3] [--seeds 0,1,2]
-        [--steps N] [--width N] [--depth N] [--n 100] [--guidance 2] [--sample-steps 50] [--resize S] [--recipe NAME]
+        [--steps N] [--width N] [--depth N] [--prediction eps|v] [--n 100] [--guidance 2] [--sample-steps 50] [--resize S] [--recipe NAME]
         [--judge-epochs N]
 
-`--steps`, `--width` and `--depth` default to the data set's recipe (`training.diffusion.recipe_for`: 2,000
+`--steps`, `--width`, `--depth` and `--prediction` default to the data set's recipe (`training.diffusion.recipe_for`: 2,000
 steps of a 256 x 3 network on digits, 10,000 of 512 x 4 on MNIST / Fashion-MNIST), and the judge is the
 recipe's (model and training); `--recipe NAME` takes another data set's recipe. MNIST / Fashion-MNIST are read from `--data-root` (or $UNLEARNLAB_DATA), in
 torchvision's layout (ROOT/MNIST/raw/, ROOT/FashionMNIST/raw/).
@@ -49,6 +49,8 @@ def add_recipe_args(ap: argparse.ArgumentParser, n_help: str = "samples per clas
     ap.add_argument("--steps", type=int, default=None, help="training steps (default: the data set's recipe)")
     ap.add_argument("--width", type=int, default=None, help="denoiser width (default: the data set's recipe)")
     ap.add_argument("--depth", type=int, default=None, help="residual blocks (default: the data set's recipe)")
+    ap.add_argument("--prediction", choices=("eps", "v"), default=None,
+                    help="what the network predicts (default: the data set's recipe)")
     ap.add_argument("--n", type=int, default=100, help=n_help)
     ap.add_argument("--guidance", type=float, default=SampleConfig.guidance)
     ap.add_argument("--sample-steps", type=int, default=SampleConfig.steps)
@@ -74,7 +76,8 @@ def judge_of(args: argparse.Namespace, ds: Dataset, seed: int, store=None) -> Ju
 def recipe(args: argparse.Namespace) -> tuple[DiffusionConfig, DiffusionTrainConfig, SampleConfig]:
     """(model config, training recipe, sampling): the data set's recipe with `add_recipe_args`'s options over it."""
     base = recipe_of(args)
-    given = {k: v for k, v in (("width", args.width), ("depth", args.depth)) if v is not None}
+    given = {k: v for k, v in (("width", args.width), ("depth", args.depth), ("prediction", args.prediction))
+             if v is not None}
     train = base.train if args.steps is None else replace(base.train, steps=args.steps)
     return (replace(base.model, **given), train, SampleConfig(guidance=args.guidance, steps=args.sample_steps))
 
