@@ -125,20 +125,22 @@ def recipe_for(dataset: str) -> DiffusionRecipe:
 
 register_recipe("digits", DEFAULT_RECIPE)
 
-# MNIST / Fashion-MNIST: 784 inputs, 60,000 training images. The residual stream must carry a 784-d ε: at width
-# 256 it is a 256-d bottleneck, so the width doubles (the 512 x 4 of unlearning-spec §6's measurements). The
-# digits judge (cnn, width 8) sees ~10x10 pixels before its global pooling: on digits resized into MNIST's
-# 28x28 layout it read 0.87 and 0.57 of the test set (seeds 0, 1), fastnet at width 8 (32 features, the same
-# dimension) 0.997 and 0.992 (docs/generative.md). Its 20 epochs would be ~19,000 steps on 60,000 images, where a
-# CNN reads MNIST after a few epochs: 3.
+# MNIST / Fashion-MNIST: 784 inputs, 60,000 training images. An ε-network must rebuild a 784-d ε from its residual
+# stream and DDIM's x_0 amplifies what it misses: on 28x28 inputs its samples were saturated noise (forget rate 0,
+# kept accuracy at chance), so the network predicts v (DiffusionConfig.prediction) and ε ≈ z_t comes through a skip;
+# the width doubles (the 512 x 4 of unlearning-spec §6's measurements). The digits judge (cnn, width 8) sees ~10x10
+# pixels before its global pooling: on digits resized into MNIST's 28x28 layout it read 0.87 and 0.57 of the test
+# set (seeds 0, 1), fastnet at width 8 (32 features, the same dimension) 0.997 and 0.992. Its 20 epochs would be
+# ~19,000 steps on 60,000 images, where a CNN reads MNIST after a few epochs: 3. Measurements: docs/generative.md,
+# "MNIST / Fashion-MNIST".
 _MNIST_RECIPE = DiffusionRecipe(
     model=DiffusionConfig(width=512, depth=4, prediction="v"),
     train=DiffusionTrainConfig(steps=10_000),
     judge=TrainConfig(epochs=3),
     judge_model="fastnet",
     judge_kwargs={"width": 8},
-    why="sized for 28x28 (784 inputs, 60,000 images): width 512 x 4 blocks, 10,000 steps (~21 epochs at "
-        "batch 128); judge fastnet width 8, 3 epochs")
+    why="sized for 28x28 (784 inputs, 60,000 images): v-prediction, width 512 x 4 blocks, 10,000 steps (~21 "
+        "epochs at batch 128); judge fastnet width 8, 3 epochs")
 register_recipe("mnist", _MNIST_RECIPE)
 register_recipe("fashion_mnist", _MNIST_RECIPE)
 
@@ -200,6 +202,7 @@ def train_diffusion(dataset, exclude_classes: Sequence[int] = (), seed: int = 0,
 
     `dataset` is a `Dataset` or a data set spec ("digits", "mnist", ...; split by `seed`). The model's
     initialisation draws from the global torch generator, seeded here (as the runner seeds θ_o and θ_r).
+    `config` and `train` default to the data set's recipe (`recipe_for(dataset.name)`).
 
     `store` (a `unlearnlab.store.Store`), when given, caches the weights content-addressed (data fingerprint,
     model, both configs, excluded classes, seed, device and numerics identity), as the runner caches the
