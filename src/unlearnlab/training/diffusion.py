@@ -131,8 +131,9 @@ register_recipe("digits", DEFAULT_RECIPE)
 # the width doubles (the 512 x 4 of unlearning-spec §6's measurements). The digits judge (cnn, width 8) sees ~10x10
 # pixels before its global pooling: on digits resized into MNIST's 28x28 layout it read 0.87 and 0.57 of the test
 # set (seeds 0, 1), fastnet at width 8 (32 features, the same dimension) 0.997 and 0.992. Its 20 epochs would be
-# ~19,000 steps on 60,000 images, where a CNN reads MNIST after a few epochs: 3. Measurements: docs/generative.md,
-# "MNIST / Fashion-MNIST".
+# ~19,000 steps on 60,000 images, where a CNN reads MNIST after a few epochs: 3. The 10,000 steps are a guess, not
+# validated: no run on the real files was possible, and on digits resized to 28x28 5,000 steps did worse than 2,000.
+# Measurements: docs/generative.md, "MNIST / Fashion-MNIST".
 _MNIST_RECIPE = DiffusionRecipe(
     model=DiffusionConfig(width=512, depth=4, prediction="v"),
     train=DiffusionTrainConfig(steps=10_000),
