@@ -6,9 +6,12 @@ registered generation method at its defaults on a copy of θ_o, each read like �
 class, the same initial noise for every model). Times are the method's end to end (every pre-pass) against
 θ_r's training time in the same run. Prints the machine it ran on.
 
-    python benchmarks/bench_generative_methods.py [--dataset digits] [--forget 3] [--seeds 0,1,2]
-        [--methods esd,...] [--steps 2000] [--width 256] [--depth 3] [--n 100] [--sample-steps 50]
-        [--store PATH]
+    python benchmarks/bench_generative_methods.py [--dataset digits] [--data-root DIR] [--forget 3]
+        [--seeds 0,1,2] [--methods esd,...] [--steps N] [--width N] [--depth N] [--n 100] [--sample-steps 50]
+        [--resize S] [--recipe NAME] [--store PATH]
+
+The recipe options default to the data set's (bench_diffusion.py). A distance that cannot be read (fewer
+samples than the judge's 32 features + 1, e.g. `--n 10`) prints n/a, and the means skip it.
 """
 
 from __future__ import annotations
@@ -19,20 +22,25 @@ import sys
 from pathlib import Path
 
 from unlearnlab import numerics
-from unlearnlab.data import load_from_spec
 from unlearnlab.methods import METHODS, build_method, method_names, run_method
 from unlearnlab.methods.generative_common import make_generation_task
-from unlearnlab.metrics.generative import evaluate, train_judge
+from unlearnlab.metrics.generative import evaluate
 from unlearnlab.store import Store
 from unlearnlab.training import RunContext
 from unlearnlab.training.diffusion import train_diffusion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_diffusion import add_recipe_args, recipe  # noqa: E402  (a sibling script, not a package)
+from bench_diffusion import add_recipe_args, judge_of, load, recipe  # noqa: E402  (a sibling script, not a package)
 
 
 def _fmt(v, digits=2):
     return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def _mean(values) -> float | None:
+    """Mean of the readable values (None: a metric that could not be read), None when there is none."""
+    vals = [v for v in values if v is not None]
+    return statistics.mean(vals) if vals else None
 
 
 def main() -> None:
@@ -57,15 +65,15 @@ def main() -> None:
     table: dict[str, list[tuple[float, ...]]] = {}
     try:
         for seed in [int(s) for s in args.seeds.split(",")]:
-            ds = load_from_spec(args.dataset, seed=seed)
-            judge = train_judge(ds, seed, store=store)
+            ds = load(args, seed)
+            judge = judge_of(args, ds, seed, store=store)
             trained = {label: train_diffusion(ds, exclude, seed=seed, config=config, train=train, store=store)
                        for label, exclude in (("θ_o", ()), ("θ_r", (args.forget,)))}
             retrain_s = trained["θ_r"].meta["seconds"]
 
             def read(model):
                 e = evaluate(model, judge, ds, [args.forget], n_per_class=args.n, seed=seed, sampling=sampling)
-                return e, statistics.mean(v for v in e["fd_class"].values() if v is not None)
+                return e, _mean(e["fd_class"].values())
 
             ref, ref_class = read(trained["θ_r"].model)
             rows = [(label, t.meta["seconds"], t.model) for label, t in trained.items()]
@@ -87,8 +95,9 @@ def main() -> None:
             store.close()
     print("\nmean over seeds: model seconds speed-up forget_rate fd_kept (θ_r)")
     for label, vals in table.items():
-        means = [statistics.mean(v[i] for v in vals) for i in range(5)]
-        print(f"  {label:<11} {means[0]:7.1f} {means[1]:8.1f} {means[2]:11.2f} {means[3]:7.2f} ({means[4]:.2f})")
+        means = [_mean(v[i] for v in vals) for i in range(5)]
+        print(f"  {label:<11} {means[0]:7.1f} {means[1]:8.1f} {_fmt(means[2]):>11} {_fmt(means[3]):>7} "
+              f"({_fmt(means[4])})")
 
 
 if __name__ == "__main__":

@@ -109,8 +109,9 @@ def run(dataset: str | Dataset | None = None, model: str | Any = None, forget: s
 
     A generative `model` (`ddpm`, a `GENERATIVE_MODELS` entry) runs a class-erasure request instead
     (`runner_generative`, docs/generative.md): `overrides["gen"]` holds the `gen.*` options (guidance,
-    sample_steps, eta, n_per_class, gallery, width, depth, timesteps, schedule, p_uncond), `train` the diffusion
-    recipe (`DiffusionTrainConfig`: steps, batch_size, lr, ...), `methods` the generation methods.
+    sample_steps, eta, n_per_class, gallery, width, depth, timesteps, schedule, p_uncond, prediction), `train` the
+    diffusion recipe (`DiffusionTrainConfig`: steps, batch_size, lr, ...), `methods` the generation methods; the
+    defaults of both are the data set's recipe (`training.diffusion.recipe_for`: digits', or MNIST's).
     """
     if is_generative(model):  # the one place where the model picks the runner
         return _run_generation(dataset, model, forget, methods, preset=preset, overrides=overrides, train=train,

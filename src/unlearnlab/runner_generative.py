@@ -21,7 +21,7 @@ import logging
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,7 @@ from .runner import (GOLD, INTERRUPTED, Comparison, RunResult, _digest, _normali
 from .store import Store
 from .tasks import get_task
 from .training import RunContext, TrainConfig, pick_device
-from .training.diffusion import DiffusionTrainConfig, cache_key, train_diffusion
+from .training.diffusion import DiffusionTrainConfig, cache_key, recipe_for, train_diffusion
 from .validation import check_int, coerce
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def split_gen_options(options: Mapping[str, Any] | None) -> tuple[dict[str, Any]
     """`gen.*` options (strings from the command line are converted) as (GenerationConfig, DiffusionConfig)
     keyword arguments; an unknown one is BadInput naming the allowed ones."""
     gen_defaults = GenerationConfig().to_dict()
-    model_defaults = DiffusionConfig().to_dict()
+    model_defaults = asdict(DiffusionConfig())
     gen, model = {}, {}
     for name, value in (options or {}).items():
         if name in gen_defaults:
@@ -161,17 +161,20 @@ def split_gen_options(options: Mapping[str, Any] | None) -> tuple[dict[str, Any]
     return gen, model
 
 
-def train_options(train: DiffusionTrainConfig | Mapping[str, Any] | None) -> DiffusionTrainConfig:
+def train_options(train: DiffusionTrainConfig | Mapping[str, Any] | None,
+                  base: DiffusionTrainConfig | None = None) -> DiffusionTrainConfig:
+    """`train.*` options over `base` (default DiffusionTrainConfig(): the digits recipe's)."""
     if isinstance(train, DiffusionTrainConfig):
         return train
-    defaults = DiffusionTrainConfig().to_dict()
+    base = base or DiffusionTrainConfig()
+    defaults = base.to_dict()
     out = {}
     for name, value in (train or {}).items():
         if name not in defaults:
             raise BadInput(f"unknown training option train.{name} for a generative model; allowed: "
                            f"{', '.join(defaults)}")
         out[name] = coerce(f"train.{name}", value, defaults[name])
-    return DiffusionTrainConfig(**out)
+    return replace(base, **out)
 
 
 def prepare_generation(dataset: str | Dataset = "digits", model: str = "ddpm", forget: str | ForgetRequest = "class:3",
@@ -179,6 +182,9 @@ def prepare_generation(dataset: str | Dataset = "digits", model: str = "ddpm", f
                        gen: Mapping[str, Any] | None = None,
                        seeds: Mapping[str, int] | None = None) -> GenerativeScenario:
     """Resolve and validate a generative request; raises BadInput (one line) naming the bad value. Writes nothing.
+
+    Defaults come from the data set's recipe (`training.diffusion.recipe_for`: digits' 256 x 3 and 2,000 steps,
+    MNIST / Fashion-MNIST's 512 x 4 and 10,000 steps); `gen` and `train` override single fields.
 
     `gen`: the `gen.*` options (GEN_OPTIONS: guidance, sample_steps, eta, n_per_class, gallery, and the model's
     width, depth, timesteps, schedule, p_uncond); `train`: `DiffusionTrainConfig` fields (steps, batch_size, lr,
@@ -188,9 +194,11 @@ def prepare_generation(dataset: str | Dataset = "digits", model: str = "ddpm", f
         raise BadInput(f"model {model!r} is not a generative model; allowed: {', '.join(GENERATIVE_MODELS.names())}")
     check_int("seed", seed, 0)
     gen_kw, model_kw = split_gen_options(gen)
-    config = DiffusionConfig(**model_kw)
+    # The data set's recipe gives the defaults the options override (training.diffusion.RECIPES).
+    recipe = recipe_for(parse_dataset_spec(dataset)[0] if isinstance(dataset, str) else dataset.name)
+    config = replace(recipe.model, **model_kw)
     gen_cfg = GenerationConfig(**gen_kw).check(config.timesteps)
-    train_cfg = train_options(train)
+    train_cfg = train_options(train, recipe.train)
     streams = check_seeds(seeds, int(seed))
     request = parse_forget(forget) if isinstance(forget, str) else forget
     allowed = get_task(TASK).forget_kinds

@@ -142,6 +142,31 @@ def write_idx_set(root: Path, folder: str, n_train: int = 30, n_test: int = 12, 
             "test": arrays["t10k-images-idx3-ubyte"][:, None], "y_test": arrays["t10k-labels-idx1-ubyte"]}
 
 
+def class_patterns(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
+    """uint8 28x28 images a classifier can tell apart: class c is a bright 5x5 square in the c-th cell of a 4x3 grid
+    (class 9 in the middle of the last row), with random intensities and background noise (no two images equal)."""
+    x = rng.integers(0, 48, size=(len(labels), 28, 28), dtype=np.uint8)
+    for i, c in enumerate(labels):
+        r, col = 3 + 6 * (int(c) // 3), 5 + 6 * (int(c) % 3 if int(c) < 9 else 1)
+        x[i, r:r + 5, col:col + 5] = rng.integers(170, 256, size=(5, 5), dtype=np.uint8)
+    return x
+
+
+def write_idx_patterns(root: Path, folder: str, n_train: int = 30, n_test: int = 12, seed: int = 0) -> dict:
+    """ROOT/<folder>/raw/*-ubyte.gz in MNIST's format holding `class_patterns` images (10 classes in turn):
+    learnable, unlike `write_idx_set`'s random pixels, for tests that train on them."""
+    rng = np.random.default_rng(seed)
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    y_train, y_test = (np.arange(n_train) % 10).astype(np.uint8), (np.arange(n_test) % 10).astype(np.uint8)
+    arrays = {"train-images-idx3-ubyte": class_patterns(rng, y_train), "train-labels-idx1-ubyte": y_train,
+              "t10k-images-idx3-ubyte": class_patterns(rng, y_test), "t10k-labels-idx1-ubyte": y_test}
+    for name, a in arrays.items():
+        (raw / f"{name}.gz").write_bytes(gzip.compress(idx_bytes(a), mtime=0))
+    return {"train": arrays["train-images-idx3-ubyte"][:, None], "y_train": y_train,
+            "test": arrays["t10k-images-idx3-ubyte"][:, None], "y_test": y_test}
+
+
 def write_svhn(root: Path, n_train: int = 24, n_test: int = 10, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)

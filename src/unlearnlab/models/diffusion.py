@@ -51,6 +51,7 @@ GENERATIVE_MODELS: Registry[Callable[..., DiffusionModel]] = Registry("generativ
 register_generative = GENERATIVE_MODELS.register
 
 SCHEDULES = ("cosine", "linear")
+PREDICTIONS = ("eps", "v")
 #: Guidance scales beyond this are far past the useful range (papers use 1-10) and overflow the samples' range.
 MAX_GUIDANCE = 20.0
 MAX_TIMESTEPS = 4000
@@ -67,6 +68,12 @@ class DiffusionConfig:
     - `p_uncond`: the share of training labels replaced by the null token (classifier-free guidance).
       20 %, not the 10 % of Ho & Salimans: ESD's target depends on the unconditional branch, which
       was weak at 10 % on digits (unlearning-spec §6).
+    - `prediction`: what the network's output is. `eps` (default): ε itself, as DDPM. `v`: Salimans & Ho's
+      v = √ᾱ_t ε − √(1−ᾱ_t) x_0 (2022, "Progressive Distillation for Fast Sampling of Diffusion Models", ICLR),
+      turned into ε = √(1−ᾱ_t) z_t + √ᾱ_t v inside the denoiser, so every caller still reads ε. At high noise
+      ε ≈ z_t comes through that skip instead of through the width-`width` residual stream: on 784-d inputs an
+      ε-network must rebuild a 784-d vector from a narrower stream, and the DDIM x_0 = (z_t − √(1−ᾱ_t) ε)/√ᾱ_t
+      amplifies what it misses (measured: docs/generative.md, "MNIST / Fashion-MNIST").
     """
 
     width: int = 256
@@ -74,6 +81,7 @@ class DiffusionConfig:
     timesteps: int = 200
     schedule: str = "cosine"
     p_uncond: float = 0.2
+    prediction: str = "eps"
 
     def __post_init__(self):
         check_int("diffusion.width", self.width, minimum=8)
@@ -84,9 +92,15 @@ class DiffusionConfig:
                            f"[2, {MAX_TIMESTEPS}]")
         check_choice("diffusion.schedule", self.schedule, SCHEDULES)
         check_range("diffusion.p_uncond", self.p_uncond, 0.0, 1.0, closed="neither")
+        check_choice("diffusion.prediction", self.prediction, PREDICTIONS)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields, `prediction` left out at its default: it came later, and the scenario ids and cache keys made
+        before it (which hash this dict) stay valid."""
+        out = asdict(self)
+        if out["prediction"] == "eps":
+            del out["prediction"]
+        return out
 
 
 def alphas_cumprod(schedule: str, timesteps: int) -> torch.Tensor:
@@ -132,9 +146,15 @@ class ResMLPDenoiser(nn.Module):
     (the last row), so `embed` is where a class lives in the conditioning (what erasure methods and
     UnlearnDiffAtk-style attacks edit)."""
 
-    def __init__(self, dim: int, num_classes: int, width: int = 256, depth: int = 3):
+    def __init__(self, dim: int, num_classes: int, width: int = 256, depth: int = 3,
+                 v_alphas_cumprod: torch.Tensor | None = None):
         super().__init__()
         self.width = width
+        # v-prediction (DiffusionConfig.prediction): ᾱ_t, to turn the output v into ε. Registered only then, so an
+        # ε-model's state dict is what it always was.
+        self.v_prediction = v_alphas_cumprod is not None
+        if self.v_prediction:
+            self.register_buffer("alphas_cumprod", v_alphas_cumprod.clone())
         self.inp = nn.Linear(dim, width)
         self.time = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
         self.embed = nn.Embedding(num_classes + 1, width)
@@ -150,7 +170,11 @@ class ResMLPDenoiser(nn.Module):
         h = self.inp(x)
         for block in self.blocks:
             h = block(h, c)
-        return self.out(nn.functional.silu(self.norm(h)))
+        out = self.out(nn.functional.silu(self.norm(h)))
+        if self.v_prediction:  # ε = √(1−ᾱ_t) z_t + √ᾱ_t v
+            a = self.alphas_cumprod[t].unsqueeze(1)
+            out = (1 - a).sqrt() * x + a.sqrt() * out
+        return out
 
 
 class DiffusionModel(nn.Module):
@@ -162,8 +186,10 @@ class DiffusionModel(nn.Module):
         self.input_shape = tuple(int(d) for d in input_shape)
         self.num_classes = int(num_classes)
         dim = math.prod(self.input_shape)
-        self.denoiser = ResMLPDenoiser(dim, self.num_classes, self.config.width, self.config.depth)
-        self.register_buffer("alphas_cumprod", alphas_cumprod(self.config.schedule, self.config.timesteps).float())
+        abar = alphas_cumprod(self.config.schedule, self.config.timesteps).float()
+        self.denoiser = ResMLPDenoiser(dim, self.num_classes, self.config.width, self.config.depth,
+                                       abar if self.config.prediction == "v" else None)
+        self.register_buffer("alphas_cumprod", abar)
         self.register_buffer("lo", torch.tensor(0.0))
         self.register_buffer("hi", torch.tensor(1.0))
         self.register_buffer("class_known", torch.ones(self.num_classes, dtype=torch.bool))
