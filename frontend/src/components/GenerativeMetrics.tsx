@@ -22,6 +22,9 @@ export function GenerativeMetrics({ a, b, runs }: { a: string; b: string; runs: 
     const perClass = (r: Run | null) => (r?.details?.fd_class ?? {}) as Record<string, number | null>;
     const floor = (ra.data.details?.fd_floor ?? {}) as Record<string, number | null>;
     const classes = Object.keys(perClass(ra.data)).sort((x, y) => Number(x) - Number(y));
+    // Why a distance is missing ("too few samples for a covariance: ..."), said once under the table.
+    const notes = [...new Set(cols.flatMap(([, r]) => Object.entries((r?.details?.metric_notes ?? {}) as Record<string, string>)
+      .filter(([k]) => k.startsWith("fd")).map(([, v]) => v)))];
     const rows: [string, string, (r: Run | null) => string][] = [
       ["forget_rate", "Forget rate", (r) => fmtPct(r?.metrics.forget_rate)],
       ["kept_accuracy", "Kept-class accuracy", (r) => fmtPct(r?.metrics.kept_accuracy)],
@@ -29,13 +32,14 @@ export function GenerativeMetrics({ a, b, runs }: { a: string; b: string; runs: 
       ["fd_class_mean", "FD, mean over kept classes", (r) => fd(r?.metrics.fd_class_mean)],
     ];
     body = (
-      <table class="gen-attack-table" data-generative-metrics>
+      <><table class="gen-attack-table" data-generative-metrics>
         <thead><tr><th />{cols.map(([label, , color]) => <th style={{ color }}>{label}</th>)}<th>floor</th></tr></thead>
         <tbody>
           {rows.map(([key, label, get]) => <tr data-metric={key}><th>{label}</th>{cols.map(([, r]) => <td>{get(r)}</td>)}<td>{key === "fd_class_mean" ? fd(ra.data!.metrics.fd_floor_mean) : ""}</td></tr>)}
           {classes.map((c) => <tr data-fd-class={c}><th>FD, class {c}</th>{cols.map(([, r]) => <td>{fd(perClass(r)[c])}</td>)}<td>{fd(floor[c])}</td></tr>)}
         </tbody>
       </table>
+      {notes.map((n) => <p class="note" data-fd-note>FD not read (–): {n}</p>)}</>
     );
   }
   return <Panel title="Metrics of A and B beside θ_r" id="generative-metrics" help={help}>{body}</Panel>;
