@@ -24,7 +24,8 @@ def test_create_app_binds_nothing_and_starts_no_thread(tmp_path, monkeypatch):
     monkeypatch.setattr(socket.socket, "listen", refuse)
     threads = set(threading.enumerate())
     app = create_app(tmp_path / "fresh")
-    assert set(threading.enumerate()) == threads
+    # no thread started (an earlier test's worker may end meanwhile: only new threads count)
+    assert set(threading.enumerate()) <= threads
     assert app.state.jobs._thread is None
     assert (tmp_path / "fresh" / "unlearnlab.db").is_file()
 

@@ -139,4 +139,5 @@ def test_options_and_models_describe_generative_models(empty_client):
     assert not set(by_task["generation"]) & set(by_task["classification"])
     models = {m["name"]: m for m in client.get("/api/models").json()}
     assert models["ddpm"]["task"] == "generation" and models["cnn"]["task"] == "classification"
-    assert {p["name"] for p in models["ddpm"]["params"]} == {"width", "depth", "timesteps", "schedule", "p_uncond"}
+    assert {p["name"] for p in models["ddpm"]["params"]} == {"width", "depth", "timesteps", "schedule", "p_uncond",
+                                                               "prediction"}

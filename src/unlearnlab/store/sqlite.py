@@ -172,11 +172,14 @@ class Store:
         self._db = sqlite3.connect(self.root / "unlearnlab.db", isolation_level=None, check_same_thread=False,
                                    timeout=30, factory=GuardedConnection)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        self._migrate()
-        self._open_integrity(clean)  # `clean`: remove what a crash left behind (no hashing)
+        # Switching a new database to WAL takes a lock that SQLite does not wait for (busy at once, whatever the
+        # timeout): two processes or threads opening one fresh store would fail. One opens it at a time.
+        with exclusive(self.root / "locks" / "store-open.lock"):
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            self._migrate()
+            self._open_integrity(clean)  # `clean`: remove what a crash left behind (no hashing)
         self._heartbeat = Heartbeat(self.root / "unlearnlab.db", heartbeat_s)
 
     def _migrate(self) -> None:
