@@ -34,6 +34,13 @@ def python(code: str, env: dict[str, str] | None = None, cpu: str | None = None,
     if cpu:
         cmd = [QEMU, "-cpu", cpu, *cmd]
     out = subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=timeout)
+    # QEMU's user-mode emulator itself crashes now and then (a fresh-clone run once died of SIGSEGV inside TCG,
+    # then passed twice in a row): a death by signal under emulation is retried, twice at most. A Python error
+    # (a non-zero exit) or different bits still fail at once.
+    for _ in range(2):
+        if not (cpu and out.returncode < 0):
+            break
+        out = subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
