@@ -35,6 +35,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from ..errors import BadInput
+from ..metrics.chance import exact_interval as exact_ci
 from ..metrics.generative import train_judge
 from ..runner import GOLD
 from ..runner_generative import load_generation_model
@@ -45,7 +46,6 @@ from .generative import EmbeddingAttackConfig, RelearnAttackConfig, embedding_at
 KIND = "generative_attack"
 ATTACKS = {"embedding": EmbeddingAttackConfig, "relearn": RelearnAttackConfig}
 ALPHA = 0.05
-LEVEL = 0.95
 #: Regenerated samples stored per attack for the UI (the first of the n samples, before and after).
 GALLERY = 16
 #: The attacker's classifier for the noise search: the judge's recipe at the eval seed + this (never the judge).
@@ -64,12 +64,6 @@ def attack_config(kind: str, budget: Mapping[str, Any] | None = None) -> Embeddi
     if unknown:
         raise BadInput(f"unknown {kind} attack option {unknown[0]!r}; allowed: {', '.join(allowed)}")
     return cls(**dict(budget or {}))
-
-
-def exact_ci(hits: int, n: int, level: float = LEVEL) -> list[float]:
-    """The exact (Clopper-Pearson) interval of a proportion hits/n."""
-    ci = binomtest(int(hits), int(n)).proportion_ci(confidence_level=level, method="exact")
-    return [float(ci.low), float(ci.high)]
 
 
 def paired_test(run_hits: np.ndarray, ref_hits: np.ndarray, alpha: float = ALPHA) -> dict[str, Any]:

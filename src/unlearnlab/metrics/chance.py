@@ -53,6 +53,12 @@ class ChanceCheck:
                 "n": self.n, "at_chance": self.at_chance}
 
 
+def exact_interval(correct: int, n: int, level: float = LEVEL) -> list[float]:
+    """The exact (Clopper-Pearson) interval of the proportion correct/n."""
+    ci = binomtest(int(correct), int(n)).proportion_ci(confidence_level=level, method="exact")
+    return [float(ci.low), float(ci.high)]
+
+
 def chance_check(correct: int, n: int, chance: float, level: float = LEVEL) -> ChanceCheck:
     """Clopper-Pearson interval of `correct` successes in `n` trials, compared with `chance`."""
     correct, n = int(correct), int(n)
@@ -60,8 +66,8 @@ def chance_check(correct: int, n: int, chance: float, level: float = LEVEL) -> C
         raise BadInput(f"chance_check needs 0 <= correct <= n and n >= 1; got correct={correct}, n={n}")
     if not 0.0 <= chance <= 1.0:
         raise BadInput(f"chance={chance!r} is not allowed; it must be in [0, 1]")
-    ci = binomtest(correct, n).proportion_ci(confidence_level=level, method="exact")
-    return ChanceCheck(correct, n, float(chance), float(ci.low), float(ci.high))
+    low, high = exact_interval(correct, n, level)
+    return ChanceCheck(correct, n, float(chance), low, high)
 
 
 def majority_rate(labels: np.ndarray) -> float:
@@ -80,4 +86,4 @@ def model_chance_check(predictions: np.ndarray, labels: np.ndarray, level: float
     return chance_check(int((predictions == labels).sum()), len(labels), majority_rate(labels), level)
 
 
-__all__ = ["LEVEL", "ChanceCheck", "chance_check", "majority_rate", "model_chance_check"]
+__all__ = ["LEVEL", "ChanceCheck", "chance_check", "exact_interval", "majority_rate", "model_chance_check"]
